@@ -1,0 +1,378 @@
+//! `Application`: binds both listeners, wires every component once, and runs
+//! until stopped, then drains.
+//!
+//! Shutdown order (SIGTERM, Ctrl-C, or `ShutdownHandle::shutdown`):
+//! 1. health turns NOT_SERVING and `/readyz` 503, so balancers stop sending;
+//! 2. open streams are ended by the app with a resumable UNAVAILABLE (tonic's
+//!    graceful shutdown would otherwise wait for them for ever);
+//! 3. the listeners stop accepting; in-flight unary calls and webhooks finish;
+//! 4. whatever is still running after `server.drain_timeout_ms` is dropped.
+
+use std::{
+    net::SocketAddr,
+    sync::{
+        Arc, OnceLock,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
+
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use secrecy::SecretString;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tonic::{
+    service::interceptor::InterceptedService,
+    transport::{Identity, Server, ServerTlsConfig, server::TcpIncoming},
+};
+use tonic_health::ServingStatus;
+use tracing::{info, warn};
+
+use crate::{
+    calls::CallDesk,
+    config::Settings,
+    grpc::{AgentsApi, OutboundDialApi, StatsApi, auth::BearerAuth, call_context::CallContextApi},
+    http::{self, AppState, webhooks::WebhookToken},
+    pb::{
+        self,
+        v1::{
+            agents_service_server::AgentsServiceServer,
+            call_context_service_server::CallContextServiceServer,
+            outbound_dial_service_server::OutboundDialServiceServer,
+            stats_service_server::StatsServiceServer,
+        },
+    },
+    store::{Store, StoreError, events},
+    updates::Updates,
+    vendors::optico::{OpticoCallCenter, OpticoClient},
+};
+
+/// Fully-qualified names of the switchboard services, as health reports them.
+pub const SERVICE_NAMES: &[&str] = &[
+    "switchboard.v1.CallContextService",
+    "switchboard.v1.AgentsService",
+    "switchboard.v1.OutboundDialService",
+    "switchboard.v1.StatsService",
+];
+
+/// How often dedupe keys older than the retention are pruned.
+const PRUNE_INTERVAL: Duration = Duration::from_secs(3600);
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    #[error("cannot bind {what} on {addr}: {source}")]
+    Bind {
+        what: &'static str,
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("database: {0}")]
+    Store(#[from] StoreError),
+    #[error("cannot start: {0}")]
+    Other(String),
+}
+
+/// Stops a running application.
+#[derive(Clone)]
+pub struct ShutdownHandle(CancellationToken);
+
+impl ShutdownHandle {
+    pub fn shutdown(&self) {
+        self.0.cancel();
+    }
+}
+
+pub struct Application {
+    settings: Settings,
+    grpc_listener: TcpListener,
+    http_listener: TcpListener,
+    store: Store,
+    calls: CallDesk,
+    /// Cancelled to start the shutdown sequence.
+    stop: CancellationToken,
+    /// Cancelled once health is NOT_SERVING: ends streams and the log reader.
+    streams_stop: CancellationToken,
+}
+
+/// One Prometheus recorder per process (tests run several apps in one).
+fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new().build_recorder();
+            let handle = recorder.handle();
+            // Fails only if another recorder is installed; then ours only
+            // renders what it records, which is nothing, but nothing breaks.
+            if metrics::set_global_recorder(recorder).is_err() {
+                warn!("a metrics recorder was already installed; /metrics will be empty");
+            }
+            handle
+        })
+        .clone()
+}
+
+impl Application {
+    /// Connects to and migrates the database, then binds both listeners (port
+    /// 0 picks a free port; see `grpc_port` / `http_port`).
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        let store = Store::connect(&settings.database.url, settings.database.max_connections).await?;
+        store.migrate().await?;
+        let grpc_listener = bind("gRPC listener", settings.server.grpc_addr).await?;
+        let http_listener = bind("HTTP listener", settings.server.http_addr).await?;
+
+        let timezone = settings
+            .optico_timezone()
+            .map_err(|e| StartupError::Config(e.to_string()))?;
+        let optico: Option<Arc<dyn OpticoCallCenter>> = settings.vendors.optico.api_key.as_ref().map(|key| {
+            Arc::new(OpticoClient::new(
+                settings.vendors.optico.base_url.clone(),
+                key.clone(),
+                timezone,
+                Duration::from_millis(settings.vendors.optico.timeout_ms),
+            )) as Arc<dyn OpticoCallCenter>
+        });
+        if optico.is_none() {
+            warn!(key = "vendors.optico.api_key", "optico is not configured; StartCall and AssignAgent will answer FAILED_PRECONDITION");
+        }
+        if settings.webhooks.optico_token.is_none() {
+            warn!(key = "webhooks.optico_token", "no optico webhook token configured; optico webhooks will be refused");
+        }
+        let calls = CallDesk::new(store.clone(), optico);
+        Ok(Self {
+            settings,
+            grpc_listener,
+            http_listener,
+            store,
+            calls,
+            stop: CancellationToken::new(),
+            streams_stop: CancellationToken::new(),
+        })
+    }
+
+    pub fn grpc_port(&self) -> u16 {
+        self.grpc_listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    pub fn http_port(&self) -> u16 {
+        self.http_listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        ShutdownHandle(self.stop.clone())
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Serves until the shutdown handle fires, then drains (see module docs).
+    pub async fn run_until_stopped(self) -> Result<(), StartupError> {
+        let Self {
+            settings,
+            grpc_listener,
+            http_listener,
+            store,
+            calls,
+            stop,
+            streams_stop,
+        } = self;
+        let heartbeat = Duration::from_millis(settings.streams.heartbeat_interval_ms);
+        let max_lifetime = (settings.streams.max_lifetime_ms > 0)
+            .then(|| Duration::from_millis(settings.streams.max_lifetime_ms));
+        let updates = Updates::start(store.clone(), streams_stop.clone(), heartbeat, max_lifetime)
+            .await
+            .map_err(|e| StartupError::Other(e.to_string()))?;
+        tokio::spawn(prune_dedupe_keys(
+            store.clone(),
+            Duration::from_secs(settings.webhooks.dedupe_retention_hours * 3600),
+            streams_stop.clone(),
+        ));
+
+        let (health, health_service) = tonic_health::server::health_reporter();
+        health.set_service_status("", ServingStatus::Serving).await;
+        for name in SERVICE_NAMES {
+            health.set_service_status(*name, ServingStatus::Serving).await;
+        }
+        let ready = Arc::new(AtomicBool::new(true));
+
+        // Listeners stop accepting once `serve_stop` fires, which is after
+        // health went NOT_SERVING and streams were told to end.
+        let serve_stop = CancellationToken::new();
+        tokio::spawn({
+            let (stop, streams_stop, serve_stop, ready, health) =
+                (stop.clone(), streams_stop.clone(), serve_stop.clone(), ready.clone(), health.clone());
+            async move {
+                stop.cancelled().await;
+                info!("shutting down: health NOT_SERVING, ending streams, draining requests");
+                ready.store(false, Ordering::Release);
+                health.set_service_status("", ServingStatus::NotServing).await;
+                for name in SERVICE_NAMES {
+                    health.set_service_status(*name, ServingStatus::NotServing).await;
+                }
+                streams_stop.cancel();
+                serve_stop.cancel();
+            }
+        });
+
+        let grpc_addr = grpc_listener.local_addr().ok();
+        let grpc = grpc_server(
+            &settings,
+            calls.clone(),
+            updates,
+            health_service,
+            grpc_listener,
+            serve_stop.clone(),
+        )?;
+
+        let state = AppState {
+            store: store.clone(),
+            calls,
+            optico_webhook_token: WebhookToken::new(settings.webhooks.optico_token.as_ref()),
+            optico_timezone: settings
+                .optico_timezone()
+                .map_err(|e| StartupError::Config(e.to_string()))?,
+            ready,
+            metrics: metrics_handle(),
+        };
+        let http_addr = http_listener.local_addr().ok();
+        let http = axum::serve(http_listener, http::router(state, settings.webhooks.max_body_bytes))
+            .with_graceful_shutdown(serve_stop.clone().cancelled_owned());
+
+        info!(grpc_addr = ?grpc_addr, http_addr = ?http_addr, "switchboard serving");
+        let servers = async {
+            let (grpc, http) = tokio::join!(grpc, http);
+            if let Err(e) = grpc {
+                warn!(error = %e, "grpc server ended with an error");
+            }
+            if let Err(e) = http {
+                warn!(error = %e, "http server ended with an error");
+            }
+        };
+        let drain_timeout = settings.drain_timeout();
+        let drain_deadline = async {
+            serve_stop.cancelled().await;
+            tokio::time::sleep(drain_timeout).await;
+        };
+        tokio::select! {
+            () = servers => info!("drained; bye"),
+            () = drain_deadline => warn!(drain_timeout_ms = settings.server.drain_timeout_ms, "drain timed out; closing remaining connections"),
+        }
+        streams_stop.cancel();
+        Ok(())
+    }
+}
+
+async fn bind(what: &'static str, addr: SocketAddr) -> Result<TcpListener, StartupError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartupError::Bind { what, addr, source })
+}
+
+/// The gRPC server future: every service behind its layers, serving
+/// `listener` until `stop` fires.
+fn grpc_server(
+    settings: &Settings,
+    calls: CallDesk,
+    updates: Updates,
+    health_service: tonic_health::pb::health_server::HealthServer<impl tonic_health::pb::health_server::Health>,
+    listener: TcpListener,
+    stop: CancellationToken,
+) -> Result<impl Future<Output = Result<(), tonic::transport::Error>> + Send, StartupError> {
+    let server_settings = &settings.server;
+    let auth = BearerAuth::new(&settings.auth.tokens, settings.auth.allow_unauthenticated);
+    let max_request = server_settings.max_request_bytes;
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .map_err(|e| StartupError::Other(format!("reflection: {e}")))?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()
+        .map_err(|e| StartupError::Other(format!("reflection: {e}")))?;
+
+    let mut builder = Server::builder();
+    if let (Some(cert), Some(key)) = (&server_settings.tls.cert_path, &server_settings.tls.key_path) {
+        let read = |path: &std::path::Path, key: &str| {
+            std::fs::read(path).map_err(|e| StartupError::Config(format!("{key}: cannot read {}: {e}", path.display())))
+        };
+        let identity = Identity::from_pem(read(cert, "server.tls.cert_path")?, read(key, "server.tls.key_path")?);
+        builder = builder
+            .tls_config(ServerTlsConfig::new().identity(identity))
+            .map_err(|e| StartupError::Config(format!("server.tls: {e}")))?;
+    }
+    let server = builder
+        // Deadline of unary calls (and of a stream's first response, not of
+        // the stream itself); clients may ask for less with grpc-timeout.
+        .timeout(Duration::from_millis(server_settings.request_timeout_ms))
+        .max_concurrent_streams(server_settings.max_concurrent_streams)
+        // Pings keep long-lived streams alive through proxies and detect
+        // dead peers.
+        .http2_keepalive_interval(Some(Duration::from_millis(server_settings.keepalive_interval_ms)))
+        .http2_keepalive_timeout(Some(Duration::from_millis(server_settings.keepalive_timeout_ms)))
+        .tcp_keepalive(Some(Duration::from_secs(60)))
+        .trace_fn(|request| tracing::info_span!("grpc", method = %request.uri().path()))
+        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(server_settings.max_concurrent_requests))
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(InterceptedService::new(
+            CallContextServiceServer::new(CallContextApi::new(calls, updates))
+                .max_decoding_message_size(max_request),
+            auth.clone(),
+        ))
+        .add_service(InterceptedService::new(
+            AgentsServiceServer::new(AgentsApi).max_decoding_message_size(max_request),
+            auth.clone(),
+        ))
+        .add_service(InterceptedService::new(
+            OutboundDialServiceServer::new(OutboundDialApi).max_decoding_message_size(max_request),
+            auth.clone(),
+        ))
+        .add_service(InterceptedService::new(
+            StatsServiceServer::new(StatsApi).max_decoding_message_size(max_request),
+            auth,
+        ))
+        .serve_with_incoming_shutdown(
+            TcpIncoming::from(listener).with_nodelay(Some(true)),
+            stop.cancelled_owned(),
+        );
+    Ok(server)
+}
+
+/// Forgets dedupe keys past the retention, hourly.
+async fn prune_dedupe_keys(store: Store, retention: Duration, stop: CancellationToken) {
+    let mut tick = tokio::time::interval(PRUNE_INTERVAL);
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let Ok(retention) = chrono::Duration::from_std(retention) else {
+            return;
+        };
+        let before = chrono::Utc::now() - retention;
+        let result = async {
+            let tx = store.begin_write().await?;
+            let pruned = events::prune_dedupe_keys(&tx, before).await?;
+            tx.commit().await?;
+            Ok::<_, StoreError>(pruned)
+        }
+        .await;
+        match result {
+            Ok(0) => {}
+            Ok(pruned) => info!(pruned, "pruned expired webhook dedupe keys"),
+            Err(e) => warn!(error = %e, "pruning dedupe keys failed; will retry"),
+        }
+    }
+}
+
+/// A random URL-safe token, for sandbox defaults.
+pub fn random_token() -> SecretString {
+    use rand::Rng;
+    let bytes: [u8; 24] = rand::rng().random();
+    SecretString::from(hex::encode(bytes))
+}

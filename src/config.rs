@@ -1,0 +1,453 @@
+//! Typed settings, layered once: built-in defaults (`config/default.toml`,
+//! compiled in) → optional TOML file (`--config PATH` or `SWITCHBOARD_CONFIG`)
+//! → environment `SWITCHBOARD__SECTION__KEY`.
+//!
+//! Secrets are `SecretString`: their `Debug` prints `[REDACTED]` and reading
+//! them takes an explicit `expose_secret()`.
+
+use std::{
+    collections::HashMap,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use url::Url;
+
+/// The defaults, also shipped as documentation in `config/default.toml`.
+const DEFAULTS: &str = include_str!("../config/default.toml");
+/// Environment prefix: `SWITCHBOARD__VENDORS__OPTICO__BASE_URL` sets
+/// `vendors.optico.base_url`.
+pub const ENV_PREFIX: &str = "SWITCHBOARD";
+/// Environment variable naming a config file when `--config` is not given.
+pub const CONFIG_FILE_ENV: &str = "SWITCHBOARD_CONFIG";
+/// Keys whose environment value is a comma-separated list.
+const LIST_KEYS: &[&str] = &["auth.tokens"];
+/// Shortest secret accepted for bearer and webhook tokens.
+const MIN_TOKEN_LEN: usize = 16;
+
+/// A configuration problem, always naming the key.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(String);
+
+impl ConfigError {
+    fn key(key: &str, problem: impl std::fmt::Display) -> Self {
+        Self(format!("{key}: {problem}"))
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub auth: AuthSettings,
+    pub webhooks: WebhookSettings,
+    pub streams: StreamSettings,
+    pub vendors: VendorSettings,
+    pub telemetry: TelemetrySettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    pub grpc_addr: SocketAddr,
+    pub http_addr: SocketAddr,
+    pub request_timeout_ms: u64,
+    pub max_concurrent_requests: usize,
+    pub max_concurrent_streams: u32,
+    pub keepalive_interval_ms: u64,
+    pub keepalive_timeout_ms: u64,
+    pub drain_timeout_ms: u64,
+    pub max_request_bytes: usize,
+    #[serde(default)]
+    pub tls: TlsSettings,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSettings {
+    pub cert_path: Option<PathBuf>,
+    pub key_path: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// May hold a password: kept secret.
+    pub url: SecretString,
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    pub tokens: Vec<SecretString>,
+    pub allow_unauthenticated: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSettings {
+    pub optico_token: Option<SecretString>,
+    pub focalscope_token: Option<SecretString>,
+    pub max_body_bytes: usize,
+    pub dedupe_retention_hours: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StreamSettings {
+    pub heartbeat_interval_ms: u64,
+    pub max_lifetime_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VendorSettings {
+    pub optico: OpticoSettings,
+    pub iadvize: IadvizeSettings,
+    pub focalscope: FocalScopeSettings,
+    pub ccai: CcaiSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpticoSettings {
+    pub base_url: Url,
+    pub api_key: Option<SecretString>,
+    pub data_api_key: Option<SecretString>,
+    pub timezone: String,
+    pub timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IadvizeSettings {
+    pub base_url: Url,
+    pub api_key: Option<SecretString>,
+    pub timeout_ms: u64,
+    pub poll_interval_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FocalScopeSettings {
+    pub dial_url: Option<String>,
+    pub timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CcaiSettings {
+    pub base_url: Option<Url>,
+    pub company_key: Option<SecretString>,
+    pub company_secret: Option<SecretString>,
+    pub timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetrySettings {
+    pub otlp_endpoint: Option<Url>,
+    pub log_format: LogFormat,
+}
+
+impl Settings {
+    /// Loads defaults, then `file` (or the file named by `SWITCHBOARD_CONFIG`),
+    /// then the process environment, and validates the result.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let settings = Self::load_unvalidated(file)?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Like `load` without [`Settings::validate`], for callers that adjust
+    /// the settings first (`serve --sandbox`) and validate after.
+    pub fn load_unvalidated(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let env_file = std::env::var_os(CONFIG_FILE_ENV).map(PathBuf::from);
+        let file = file.map(Path::to_path_buf).or(env_file);
+        Self::read(file.as_deref(), None)
+    }
+
+    /// Like `load`, with the environment given as a map (tests) instead of
+    /// read from the process (`None`).
+    pub fn load_from(
+        file: Option<&Path>,
+        env: Option<HashMap<String, String>>,
+    ) -> Result<Self, ConfigError> {
+        let settings = Self::read(file, env)?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn read(file: Option<&Path>, env: Option<HashMap<String, String>>) -> Result<Self, ConfigError> {
+        let mut builder = config::Config::builder()
+            .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml));
+        if let Some(path) = file {
+            if !path.is_file() {
+                return Err(ConfigError(format!(
+                    "config file {} does not exist or is not a file",
+                    path.display()
+                )));
+            }
+            builder = builder.add_source(
+                config::File::from(path)
+                    .format(config::FileFormat::Toml)
+                    .required(true),
+            );
+        }
+        let mut environment = config::Environment::with_prefix(ENV_PREFIX)
+            .prefix_separator("__")
+            .separator("__")
+            .list_separator(",")
+            .try_parsing(true)
+            .ignore_empty(true)
+            .source(env);
+        for key in LIST_KEYS {
+            environment = environment.with_list_parse_key(key);
+        }
+        builder
+            .add_source(environment)
+            .build()
+            .and_then(config::Config::try_deserialize)
+            .map_err(|e| ConfigError(e.to_string()))
+    }
+
+    /// Checks what serde cannot: relations between keys, URL shapes, secrets
+    /// long enough to be secrets.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let server = &self.server;
+        for (key, value) in [
+            ("server.request_timeout_ms", server.request_timeout_ms),
+            ("server.keepalive_interval_ms", server.keepalive_interval_ms),
+            ("server.keepalive_timeout_ms", server.keepalive_timeout_ms),
+            ("server.drain_timeout_ms", server.drain_timeout_ms),
+            ("streams.heartbeat_interval_ms", self.streams.heartbeat_interval_ms),
+            ("vendors.optico.timeout_ms", self.vendors.optico.timeout_ms),
+            ("vendors.iadvize.timeout_ms", self.vendors.iadvize.timeout_ms),
+            ("vendors.iadvize.poll_interval_ms", self.vendors.iadvize.poll_interval_ms),
+            ("vendors.focalscope.timeout_ms", self.vendors.focalscope.timeout_ms),
+            ("vendors.ccai.timeout_ms", self.vendors.ccai.timeout_ms),
+            ("webhooks.dedupe_retention_hours", self.webhooks.dedupe_retention_hours),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::key(key, "must be greater than 0"));
+            }
+        }
+        for (key, value) in [
+            ("server.max_concurrent_requests", server.max_concurrent_requests),
+            ("server.max_request_bytes", server.max_request_bytes),
+            ("webhooks.max_body_bytes", self.webhooks.max_body_bytes),
+            ("database.max_connections", self.database.max_connections as usize),
+            ("server.max_concurrent_streams", server.max_concurrent_streams as usize),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::key(key, "must be greater than 0"));
+            }
+        }
+        match (&server.tls.cert_path, &server.tls.key_path) {
+            (Some(_), None) => {
+                return Err(ConfigError::key("server.tls.key_path", "is required with server.tls.cert_path"));
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError::key("server.tls.cert_path", "is required with server.tls.key_path"));
+            }
+            _ => {}
+        }
+
+        let db_url = self.database.url.expose_secret();
+        if !(db_url.starts_with("sqlite:") || db_url.starts_with("postgres://") || db_url.starts_with("postgresql://")) {
+            // The URL may hold a password: say what is expected, not what was given.
+            return Err(ConfigError::key(
+                "database.url",
+                "must start with sqlite: or postgres:// (value not shown: it may hold a password)",
+            ));
+        }
+
+        if self.auth.tokens.is_empty() && !self.auth.allow_unauthenticated {
+            return Err(ConfigError::key(
+                "auth.tokens",
+                "no bearer token configured: set auth.tokens (SWITCHBOARD__AUTH__TOKENS=tok1,tok2), or auth.allow_unauthenticated=true for local use",
+            ));
+        }
+        for token in &self.auth.tokens {
+            check_token("auth.tokens", token)?;
+        }
+        for (key, token) in [
+            ("webhooks.optico_token", &self.webhooks.optico_token),
+            ("webhooks.focalscope_token", &self.webhooks.focalscope_token),
+        ] {
+            if let Some(token) = token {
+                check_token(key, token)?;
+                if !token
+                    .expose_secret()
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~'))
+                {
+                    return Err(ConfigError::key(
+                        key,
+                        "may only hold letters, digits and - _ . ~ (it is a URL path segment)",
+                    ));
+                }
+            }
+        }
+
+        for (key, url) in [
+            ("vendors.optico.base_url", Some(&self.vendors.optico.base_url)),
+            ("vendors.iadvize.base_url", Some(&self.vendors.iadvize.base_url)),
+            ("vendors.ccai.base_url", self.vendors.ccai.base_url.as_ref()),
+            ("telemetry.otlp_endpoint", self.telemetry.otlp_endpoint.as_ref()),
+        ] {
+            if let Some(url) = url
+                && !matches!(url.scheme(), "http" | "https")
+            {
+                return Err(ConfigError::key(key, "must be an http:// or https:// URL"));
+            }
+        }
+        self.optico_timezone()?;
+        if let Some(template) = &self.vendors.focalscope.dial_url {
+            for placeholder in ["{agent}", "{number}"] {
+                if !template.contains(placeholder) {
+                    return Err(ConfigError::key(
+                        "vendors.focalscope.dial_url",
+                        format!("must contain the {placeholder} placeholder"),
+                    ));
+                }
+            }
+            let probe = template.replace("{agent}", "a").replace("{number}", "1");
+            match Url::parse(&probe) {
+                Ok(url) if matches!(url.scheme(), "http" | "https") => {}
+                _ => {
+                    return Err(ConfigError::key(
+                        "vendors.focalscope.dial_url",
+                        "must be an http:// or https:// URL template",
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The time zone Optico writes its `Y-m-d H:i:s` dates in.
+    pub fn optico_timezone(&self) -> Result<chrono_tz::Tz, ConfigError> {
+        self.vendors
+            .optico
+            .timezone
+            .parse()
+            .map_err(|_| ConfigError::key("vendors.optico.timezone", "is not an IANA time zone name (e.g. Europe/Paris)"))
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.database.url.expose_secret().starts_with("sqlite:")
+    }
+
+    pub fn drain_timeout(&self) -> Duration {
+        Duration::from_millis(self.server.drain_timeout_ms)
+    }
+}
+
+fn check_token(key: &str, token: &SecretString) -> Result<(), ConfigError> {
+    let len = token.expose_secret().chars().count();
+    if len < MIN_TOKEN_LEN {
+        return Err(ConfigError::key(
+            key,
+            format!("a token is {len} characters long; use at least {MIN_TOKEN_LEN} random characters"),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Option<HashMap<String, String>> {
+        Some(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+    }
+
+    const TOKEN: (&str, &str) = ("SWITCHBOARD__AUTH__TOKENS", "0123456789abcdef,fedcba9876543210");
+
+    #[test]
+    fn defaults_then_environment() {
+        let settings = Settings::load_from(
+            None,
+            env(&[TOKEN, ("SWITCHBOARD__VENDORS__OPTICO__BASE_URL", "http://127.0.0.1:9/")]),
+        )
+        .unwrap();
+        assert_eq!(settings.server.grpc_addr.to_string(), "127.0.0.1:50051");
+        assert_eq!(settings.server.http_addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(settings.vendors.optico.base_url.as_str(), "http://127.0.0.1:9/");
+        assert_eq!(settings.vendors.iadvize.base_url.as_str(), "https://www.iadvize.com/api/2");
+        assert_eq!(settings.auth.tokens.len(), 2);
+        assert!(settings.is_sqlite());
+        assert_eq!(settings.vendors.optico.timeout_ms, 5000);
+    }
+
+    #[test]
+    fn file_then_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.toml");
+        std::fs::write(&path, "[server]\ngrpc_addr = \"0.0.0.0:6000\"\n[vendors.optico]\ntimeout_ms = 100\n").unwrap();
+        let settings = Settings::load_from(
+            Some(&path),
+            env(&[TOKEN, ("SWITCHBOARD__VENDORS__OPTICO__TIMEOUT_MS", "250")]),
+        )
+        .unwrap();
+        assert_eq!(settings.server.grpc_addr.to_string(), "0.0.0.0:6000");
+        assert_eq!(settings.vendors.optico.timeout_ms, 250);
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[TOKEN, ("SWITCHBOARD__SERVER__GRPC_ADDR", "nope")], "server.grpc_addr"),
+            (&[TOKEN, ("SWITCHBOARD__VENDORS__OPTICO__TIMEOUT_MS", "soon")], "vendors.optico.timeout_ms"),
+            (&[TOKEN, ("SWITCHBOARD__VENDORS__OPTICO__TIMEOUT_MS", "0")], "vendors.optico.timeout_ms"),
+            (&[TOKEN, ("SWITCHBOARD__VENDORS__OPTICO__TIMEZONE", "Mars/Olympus")], "vendors.optico.timezone"),
+            (&[TOKEN, ("SWITCHBOARD__VENDORS__FOCALSCOPE__DIAL_URL", "http://pbx/dial?n={number}")], "vendors.focalscope.dial_url"),
+            (&[TOKEN, ("SWITCHBOARD__WEBHOOKS__OPTICO_TOKEN", "short")], "webhooks.optico_token"),
+            (&[TOKEN, ("SWITCHBOARD__DATABASE__URL", "mysql://u:hunter2@h/db")], "database.url"),
+            (&[("SWITCHBOARD__AUTH__TOKENS", "short")], "auth.tokens"),
+            (&[], "auth.tokens"),
+            (&[TOKEN, ("SWITCHBOARD__VENDORS__OPTICO__BASE_URL", "ftp://x")], "vendors.optico.base_url"),
+        ];
+        for (vars, key) in cases {
+            let err = Settings::load_from(None, env(vars)).unwrap_err().to_string();
+            assert!(err.contains(key), "{err} should name {key}");
+            assert!(!err.contains("hunter2"), "{err} leaks a secret");
+            assert!(!err.contains('\n'), "{err} should be one line");
+        }
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.toml");
+        std::fs::write(&path, "[vendors.optico]\napikey = \"x\"\n").unwrap();
+        let err = Settings::load_from(Some(&path), env(&[TOKEN])).unwrap_err().to_string();
+        assert!(err.contains("apikey"), "{err}");
+    }
+
+    #[test]
+    fn secrets_are_not_printed() {
+        let settings = Settings::load_from(
+            None,
+            env(&[TOKEN, ("SWITCHBOARD__VENDORS__OPTICO__API_KEY", "b7e2c8a14f9d3650a1e7c4d8b2f6a395e")]),
+        )
+        .unwrap();
+        let printed = format!("{settings:?}");
+        assert!(!printed.contains("b7e2c8a14f9d"));
+        assert!(!printed.contains("0123456789abcdef"));
+    }
+}

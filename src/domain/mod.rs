@@ -1,0 +1,21 @@
+//! switchboard's own vocabulary: validated newtypes built at the edge (once
+//! parsed, a phone number is valid), the call and its status rules, and call
+//! updates. Nothing here knows about tonic, sea-orm or reqwest.
+
+mod agent;
+mod call;
+mod phone;
+mod update;
+mod validation;
+
+pub use agent::{AgentName, EmailAddress};
+pub use call::{
+    Call, CallId, CallLeg, CallLookup, CallStatus, DialEventType, Direction, FailureReason,
+    LegKind, Provider, RefKind, VendorRef,
+};
+pub use phone::{CallerPhone, PhoneNumber};
+pub use update::{
+    AgentAssigned, Cart, DialEvent, NewEvent, OpticoCallInfo, OpticoMatch, Order, PageView,
+    Product, StatusChanged, StoredEvent, Update,
+};
+pub use validation::{FieldViolation, Violations};

@@ -1,0 +1,190 @@
+//! The one error type of switchboard's request handling, and its one mapping
+//! to `tonic::Status`.
+//!
+//! The mapping is a single exhaustive `match` (no `_` arm) on purpose: a new
+//! error variant or vendor error kind does not compile until someone decides
+//! its gRPC code. Every status carries an `ErrorInfo` (UPPER_SNAKE reason,
+//! domain "switchboard"), validation errors a `BadRequest` listing each field,
+//! and retryable ones a `RetryInfo` — the code says what happened, RetryInfo
+//! whether retrying helps.
+
+use std::{collections::HashMap, time::Duration};
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+use crate::{
+    domain::FieldViolation,
+    store::StoreError,
+    vendors::{VendorError, VendorErrorKind},
+};
+
+pub const ERROR_DOMAIN: &str = "switchboard";
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The request is invalid; nothing was sent to any vendor.
+    #[error("invalid request: {}", describe(.0))]
+    InvalidArgument(Vec<FieldViolation>),
+    /// What the request names does not exist.
+    #[error("{resource} not found: {name}")]
+    NotFound { resource: &'static str, name: String },
+    /// The RPC needs a vendor or setting that is not configured.
+    #[error("{what} is not configured: set {key}")]
+    NotConfigured { what: &'static str, key: &'static str },
+    /// The request cannot be served in the call's current state.
+    #[error("{0}")]
+    FailedPrecondition(String),
+    /// A vendor refused or failed.
+    #[error(transparent)]
+    Vendor(#[from] VendorError),
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The server is going away; the client should reconnect (elsewhere).
+    #[error("{0}")]
+    ShuttingDown(String),
+    /// The client did not present a valid bearer token.
+    #[error("{0}")]
+    Unauthenticated(&'static str),
+}
+
+impl Error {
+    pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Error::InvalidArgument(vec![FieldViolation::new(field, description)])
+    }
+}
+
+impl From<FieldViolation> for Error {
+    fn from(violation: FieldViolation) -> Self {
+        Error::InvalidArgument(vec![violation])
+    }
+}
+
+impl From<Vec<FieldViolation>> for Error {
+    fn from(violations: Vec<FieldViolation>) -> Self {
+        Error::InvalidArgument(violations)
+    }
+}
+
+fn describe(violations: &[FieldViolation]) -> String {
+    violations
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl From<Error> for Status {
+    fn from(error: Error) -> Status {
+        let message = error.to_string();
+        let mut details = ErrorDetails::new();
+        let mut metadata = HashMap::new();
+        let (code, reason) = match error {
+            Error::InvalidArgument(violations) => {
+                for violation in violations {
+                    details.add_bad_request_violation(violation.field, violation.description);
+                }
+                (Code::InvalidArgument, "INVALID_ARGUMENT")
+            }
+            Error::NotFound { resource, name } => {
+                metadata.insert("resource".to_owned(), resource.to_owned());
+                metadata.insert("name".to_owned(), name);
+                (Code::NotFound, "NOT_FOUND")
+            }
+            Error::NotConfigured { what: _, key } => {
+                metadata.insert("key".to_owned(), key.to_owned());
+                (Code::FailedPrecondition, "NOT_CONFIGURED")
+            }
+            Error::FailedPrecondition(_) => (Code::FailedPrecondition, "FAILED_PRECONDITION"),
+            Error::Vendor(vendor_error) => {
+                metadata.insert("vendor".to_owned(), vendor_error.vendor.to_string());
+                if let Some(field) = &vendor_error.field {
+                    details.add_bad_request_violation(field.clone(), vendor_error.message.clone());
+                }
+                if let Some(delay) = vendor_error.retry_after {
+                    details.set_retry_info(Some(delay));
+                }
+                match vendor_error.kind {
+                    VendorErrorKind::InvalidArgument => (Code::InvalidArgument, "VENDOR_INVALID_ARGUMENT"),
+                    VendorErrorKind::NotFound => (Code::NotFound, "VENDOR_NOT_FOUND"),
+                    VendorErrorKind::PermissionDenied => (Code::PermissionDenied, "VENDOR_PERMISSION_DENIED"),
+                    VendorErrorKind::Misconfigured => (Code::FailedPrecondition, "VENDOR_MISCONFIGURED"),
+                    VendorErrorKind::Refused => (Code::FailedPrecondition, "VENDOR_REFUSED"),
+                    VendorErrorKind::Unavailable => (Code::Unavailable, "VENDOR_UNAVAILABLE"),
+                    VendorErrorKind::OutcomeUnknown => (Code::Unavailable, "VENDOR_OUTCOME_UNKNOWN"),
+                    VendorErrorKind::BadResponse => (Code::Unknown, "VENDOR_BAD_RESPONSE"),
+                }
+            }
+            Error::Store(store_error) => {
+                if store_error.is_transient() {
+                    details.set_retry_info(Some(Duration::from_secs(1)));
+                    (Code::Unavailable, "DATABASE_UNAVAILABLE")
+                } else {
+                    (Code::Internal, "INTERNAL")
+                }
+            }
+            Error::Unauthenticated(_) => (Code::Unauthenticated, "UNAUTHENTICATED"),
+            Error::ShuttingDown(_) => {
+                details.set_retry_info(Some(Duration::from_millis(100)));
+                (Code::Unavailable, "SHUTTING_DOWN")
+            }
+        };
+        // Internal errors are logged in full where they happen; the client
+        // gets a masked message (database errors can echo SQL and values).
+        let message = if code == Code::Internal {
+            "internal error (logged on the server)".to_owned()
+        } else {
+            message
+        };
+        details.set_error_info(reason, ERROR_DOMAIN, metadata);
+        Status::with_error_details(code, message, details)
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Provider;
+
+    #[test]
+    fn validation_lists_every_field() {
+        let status = Status::from(Error::InvalidArgument(vec![
+            FieldViolation::new("caller_phone", "is not a phone number"),
+            FieldViolation::new("start_time", "is required"),
+        ]));
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert!(status.message().contains("caller_phone"));
+        assert!(status.message().contains("start_time"));
+        let details = status.get_error_details();
+        let fields: Vec<_> = details
+            .bad_request()
+            .unwrap()
+            .field_violations
+            .iter()
+            .map(|v| v.field.clone())
+            .collect();
+        assert_eq!(fields, ["caller_phone", "start_time"]);
+        assert_eq!(details.error_info().unwrap().domain, "switchboard");
+    }
+
+    #[test]
+    fn vendor_kinds_map_to_the_documented_codes() {
+        use VendorErrorKind::*;
+        for (kind, code) in [
+            (InvalidArgument, Code::InvalidArgument),
+            (NotFound, Code::NotFound),
+            (PermissionDenied, Code::PermissionDenied),
+            (Misconfigured, Code::FailedPrecondition),
+            (Refused, Code::FailedPrecondition),
+            (Unavailable, Code::Unavailable),
+            (OutcomeUnknown, Code::Unavailable),
+        ] {
+            let status = Status::from(Error::Vendor(VendorError::new(Provider::Ccai, kind, "vendor says no")));
+            assert_eq!(status.code(), code, "{kind:?}");
+            assert!(status.message().contains("vendor says no"));
+        }
+    }
+}

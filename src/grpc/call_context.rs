@@ -1,0 +1,260 @@
+//! CallContextService: validate → domain → CallDesk / updates → proto.
+
+use tokio_stream::{StreamExt, wrappers::ReceiverStream};
+use tonic::{Request, Response, Status, codegen::BoxStream};
+
+use super::paging;
+use crate::{
+    calls::CallDesk,
+    domain::{AgentName, CallLookup, CallerPhone, FieldViolation, PhoneNumber, Violations},
+    error::Error,
+    pb::{
+        self,
+        v1::{
+            self as proto, call_context_service_server::CallContextService,
+        },
+    },
+    store::{CallFilter, EventFilter, PageCursor, calls},
+    updates::{StreamItem, Updates},
+    vendors::optico::CallStart,
+};
+
+const DEFAULT_PAGE_SIZE: u64 = 50;
+const MAX_PAGE_SIZE: u64 = 500;
+
+pub struct CallContextApi {
+    desk: CallDesk,
+    updates: Updates,
+}
+
+impl CallContextApi {
+    pub fn new(desk: CallDesk, updates: Updates) -> Self {
+        Self { desk, updates }
+    }
+}
+
+fn enum_field<E: TryFrom<i32>>(field: &str, value: i32) -> Result<E, FieldViolation> {
+    E::try_from(value).map_err(|_| FieldViolation::new(field, format!("has unknown value {value}")))
+}
+
+#[tonic::async_trait]
+impl CallContextService for CallContextApi {
+    async fn start_call(
+        &self,
+        request: Request<proto::StartCallRequest>,
+    ) -> Result<Response<proto::StartCallResponse>, Status> {
+        let proto::StartCallRequest {
+            caller_phone,
+            destination_phone,
+            start_time,
+            agent,
+        } = request.into_inner();
+        let mut violations = Violations::new();
+        let caller = violations.check(CallerPhone::parse("caller_phone", &caller_phone));
+        let destination = violations.check(PhoneNumber::parse("destination_phone", &destination_phone));
+        let start_time = violations.check(pb::required_timestamp("start_time", start_time.as_ref()));
+        let agent = violations.check(AgentName::parse_optional("agent", &agent));
+        let (caller, destination, start_time, agent) = violations
+            .finish(crate::all_some!(caller, destination, start_time, agent))
+            .map_err(Error::from)?;
+        let started = self
+            .desk
+            .start_call(CallStart {
+                caller,
+                destination,
+                start_time,
+                agent,
+            })
+            .await?;
+        Ok(Response::new(proto::StartCallResponse {
+            call: Some(pb::call(&started.call)),
+            matches: started.matches.iter().map(pb::optico_context).collect(),
+        }))
+    }
+
+    async fn assign_agent(
+        &self,
+        request: Request<proto::AssignAgentRequest>,
+    ) -> Result<Response<proto::AssignAgentResponse>, Status> {
+        let proto::AssignAgentRequest { call, agent } = request.into_inner();
+        let mut violations = Violations::new();
+        let lookup = violations.check(pb::call_lookup("call", call.as_ref()));
+        let agent = violations.check(AgentName::parse("agent", &agent));
+        let (lookup, agent) = violations
+            .finish(crate::all_some!(lookup, agent))
+            .map_err(Error::from)?;
+        let call = self.desk.assign_agent(&lookup, &agent).await?;
+        Ok(Response::new(proto::AssignAgentResponse {
+            call: Some(pb::call(&call)),
+        }))
+    }
+
+    async fn get_call(
+        &self,
+        request: Request<proto::GetCallRequest>,
+    ) -> Result<Response<proto::GetCallResponse>, Status> {
+        let proto::GetCallRequest { call } = request.into_inner();
+        let lookup = pb::call_lookup("call", call.as_ref()).map_err(Error::from)?;
+        let call = self.desk.get_call(&lookup).await?;
+        Ok(Response::new(proto::GetCallResponse {
+            call: Some(pb::call(&call)),
+        }))
+    }
+
+    async fn list_calls(
+        &self,
+        request: Request<proto::ListCallsRequest>,
+    ) -> Result<Response<proto::ListCallsResponse>, Status> {
+        let proto::ListCallsRequest {
+            agent,
+            phone,
+            start_time_from,
+            start_time_to,
+            status,
+            provider,
+            page_size,
+            page_token,
+        } = request.into_inner();
+        let mut violations = Violations::new();
+        let page_size = violations.check(paging::page_size(page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE));
+        let agent = violations.check(AgentName::parse_optional("agent", &agent)).flatten();
+        let phone_key = if phone.trim().is_empty() {
+            None
+        } else {
+            violations
+                .check(PhoneNumber::parse("phone", &phone))
+                .map(|p| p.key().to_owned())
+        };
+        let started_from = start_time_from
+            .as_ref()
+            .and_then(|t| violations.check(pb::from_timestamp("start_time_from", t)));
+        let started_before = start_time_to
+            .as_ref()
+            .and_then(|t| violations.check(pb::from_timestamp("start_time_to", t)));
+        if let (Some(from), Some(to)) = (started_from, started_before)
+            && from > to
+        {
+            violations.push(FieldViolation::new("start_time_to", "is before start_time_from"));
+        }
+        let status = violations
+            .check(enum_field::<proto::CallStatus>("status", status))
+            .and_then(pb::call_status_from);
+        let provider = violations
+            .check(enum_field::<proto::Provider>("provider", provider))
+            .and_then(pb::provider_from);
+        let filter = CallFilter {
+            agent: agent.map(|a| a.as_str().to_owned()),
+            phone_key,
+            started_from,
+            started_before,
+            status,
+            provider,
+        };
+        let fingerprint = paging::fingerprint(&filter);
+        let cursor = violations.check(paging::decode_token::<PageCursor>(&page_token, &fingerprint));
+        let (page_size, cursor) = violations
+            .finish(crate::all_some!(page_size, cursor))
+            .map_err(Error::from)?;
+        let page = calls::list_calls(self.desk.store().connection(), &filter, page_size, cursor.as_ref())
+            .await
+            .map_err(Error::from)?;
+        Ok(Response::new(proto::ListCallsResponse {
+            calls: page.calls.iter().map(pb::call).collect(),
+            next_page_token: page
+                .next
+                .map(|cursor| paging::encode_token(&cursor, &fingerprint))
+                .unwrap_or_default(),
+        }))
+    }
+
+    async fn stream_call_updates(
+        &self,
+        request: Request<proto::StreamCallUpdatesRequest>,
+    ) -> Result<Response<BoxStream<proto::StreamCallUpdatesResponse>>, Status> {
+        let proto::StreamCallUpdatesRequest {
+            call,
+            agent,
+            after_sequence,
+        } = request.into_inner();
+        let mut violations = Violations::new();
+        let lookup = call
+            .as_ref()
+            .and_then(|c| violations.check(pb::call_lookup("call", Some(c))));
+        let agent = violations.check(AgentName::parse_optional("agent", &agent)).flatten();
+        if call.is_some() && agent.is_some() {
+            violations.push(FieldViolation::new("agent", "set at most one of call and agent"));
+        }
+        if after_sequence < 0 {
+            violations.push(FieldViolation::new(
+                "after_sequence",
+                format!("must not be negative, got {after_sequence}"),
+            ));
+        }
+        violations.into_result().map_err(Error::from)?;
+        let call_id = match &lookup {
+            Some(lookup) => Some(
+                calls::find_call_id(self.desk.store().connection(), lookup)
+                    .await
+                    .map_err(Error::from)?
+                    .ok_or_else(|| Error::NotFound {
+                        resource: "call",
+                        name: lookup.to_string(),
+                    })?,
+            ),
+            None => None,
+        };
+        let filter = EventFilter {
+            call_id,
+            agent: agent.map(|a| a.as_str().to_owned()),
+        };
+        let items = self.updates.subscribe(filter, after_sequence);
+        let stream = ReceiverStream::new(items).map(|item| match item {
+            Ok(StreamItem::Event(event)) => Ok(pb::call_update(&event)),
+            Ok(StreamItem::Heartbeat { last_sequence }) => Ok(pb::heartbeat(last_sequence)),
+            Err(error) => Err(Status::from(error)),
+        });
+        Ok(Response::new(Box::pin(stream)))
+    }
+}
+
+/// The lookup a CLI user means by `--call REF`: `optico:22122563`,
+/// `focalscope-request:513`, `focalscope-call:…`, `uuid:…`, `ccai:397`,
+/// `id:…` or a bare switchboard id.
+pub fn parse_cli_call_ref(value: &str) -> Result<proto::CallRef, String> {
+    use proto::call_ref::Ref;
+    let (kind, rest) = value.split_once(':').unwrap_or(("id", value));
+    let reference = match kind {
+        "id" => Ref::Id(rest.to_owned()),
+        "optico" => Ref::OpticoCallId(rest.to_owned()),
+        "focalscope-request" => Ref::FocalscopeRequestId(rest.to_owned()),
+        "focalscope-call" => Ref::FocalscopeCallId(rest.to_owned()),
+        "uuid" => Ref::CallUuid(rest.to_owned()),
+        "ccai" => Ref::CcaiCallId(rest.to_owned()),
+        other => {
+            return Err(format!(
+                "unknown reference kind {other:?}: use id, optico, focalscope-request, focalscope-call, uuid or ccai"
+            ));
+        }
+    };
+    let reference = proto::CallRef { r#ref: Some(reference) };
+    pb::call_lookup("call", Some(&reference)).map_err(|v| v.to_string())?;
+    Ok(reference)
+}
+
+impl From<CallLookup> for proto::CallRef {
+    fn from(lookup: CallLookup) -> Self {
+        use crate::domain::RefKind;
+        use proto::call_ref::Ref;
+        let reference = match lookup {
+            CallLookup::Id(id) => Ref::Id(id.to_string()),
+            CallLookup::Vendor(vendor_ref) => match vendor_ref.kind {
+                RefKind::OpticoCallId => Ref::OpticoCallId(vendor_ref.value),
+                RefKind::FocalscopeRequestId => Ref::FocalscopeRequestId(vendor_ref.value),
+                RefKind::FocalscopeCallId => Ref::FocalscopeCallId(vendor_ref.value),
+                RefKind::CallUuid => Ref::CallUuid(vendor_ref.value),
+                RefKind::CcaiCallId => Ref::CcaiCallId(vendor_ref.value),
+            },
+        };
+        proto::CallRef { r#ref: Some(reference) }
+    }
+}

@@ -1,0 +1,83 @@
+//! The HTTP side (axum, `server.http_addr`): vendor webhooks, `/healthz`,
+//! `/readyz` and `/metrics`.
+
+pub mod webhooks;
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
+
+use axum::{
+    Router,
+    extract::{DefaultBodyLimit, MatchedPath, Request, State},
+    http::StatusCode,
+    response::IntoResponse,
+    routing::{get, post},
+};
+use chrono_tz::Tz;
+use metrics_exporter_prometheus::PrometheusHandle;
+use tower_http::trace::TraceLayer;
+
+use crate::{calls::CallDesk, store::Store};
+use webhooks::WebhookToken;
+
+/// What HTTP handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub calls: CallDesk,
+    pub optico_webhook_token: WebhookToken,
+    pub optico_timezone: Tz,
+    /// False while starting and once draining: `/readyz` answers 503.
+    pub ready: Arc<AtomicBool>,
+    pub metrics: PrometheusHandle,
+}
+
+pub fn router(state: AppState, max_body_bytes: usize) -> Router {
+    let webhooks = Router::new()
+        .route("/webhooks/optico/{token}", post(webhooks::optico::receive))
+        // Bodies over the cap get 413 before any handler runs.
+        .layer(DefaultBodyLimit::max(max_body_bytes));
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .merge(webhooks)
+        .layer(
+            // Spans name the route template, never the path: webhook paths
+            // carry secret tokens.
+            TraceLayer::new_for_http().make_span_with(|request: &Request| {
+                let route = request
+                    .extensions()
+                    .get::<MatchedPath>()
+                    .map_or("unmatched", MatchedPath::as_str);
+                tracing::info_span!("http", method = %request.method(), route)
+            }),
+        )
+        .with_state(state)
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    if !state.ready.load(Ordering::Acquire) {
+        return (StatusCode::SERVICE_UNAVAILABLE, "draining");
+    }
+    match tokio::time::timeout(Duration::from_secs(2), state.store.ping()).await {
+        Ok(Ok(())) => (StatusCode::OK, "ready"),
+        Ok(Err(_)) | Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unreachable"),
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+}

@@ -1,0 +1,152 @@
+//! `POST /webhooks/optico/{token}`: Optico realtime data. The payload comes
+//! as the form field `realtimeData` holding JSON (as documented) or as the
+//! same JSON in an `application/json` body.
+
+use axum::{
+    body::Bytes,
+    extract::{Path, State},
+    http::{HeaderMap, StatusCode, header::CONTENT_TYPE},
+    response::{IntoResponse, Response},
+};
+use chrono::Utc;
+use sha2::{Digest, Sha256};
+use tracing::{info, warn};
+
+use super::super::AppState;
+use crate::{
+    domain::Update,
+    store::Recorded,
+    vendors::optico::wire::RealtimeData,
+};
+
+/// A rejected delivery: status and a reason for the sender.
+struct Rejection(StatusCode, String);
+
+impl IntoResponse for Rejection {
+    fn into_response(self) -> Response {
+        (self.0, self.1).into_response()
+    }
+}
+
+fn bad_request(reason: impl Into<String>) -> Rejection {
+    Rejection(StatusCode::BAD_REQUEST, reason.into())
+}
+
+pub async fn receive(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if !state.optico_webhook_token.accepts(&token) {
+        // Neither the token nor the path is logged: the token is a secret.
+        warn!(vendor = "optico", "webhook rejected: wrong token");
+        metrics::counter!("switchboard_webhooks_total", "vendor" => "optico", "outcome" => "unauthorized").increment(1);
+        return Rejection(StatusCode::UNAUTHORIZED, "invalid webhook token".to_owned()).into_response();
+    }
+    match accept(&state, &headers, &body).await {
+        Ok(response) => response,
+        Err(rejection) => {
+            metrics::counter!("switchboard_webhooks_total", "vendor" => "optico", "outcome" => "rejected").increment(1);
+            info!(vendor = "optico", status = rejection.0.as_u16(), reason = %rejection.1, "webhook rejected");
+            rejection.into_response()
+        }
+    }
+}
+
+async fn accept(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Response, Rejection> {
+    let json = payload_json(headers, body)?;
+    let value: serde_json::Value =
+        serde_json::from_str(&json).map_err(|e| bad_request(format!("realtimeData is not valid JSON: {e}")))?;
+    // serde_json maps keep keys sorted, so re-serialising gives the same text
+    // for the same payload however Optico spaced or ordered it: a stable
+    // dedupe key for re-deliveries.
+    let dedupe_key = format!("optico:{}", hex::encode(Sha256::digest(value.to_string().as_bytes())));
+    let data: RealtimeData = serde_json::from_value(value)
+        .map_err(|e| bad_request(format!("realtimeData does not match the documented payload: {e}")))?;
+    if data.call_id <= 0 {
+        return Err(bad_request(format!("realtimeData.callId must be positive, got {}", data.call_id)));
+    }
+    let timezone = state.optico_timezone;
+    let received_at = Utc::now();
+    let missing = |field: &str| bad_request(format!("realtimeData.type is {:?} but realtimeData.{field} is missing", data.kind));
+    let (update, occurred_at) = match data.kind.as_str() {
+        "view" => {
+            let view = data.view.ok_or_else(|| missing("view"))?.into_domain(timezone);
+            // A view's createdAt is when the page was loaded: the event time.
+            let at = view.created_at.unwrap_or(received_at);
+            (Update::View(view), at)
+        }
+        // A cart's or order's createdAt is when it was first created, not when
+        // it changed: the change happened when Optico told us.
+        "cart" => (
+            Update::Cart(data.cart.ok_or_else(|| missing("cart"))?.into_domain(timezone)),
+            received_at,
+        ),
+        "order" => (
+            Update::Order(data.order.ok_or_else(|| missing("order"))?.into_domain(timezone)),
+            received_at,
+        ),
+        other => {
+            return Err(bad_request(format!(
+                "realtimeData.type must be \"view\", \"cart\" or \"order\", got {other:?}"
+            )));
+        }
+    };
+    match state
+        .calls
+        .record_optico_update(data.call_id, update, occurred_at, dedupe_key)
+        .await
+    {
+        Ok(Recorded::Stored(sequence)) => {
+            metrics::counter!("switchboard_webhooks_total", "vendor" => "optico", "outcome" => "stored").increment(1);
+            info!(vendor = "optico", optico_call_id = data.call_id, sequence, kind = %data.kind, "webhook stored");
+            Ok((StatusCode::OK, "stored").into_response())
+        }
+        Ok(Recorded::Duplicate) => {
+            metrics::counter!("switchboard_webhooks_total", "vendor" => "optico", "outcome" => "duplicate").increment(1);
+            info!(vendor = "optico", optico_call_id = data.call_id, "webhook re-delivery ignored");
+            Ok((StatusCode::OK, "duplicate").into_response())
+        }
+        Err(error) => {
+            warn!(vendor = "optico", error = %error, "webhook could not be stored");
+            metrics::counter!("switchboard_webhooks_total", "vendor" => "optico", "outcome" => "error").increment(1);
+            // Not acknowledged: the vendor should deliver it again.
+            Ok((StatusCode::SERVICE_UNAVAILABLE, "could not store the event; retry later").into_response())
+        }
+    }
+}
+
+/// The JSON text of the delivery, from the form field or the body.
+fn payload_json(headers: &HeaderMap, body: &[u8]) -> Result<String, Rejection> {
+    let content_type = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    match content_type.as_str() {
+        "application/x-www-form-urlencoded" => {
+            let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
+                .map_err(|e| bad_request(format!("the form body cannot be read: {e}")))?;
+            fields
+                .into_iter()
+                .find(|(name, _)| name == "realtimeData")
+                .map(|(_, value)| value)
+                .ok_or_else(|| bad_request("the form field realtimeData is missing"))
+        }
+        "application/json" => String::from_utf8(body.to_vec())
+            .map_err(|_| bad_request("the JSON body is not UTF-8")),
+        "" => Err(Rejection(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "missing Content-Type: send application/x-www-form-urlencoded (realtimeData=...) or application/json".to_owned(),
+        )),
+        other => Err(Rejection(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("unsupported Content-Type {other:?}: send application/x-www-form-urlencoded (realtimeData=...) or application/json"),
+        )),
+    }
+}

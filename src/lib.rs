@@ -1,0 +1,16 @@
+//! switchboard: one typed gRPC API in front of contact-center vendor APIs.
+
+pub mod app;
+pub mod calls;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod grpc;
+pub mod http;
+pub mod pb;
+pub mod sandbox;
+pub mod store;
+pub mod telemetry;
+pub mod updates;
+pub mod vendors;

@@ -1,0 +1,42 @@
+//! Vendor adapters, one module per vendor. Each owns its wire types (serde
+//! structs named as in the vendor's documentation), its HTTP client and its
+//! error classification, and speaks domain types and [`VendorError`] to the
+//! rest of switchboard. Services never see vendor JSON; adapters never see
+//! protobuf.
+
+mod error;
+pub mod optico;
+mod wire;
+
+use std::time::Duration;
+
+pub use error::{VendorError, VendorErrorKind, redact};
+
+/// The HTTP client every adapter uses: a per-request timeout, no automatic
+/// redirects (a redirected POST could be replayed by the client library) and
+/// no automatic retries (reqwest does none; a dial must never be sent twice).
+pub fn http_client(timeout: Duration) -> reqwest::Client {
+    install_crypto_provider();
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(5)))
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("switchboard/", env!("CARGO_PKG_VERSION")))
+        .build()
+        // Building only fails when the TLS backend cannot start, which is a
+        // broken installation: nothing useful can run without it.
+        .unwrap_or_else(|e| panic!("cannot build the HTTP client (TLS backend failed): {e}"))
+}
+
+/// Joins an endpoint path onto a vendor base URL, keeping the base's own path
+/// (e.g. iAdvize `https://www.iadvize.com/api/2` + `operator/live`).
+pub fn endpoint(base: &url::Url, path: &str) -> String {
+    format!("{}/{}", base.as_str().trim_end_matches('/'), path.trim_start_matches('/'))
+}
+
+/// Installs ring as the process's TLS crypto provider (reqwest and tonic use
+/// rustls; we build it with ring only). Idempotent.
+pub fn install_crypto_provider() {
+    // Err means a provider is already installed, which is what we want.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

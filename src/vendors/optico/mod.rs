@@ -1,0 +1,201 @@
+//! Optico Call Center API: `POST /agent-api/callStart` and
+//! `POST /agent-api/setAgentToCall` (form-encoded, `apiKey` field), and the
+//! `realtimeData` webhook payload.
+
+pub mod wire;
+
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use crate::{
+    domain::{AgentName, CallerPhone, OpticoMatch, PhoneNumber, Provider},
+    vendors::{VendorError, VendorErrorKind, endpoint, http_client, redact},
+};
+
+/// What switchboard needs from the Optico Call Center API.
+#[async_trait]
+pub trait OpticoCallCenter: Send + Sync {
+    /// Matches an incoming call (`callStart`).
+    async fn call_start(&self, request: &CallStart) -> Result<Vec<OpticoMatch>, VendorError>;
+    /// Attaches an agent to a started call (`setAgentToCall`).
+    async fn set_agent_to_call(&self, call_id: i64, agent: &AgentName) -> Result<(), VendorError>;
+}
+
+/// A `callStart` request, validated.
+#[derive(Debug, Clone)]
+pub struct CallStart {
+    pub caller: CallerPhone,
+    pub destination: PhoneNumber,
+    pub start_time: DateTime<Utc>,
+    pub agent: Option<AgentName>,
+}
+
+/// The Optico HTTP client.
+pub struct OpticoClient {
+    http: reqwest::Client,
+    base_url: Url,
+    api_key: SecretString,
+    timezone: Tz,
+}
+
+impl OpticoClient {
+    pub fn new(base_url: Url, api_key: SecretString, timezone: Tz, timeout: Duration) -> Self {
+        Self {
+            http: http_client(timeout),
+            base_url,
+            api_key,
+            timezone,
+        }
+    }
+
+    /// POSTs a form and reads the documented envelope.
+    async fn post<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        form: &impl serde::Serialize,
+    ) -> Result<Vec<T>, VendorError> {
+        let started = Instant::now();
+        let result = self.post_inner(path, form).await;
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(e) => match e.kind {
+                VendorErrorKind::Unavailable | VendorErrorKind::OutcomeUnknown => "unavailable",
+                _ => "refused",
+            },
+        };
+        metrics::histogram!("switchboard_vendor_request_seconds", "vendor" => "optico", "endpoint" => path.to_owned(), "outcome" => outcome)
+            .record(started.elapsed().as_secs_f64());
+        result
+    }
+
+    async fn post_inner<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        form: &impl serde::Serialize,
+    ) -> Result<Vec<T>, VendorError> {
+        let response = self
+            .http
+            .post(endpoint(&self.base_url, path))
+            .form(form)
+            .send()
+            .await
+            // callStart and setAgentToCall only record context at Optico:
+            // nobody is rung, so a timeout is plainly "unavailable".
+            .map_err(|e| VendorError::from_transport(Provider::Optico, &e, false))?;
+        let status = response.status();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| VendorError::from_transport(Provider::Optico, &e, false))?;
+        if status.is_server_error() {
+            return Err(VendorError::unavailable(
+                Provider::Optico,
+                format!("optico answered HTTP {}", status.as_u16()),
+            ));
+        }
+        let envelope: wire::Envelope<T> = match serde_json::from_slice(&body) {
+            Ok(envelope) => envelope,
+            Err(e) if status.is_success() => {
+                return Err(VendorError::bad_response(Provider::Optico, format!("unreadable JSON ({e})")));
+            }
+            Err(_) => {
+                return Err(VendorError::new(
+                    Provider::Optico,
+                    if status.as_u16() == 401 || status.as_u16() == 403 {
+                        VendorErrorKind::Misconfigured
+                    } else {
+                        VendorErrorKind::Refused
+                    },
+                    format!("optico answered HTTP {}", status.as_u16()),
+                ));
+            }
+        };
+        match envelope.status.as_str() {
+            "OK" => Ok(envelope.results),
+            "NOK" => {
+                let message = redact(
+                    envelope.error.as_deref().unwrap_or("request refused without a message"),
+                    self.api_key.expose_secret(),
+                );
+                Err(VendorError::new(Provider::Optico, classify_error(&message), message))
+            }
+            other => Err(VendorError::bad_response(
+                Provider::Optico,
+                format!("status {other:?} (expected OK or NOK)"),
+            )),
+        }
+    }
+}
+
+/// Maps an Optico `NOK` message to a kind. The doc documents one message
+/// ("Invalid API key `…`"); others are classified by their wording.
+pub fn classify_error(message: &str) -> VendorErrorKind {
+    let lower = message.to_lowercase();
+    if lower.contains("api key") || lower.contains("apikey") {
+        VendorErrorKind::Misconfigured
+    } else if lower.contains("not found") || lower.contains("unknown") || lower.contains("no call") {
+        VendorErrorKind::NotFound
+    } else if ["required", "invalid", "missing", "format", "well-formed", "well formed"]
+        .iter()
+        .any(|word| lower.contains(word))
+    {
+        VendorErrorKind::InvalidArgument
+    } else {
+        VendorErrorKind::Refused
+    }
+}
+
+#[async_trait]
+impl OpticoCallCenter for OpticoClient {
+    async fn call_start(&self, request: &CallStart) -> Result<Vec<OpticoMatch>, VendorError> {
+        let form = wire::CallStartForm {
+            api_key: self.api_key.expose_secret(),
+            caller_phone: request.caller.number().map_or("anonymous", PhoneNumber::key),
+            destination_phone: request.destination.key(),
+            start_date: wire::format_date(request.start_time, self.timezone),
+            agent: request.agent.as_ref().map(AgentName::as_str),
+        };
+        let results: Vec<wire::CallStartResult> = self.post("agent-api/callStart", &form).await?;
+        Ok(results
+            .into_iter()
+            .map(|result| result.into_domain(self.timezone))
+            .collect())
+    }
+
+    async fn set_agent_to_call(&self, call_id: i64, agent: &AgentName) -> Result<(), VendorError> {
+        let form = wire::SetAgentForm {
+            api_key: self.api_key.expose_secret(),
+            call_id,
+            agent: agent.as_str(),
+        };
+        let results: Vec<wire::SetAgentResult> = self.post("agent-api/setAgentToCall", &form).await?;
+        match results.first() {
+            Some(result) if result.call_id == call_id => Ok(()),
+            Some(result) => Err(VendorError::bad_response(
+                Provider::Optico,
+                format!("setAgentToCall answered for call {} instead of {call_id}", result.call_id),
+            )),
+            // An OK without a result still means Optico accepted it.
+            None => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_messages() {
+        assert_eq!(classify_error("Invalid API key `[redacted]`"), VendorErrorKind::Misconfigured);
+        assert_eq!(classify_error("Call not found"), VendorErrorKind::NotFound);
+        assert_eq!(classify_error("destinationPhone is required"), VendorErrorKind::InvalidArgument);
+        assert_eq!(classify_error("quota exceeded"), VendorErrorKind::Refused);
+    }
+}
