@@ -117,7 +117,9 @@ impl Application {
     /// Connects to and migrates the database, then binds both listeners (port
     /// 0 picks a free port; see `grpc_port` / `http_port`).
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
-        let store = Store::connect(&settings.database.url, settings.database.max_connections).await?;
+        crate::vendors::install_crypto_provider();
+        let store =
+            Store::connect(&settings.database.url, settings.database.max_connections).await?;
         store.migrate().await?;
         let grpc_listener = bind("gRPC listener", settings.server.grpc_addr).await?;
         let http_listener = bind("HTTP listener", settings.server.http_addr).await?;
@@ -125,19 +127,26 @@ impl Application {
         let timezone = settings
             .optico_timezone()
             .map_err(|e| StartupError::Config(e.to_string()))?;
-        let optico: Option<Arc<dyn OpticoCallCenter>> = settings.vendors.optico.api_key.as_ref().map(|key| {
-            Arc::new(OpticoClient::new(
-                settings.vendors.optico.base_url.clone(),
-                key.clone(),
-                timezone,
-                Duration::from_millis(settings.vendors.optico.timeout_ms),
-            )) as Arc<dyn OpticoCallCenter>
-        });
+        let optico: Option<Arc<dyn OpticoCallCenter>> =
+            settings.vendors.optico.api_key.as_ref().map(|key| {
+                Arc::new(OpticoClient::new(
+                    settings.vendors.optico.base_url.clone(),
+                    key.clone(),
+                    timezone,
+                    Duration::from_millis(settings.vendors.optico.timeout_ms),
+                )) as Arc<dyn OpticoCallCenter>
+            });
         if optico.is_none() {
-            warn!(key = "vendors.optico.api_key", "optico is not configured; StartCall and AssignAgent will answer FAILED_PRECONDITION");
+            warn!(
+                key = "vendors.optico.api_key",
+                "optico is not configured; StartCall and AssignAgent will answer FAILED_PRECONDITION"
+            );
         }
         if settings.webhooks.optico_token.is_none() {
-            warn!(key = "webhooks.optico_token", "no optico webhook token configured; optico webhooks will be refused");
+            warn!(
+                key = "webhooks.optico_token",
+                "no optico webhook token configured; optico webhooks will be refused"
+            );
         }
         let calls = CallDesk::new(store.clone(), optico);
         Ok(Self {
@@ -152,11 +161,17 @@ impl Application {
     }
 
     pub fn grpc_port(&self) -> u16 {
-        self.grpc_listener.local_addr().map(|a| a.port()).unwrap_or(0)
+        self.grpc_listener
+            .local_addr()
+            .map(|a| a.port())
+            .unwrap_or(0)
     }
 
     pub fn http_port(&self) -> u16 {
-        self.http_listener.local_addr().map(|a| a.port()).unwrap_or(0)
+        self.http_listener
+            .local_addr()
+            .map(|a| a.port())
+            .unwrap_or(0)
     }
 
     pub fn shutdown_handle(&self) -> ShutdownHandle {
@@ -181,9 +196,15 @@ impl Application {
         let heartbeat = Duration::from_millis(settings.streams.heartbeat_interval_ms);
         let max_lifetime = (settings.streams.max_lifetime_ms > 0)
             .then(|| Duration::from_millis(settings.streams.max_lifetime_ms));
-        let updates = Updates::start(store.clone(), streams_stop.clone(), heartbeat, max_lifetime)
-            .await
-            .map_err(|e| StartupError::Other(e.to_string()))?;
+        let updates = Updates::start(
+            store.clone(),
+            streams_stop.clone(),
+            heartbeat,
+            max_lifetime,
+            settings.streams.buffer,
+        )
+        .await
+        .map_err(|e| StartupError::Other(e.to_string()))?;
         tokio::spawn(prune_dedupe_keys(
             store.clone(),
             Duration::from_secs(settings.webhooks.dedupe_retention_hours * 3600),
@@ -193,7 +214,9 @@ impl Application {
         let (health, health_service) = tonic_health::server::health_reporter();
         health.set_service_status("", ServingStatus::Serving).await;
         for name in SERVICE_NAMES {
-            health.set_service_status(*name, ServingStatus::Serving).await;
+            health
+                .set_service_status(*name, ServingStatus::Serving)
+                .await;
         }
         let ready = Arc::new(AtomicBool::new(true));
 
@@ -201,15 +224,24 @@ impl Application {
         // health went NOT_SERVING and streams were told to end.
         let serve_stop = CancellationToken::new();
         tokio::spawn({
-            let (stop, streams_stop, serve_stop, ready, health) =
-                (stop.clone(), streams_stop.clone(), serve_stop.clone(), ready.clone(), health.clone());
+            let (stop, streams_stop, serve_stop, ready, health) = (
+                stop.clone(),
+                streams_stop.clone(),
+                serve_stop.clone(),
+                ready.clone(),
+                health.clone(),
+            );
             async move {
                 stop.cancelled().await;
                 info!("shutting down: health NOT_SERVING, ending streams, draining requests");
                 ready.store(false, Ordering::Release);
-                health.set_service_status("", ServingStatus::NotServing).await;
+                health
+                    .set_service_status("", ServingStatus::NotServing)
+                    .await;
                 for name in SERVICE_NAMES {
-                    health.set_service_status(*name, ServingStatus::NotServing).await;
+                    health
+                        .set_service_status(*name, ServingStatus::NotServing)
+                        .await;
                 }
                 streams_stop.cancel();
                 serve_stop.cancel();
@@ -237,8 +269,11 @@ impl Application {
             metrics: metrics_handle(),
         };
         let http_addr = http_listener.local_addr().ok();
-        let http = axum::serve(http_listener, http::router(state, settings.webhooks.max_body_bytes))
-            .with_graceful_shutdown(serve_stop.clone().cancelled_owned());
+        let http = axum::serve(
+            http_listener,
+            http::router(state, settings.webhooks.max_body_bytes),
+        )
+        .with_graceful_shutdown(serve_stop.clone().cancelled_owned());
 
         info!(grpc_addr = ?grpc_addr, http_addr = ?http_addr, "switchboard serving");
         let servers = async {
@@ -276,7 +311,9 @@ fn grpc_server(
     settings: &Settings,
     calls: CallDesk,
     updates: Updates,
-    health_service: tonic_health::pb::health_server::HealthServer<impl tonic_health::pb::health_server::Health>,
+    health_service: tonic_health::pb::health_server::HealthServer<
+        impl tonic_health::pb::health_server::Health,
+    >,
     listener: TcpListener,
     stop: CancellationToken,
 ) -> Result<impl Future<Output = Result<(), tonic::transport::Error>> + Send, StartupError> {
@@ -295,11 +332,19 @@ fn grpc_server(
         .map_err(|e| StartupError::Other(format!("reflection: {e}")))?;
 
     let mut builder = Server::builder();
-    if let (Some(cert), Some(key)) = (&server_settings.tls.cert_path, &server_settings.tls.key_path) {
+    if let (Some(cert), Some(key)) = (
+        &server_settings.tls.cert_path,
+        &server_settings.tls.key_path,
+    ) {
         let read = |path: &std::path::Path, key: &str| {
-            std::fs::read(path).map_err(|e| StartupError::Config(format!("{key}: cannot read {}: {e}", path.display())))
+            std::fs::read(path).map_err(|e| {
+                StartupError::Config(format!("{key}: cannot read {}: {e}", path.display()))
+            })
         };
-        let identity = Identity::from_pem(read(cert, "server.tls.cert_path")?, read(key, "server.tls.key_path")?);
+        let identity = Identity::from_pem(
+            read(cert, "server.tls.cert_path")?,
+            read(key, "server.tls.key_path")?,
+        );
         builder = builder
             .tls_config(ServerTlsConfig::new().identity(identity))
             .map_err(|e| StartupError::Config(format!("server.tls: {e}")))?;
@@ -311,11 +356,17 @@ fn grpc_server(
         .max_concurrent_streams(server_settings.max_concurrent_streams)
         // Pings keep long-lived streams alive through proxies and detect
         // dead peers.
-        .http2_keepalive_interval(Some(Duration::from_millis(server_settings.keepalive_interval_ms)))
-        .http2_keepalive_timeout(Some(Duration::from_millis(server_settings.keepalive_timeout_ms)))
+        .http2_keepalive_interval(Some(Duration::from_millis(
+            server_settings.keepalive_interval_ms,
+        )))
+        .http2_keepalive_timeout(Some(Duration::from_millis(
+            server_settings.keepalive_timeout_ms,
+        )))
         .tcp_keepalive(Some(Duration::from_secs(60)))
         .trace_fn(|request| tracing::info_span!("grpc", method = %request.uri().path()))
-        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(server_settings.max_concurrent_requests))
+        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
+            server_settings.max_concurrent_requests,
+        ))
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)

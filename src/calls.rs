@@ -68,7 +68,12 @@ impl CallDesk {
             .iter()
             .map(|m| VendorRef::new(RefKind::OpticoCallId, m.call.id.to_string()))
             .collect();
-        let mut fields = CallUpsert::new(Direction::Inbound, Provider::Optico, CallStatus::Active, request.start_time);
+        let mut fields = CallUpsert::new(
+            Direction::Inbound,
+            Provider::Optico,
+            CallStatus::Active,
+            request.start_time,
+        );
         fields.caller_phone = request.caller.number().map(|n| n.as_str().to_owned());
         fields.destination_phone = Some(request.destination.as_str().to_owned());
         fields.agent = request.agent.as_ref().map(|a| a.as_str().to_owned());
@@ -77,7 +82,9 @@ impl CallDesk {
         let mut tx = self.store.begin_write().await?;
         let mut existing = None;
         for vendor_ref in &refs {
-            if let Some(id) = calls::find_call_id(tx.conn(), &CallLookup::Vendor(vendor_ref.clone())).await? {
+            if let Some(id) =
+                calls::find_call_id(tx.conn(), &CallLookup::Vendor(vendor_ref.clone())).await?
+            {
                 existing = Some(id);
                 break;
             }
@@ -95,7 +102,8 @@ impl CallDesk {
                         agent: agent.clone(),
                         previous_agent,
                     });
-                    events::append(&mut tx, &id, Some(agent), new_event(update, Utc::now())).await?;
+                    events::append(&mut tx, &id, Some(agent), new_event(update, Utc::now()))
+                        .await?;
                 }
                 id
             }
@@ -108,7 +116,13 @@ impl CallDesk {
                     failure_reason: None,
                     detail: None,
                 });
-                events::append(&mut tx, &id, agent.as_deref(), new_event(update, request.start_time)).await?;
+                events::append(
+                    &mut tx,
+                    &id,
+                    agent.as_deref(),
+                    new_event(update, request.start_time),
+                )
+                .await?;
                 id
             }
         };
@@ -133,7 +147,9 @@ impl CallDesk {
                     call.id
                 ))
             })?;
-        self.optico()?.set_agent_to_call(optico_call_id, agent).await?;
+        self.optico()?
+            .set_agent_to_call(optico_call_id, agent)
+            .await?;
 
         let mut tx = self.store.begin_write().await?;
         let previous = calls::set_agent(&tx, &call.id, agent.as_str()).await?;
@@ -142,7 +158,13 @@ impl CallDesk {
                 agent: agent.as_str().to_owned(),
                 previous_agent: previous,
             });
-            events::append(&mut tx, &call.id, Some(agent.as_str()), new_event(update, Utc::now())).await?;
+            events::append(
+                &mut tx,
+                &call.id,
+                Some(agent.as_str()),
+                new_event(update, Utc::now()),
+            )
+            .await?;
         }
         tx.commit().await?;
         self.reload(&call.id).await
@@ -163,11 +185,20 @@ impl CallDesk {
             return Ok(Recorded::Duplicate);
         }
         let vendor_ref = VendorRef::new(RefKind::OpticoCallId, optico_call_id.to_string());
+        // A call first seen through a webhook started, as far as we know,
+        // now (StartCall fills in its real start time later).
         let (id, _created) = calls::find_or_create_by_ref(&tx, &vendor_ref, || {
-            CallUpsert::new(Direction::Inbound, Provider::Optico, CallStatus::Active, occurred_at)
+            CallUpsert::new(
+                Direction::Inbound,
+                Provider::Optico,
+                CallStatus::Active,
+                Utc::now(),
+            )
         })
         .await?;
-        let agent = calls::load_call(tx.conn(), &id).await?.and_then(|c| c.agent);
+        let agent = calls::load_call(tx.conn(), &id)
+            .await?
+            .and_then(|c| c.agent);
         let event = NewEvent {
             update,
             occurred_at,

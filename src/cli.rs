@@ -10,7 +10,8 @@ use crate::{
     config::Settings,
     grpc::call_context::parse_cli_call_ref,
     pb::v1::{
-        self as proto, StreamCallUpdatesRequest, call_context_service_client::CallContextServiceClient,
+        self as proto, StreamCallUpdatesRequest,
+        call_context_service_client::CallContextServiceClient,
         stream_call_updates_response::Update,
     },
     sandbox::Sandbox,
@@ -24,7 +25,13 @@ use crate::{
 /// Try it with no vendor account:  switchboard serve --sandbox
 /// then, in another terminal:      switchboard watch
 #[derive(Debug, Parser)]
-#[command(name = "switchboard", version, about, long_about, propagate_version = true)]
+#[command(
+    name = "switchboard",
+    version,
+    about,
+    long_about,
+    propagate_version = true
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -75,16 +82,27 @@ pub enum Command {
         #[arg(long, value_name = "SEQ", default_value_t = 0)]
         after: i64,
         /// switchboard's gRPC address.
-        #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:50051", env = "SWITCHBOARD_ADDR")]
+        #[arg(
+            long,
+            value_name = "URL",
+            default_value = "http://127.0.0.1:50051",
+            env = "SWITCHBOARD_ADDR"
+        )]
         addr: String,
         /// Bearer token (one of the server's auth.tokens).
-        #[arg(long, value_name = "T", env = "SWITCHBOARD_TOKEN", hide_env_values = true)]
+        #[arg(
+            long,
+            value_name = "T",
+            env = "SWITCHBOARD_TOKEN",
+            hide_env_values = true
+        )]
         token: Option<String>,
     },
 }
 
 /// Runs a parsed command; the error is one line for stderr.
 pub async fn run(cli: Cli) -> Result<(), String> {
+    crate::vendors::install_crypto_provider();
     match cli.command {
         Command::Serve { config, sandbox } => serve(config, sandbox).await,
         Command::Migrate { config } => migrate(config).await,
@@ -118,7 +136,9 @@ async fn serve(config: Option<PathBuf>, sandbox: bool) -> Result<(), String> {
     } else {
         None
     };
-    let app = Application::build(settings.clone()).await.map_err(|e| e.to_string())?;
+    let app = Application::build(settings.clone())
+        .await
+        .map_err(|e| e.to_string())?;
     if let Some(sandbox) = &sandbox {
         sandbox.connect_webhooks(&settings, app.http_port());
         tracing::info!(
@@ -141,7 +161,10 @@ async fn migrate(config: Option<PathBuf>) -> Result<(), String> {
     let store = Store::connect(&settings.database.url, 1)
         .await
         .map_err(|e| format!("database: {e}"))?;
-    store.migrate().await.map_err(|e| format!("database: {e}"))?;
+    store
+        .migrate()
+        .await
+        .map_err(|e| format!("database: {e}"))?;
     tracing::info!("migrations applied");
     Ok(())
 }
@@ -191,7 +214,10 @@ async fn watch(
     let mut backoff = Duration::from_millis(250);
     loop {
         let outcome = async {
-            let channel = endpoint.connect().await.map_err(|e| (true, format!("cannot connect to {addr}: {e}")))?;
+            let channel = endpoint
+                .connect()
+                .await
+                .map_err(|e| (true, format!("cannot connect to {addr}: {e}")))?;
             let mut client = CallContextServiceClient::new(channel);
             let mut request = Request::new(StreamCallUpdatesRequest {
                 call: call.clone(),
@@ -199,7 +225,9 @@ async fn watch(
                 after_sequence: last,
             });
             if let Some(value) = &authorization {
-                request.metadata_mut().insert("authorization", value.clone());
+                request
+                    .metadata_mut()
+                    .insert("authorization", value.clone());
             }
             let mut stream = client
                 .stream_call_updates(request)
@@ -236,7 +264,10 @@ async fn watch(
 }
 
 fn retryable(status: &tonic::Status) -> bool {
-    matches!(status.code(), Code::Unavailable | Code::Unknown | Code::DeadlineExceeded | Code::Aborted)
+    matches!(
+        status.code(),
+        Code::Unavailable | Code::Unknown | Code::DeadlineExceeded | Code::Aborted
+    )
 }
 
 fn describe(status: &tonic::Status) -> String {
@@ -257,7 +288,11 @@ pub fn format_update(update: &proto::StreamCallUpdatesResponse) -> Option<String
         .unwrap_or_default();
     let what = match update.update.as_ref()? {
         Update::Heartbeat(_) => return None,
-        Update::View(view) => format!("view            {} <{}>", text_or(&view.page_title, "(untitled)"), view.url),
+        Update::View(view) => format!(
+            "view            {} <{}>",
+            text_or(&view.page_title, "(untitled)"),
+            view.url
+        ),
         Update::Cart(cart) => format!(
             "cart            {} product(s), total {} {}",
             cart.products_count, cart.total_cost, cart.currency
@@ -285,10 +320,17 @@ pub fn format_update(update: &proto::StreamCallUpdatesResponse) -> Option<String
         Update::StatusChanged(changed) => format!(
             "status_changed  {}{}",
             status_name(changed.status),
-            if changed.detail.is_empty() { String::new() } else { format!(": {}", changed.detail) }
+            if changed.detail.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", changed.detail)
+            }
         ),
     };
-    Some(format!("#{:<6} {time}  call {}  {what}", update.sequence, update.call_id))
+    Some(format!(
+        "#{:<6} {time}  call {}  {what}",
+        update.sequence, update.call_id
+    ))
 }
 
 fn leg_name(value: i32) -> &'static str {
@@ -310,6 +352,10 @@ fn event_name(value: i32) -> &'static str {
 
 fn status_name(value: i32) -> String {
     proto::CallStatus::try_from(value)
-        .map(|s| s.as_str_name().trim_start_matches("CALL_STATUS_").to_ascii_lowercase())
+        .map(|s| {
+            s.as_str_name()
+                .trim_start_matches("CALL_STATUS_")
+                .to_ascii_lowercase()
+        })
         .unwrap_or_else(|_| value.to_string())
 }

@@ -102,6 +102,7 @@ pub struct WebhookSettings {
 #[serde(deny_unknown_fields)]
 pub struct StreamSettings {
     pub heartbeat_interval_ms: u64,
+    pub buffer: usize,
     pub max_lifetime_ms: u64,
 }
 
@@ -191,7 +192,10 @@ impl Settings {
         Ok(settings)
     }
 
-    fn read(file: Option<&Path>, env: Option<HashMap<String, String>>) -> Result<Self, ConfigError> {
+    fn read(
+        file: Option<&Path>,
+        env: Option<HashMap<String, String>>,
+    ) -> Result<Self, ConfigError> {
         let mut builder = config::Config::builder()
             .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml));
         if let Some(path) = file {
@@ -233,24 +237,49 @@ impl Settings {
             ("server.keepalive_interval_ms", server.keepalive_interval_ms),
             ("server.keepalive_timeout_ms", server.keepalive_timeout_ms),
             ("server.drain_timeout_ms", server.drain_timeout_ms),
-            ("streams.heartbeat_interval_ms", self.streams.heartbeat_interval_ms),
+            (
+                "streams.heartbeat_interval_ms",
+                self.streams.heartbeat_interval_ms,
+            ),
             ("vendors.optico.timeout_ms", self.vendors.optico.timeout_ms),
-            ("vendors.iadvize.timeout_ms", self.vendors.iadvize.timeout_ms),
-            ("vendors.iadvize.poll_interval_ms", self.vendors.iadvize.poll_interval_ms),
-            ("vendors.focalscope.timeout_ms", self.vendors.focalscope.timeout_ms),
+            (
+                "vendors.iadvize.timeout_ms",
+                self.vendors.iadvize.timeout_ms,
+            ),
+            (
+                "vendors.iadvize.poll_interval_ms",
+                self.vendors.iadvize.poll_interval_ms,
+            ),
+            (
+                "vendors.focalscope.timeout_ms",
+                self.vendors.focalscope.timeout_ms,
+            ),
             ("vendors.ccai.timeout_ms", self.vendors.ccai.timeout_ms),
-            ("webhooks.dedupe_retention_hours", self.webhooks.dedupe_retention_hours),
+            (
+                "webhooks.dedupe_retention_hours",
+                self.webhooks.dedupe_retention_hours,
+            ),
         ] {
             if value == 0 {
                 return Err(ConfigError::key(key, "must be greater than 0"));
             }
         }
         for (key, value) in [
-            ("server.max_concurrent_requests", server.max_concurrent_requests),
+            (
+                "server.max_concurrent_requests",
+                server.max_concurrent_requests,
+            ),
             ("server.max_request_bytes", server.max_request_bytes),
             ("webhooks.max_body_bytes", self.webhooks.max_body_bytes),
-            ("database.max_connections", self.database.max_connections as usize),
-            ("server.max_concurrent_streams", server.max_concurrent_streams as usize),
+            ("streams.buffer", self.streams.buffer),
+            (
+                "database.max_connections",
+                self.database.max_connections as usize,
+            ),
+            (
+                "server.max_concurrent_streams",
+                server.max_concurrent_streams as usize,
+            ),
         ] {
             if value == 0 {
                 return Err(ConfigError::key(key, "must be greater than 0"));
@@ -258,16 +287,25 @@ impl Settings {
         }
         match (&server.tls.cert_path, &server.tls.key_path) {
             (Some(_), None) => {
-                return Err(ConfigError::key("server.tls.key_path", "is required with server.tls.cert_path"));
+                return Err(ConfigError::key(
+                    "server.tls.key_path",
+                    "is required with server.tls.cert_path",
+                ));
             }
             (None, Some(_)) => {
-                return Err(ConfigError::key("server.tls.cert_path", "is required with server.tls.key_path"));
+                return Err(ConfigError::key(
+                    "server.tls.cert_path",
+                    "is required with server.tls.key_path",
+                ));
             }
             _ => {}
         }
 
         let db_url = self.database.url.expose_secret();
-        if !(db_url.starts_with("sqlite:") || db_url.starts_with("postgres://") || db_url.starts_with("postgresql://")) {
+        if !(db_url.starts_with("sqlite:")
+            || db_url.starts_with("postgres://")
+            || db_url.starts_with("postgresql://"))
+        {
             // The URL may hold a password: say what is expected, not what was given.
             return Err(ConfigError::key(
                 "database.url",
@@ -304,10 +342,19 @@ impl Settings {
         }
 
         for (key, url) in [
-            ("vendors.optico.base_url", Some(&self.vendors.optico.base_url)),
-            ("vendors.iadvize.base_url", Some(&self.vendors.iadvize.base_url)),
+            (
+                "vendors.optico.base_url",
+                Some(&self.vendors.optico.base_url),
+            ),
+            (
+                "vendors.iadvize.base_url",
+                Some(&self.vendors.iadvize.base_url),
+            ),
             ("vendors.ccai.base_url", self.vendors.ccai.base_url.as_ref()),
-            ("telemetry.otlp_endpoint", self.telemetry.otlp_endpoint.as_ref()),
+            (
+                "telemetry.otlp_endpoint",
+                self.telemetry.otlp_endpoint.as_ref(),
+            ),
         ] {
             if let Some(url) = url
                 && !matches!(url.scheme(), "http" | "https")
@@ -341,11 +388,12 @@ impl Settings {
 
     /// The time zone Optico writes its `Y-m-d H:i:s` dates in.
     pub fn optico_timezone(&self) -> Result<chrono_tz::Tz, ConfigError> {
-        self.vendors
-            .optico
-            .timezone
-            .parse()
-            .map_err(|_| ConfigError::key("vendors.optico.timezone", "is not an IANA time zone name (e.g. Europe/Paris)"))
+        self.vendors.optico.timezone.parse().map_err(|_| {
+            ConfigError::key(
+                "vendors.optico.timezone",
+                "is not an IANA time zone name (e.g. Europe/Paris)",
+            )
+        })
     }
 
     pub fn is_sqlite(&self) -> bool {
@@ -362,7 +410,9 @@ fn check_token(key: &str, token: &SecretString) -> Result<(), ConfigError> {
     if len < MIN_TOKEN_LEN {
         return Err(ConfigError::key(
             key,
-            format!("a token is {len} characters long; use at least {MIN_TOKEN_LEN} random characters"),
+            format!(
+                "a token is {len} characters long; use at least {MIN_TOKEN_LEN} random characters"
+            ),
         ));
     }
     Ok(())
@@ -373,22 +423,42 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Option<HashMap<String, String>> {
-        Some(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+        Some(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
     }
 
-    const TOKEN: (&str, &str) = ("SWITCHBOARD__AUTH__TOKENS", "0123456789abcdef,fedcba9876543210");
+    const TOKEN: (&str, &str) = (
+        "SWITCHBOARD__AUTH__TOKENS",
+        "0123456789abcdef,fedcba9876543210",
+    );
 
     #[test]
     fn defaults_then_environment() {
         let settings = Settings::load_from(
             None,
-            env(&[TOKEN, ("SWITCHBOARD__VENDORS__OPTICO__BASE_URL", "http://127.0.0.1:9/")]),
+            env(&[
+                TOKEN,
+                (
+                    "SWITCHBOARD__VENDORS__OPTICO__BASE_URL",
+                    "http://127.0.0.1:9/",
+                ),
+            ]),
         )
         .unwrap();
         assert_eq!(settings.server.grpc_addr.to_string(), "127.0.0.1:50051");
         assert_eq!(settings.server.http_addr.to_string(), "127.0.0.1:8080");
-        assert_eq!(settings.vendors.optico.base_url.as_str(), "http://127.0.0.1:9/");
-        assert_eq!(settings.vendors.iadvize.base_url.as_str(), "https://www.iadvize.com/api/2");
+        assert_eq!(
+            settings.vendors.optico.base_url.as_str(),
+            "http://127.0.0.1:9/"
+        );
+        assert_eq!(
+            settings.vendors.iadvize.base_url.as_str(),
+            "https://www.iadvize.com/api/2"
+        );
         assert_eq!(settings.auth.tokens.len(), 2);
         assert!(settings.is_sqlite());
         assert_eq!(settings.vendors.optico.timeout_ms, 5000);
@@ -398,7 +468,11 @@ mod tests {
     fn file_then_environment() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.toml");
-        std::fs::write(&path, "[server]\ngrpc_addr = \"0.0.0.0:6000\"\n[vendors.optico]\ntimeout_ms = 100\n").unwrap();
+        std::fs::write(
+            &path,
+            "[server]\ngrpc_addr = \"0.0.0.0:6000\"\n[vendors.optico]\ntimeout_ms = 100\n",
+        )
+        .unwrap();
         let settings = Settings::load_from(
             Some(&path),
             env(&[TOKEN, ("SWITCHBOARD__VENDORS__OPTICO__TIMEOUT_MS", "250")]),
@@ -411,19 +485,57 @@ mod tests {
     #[test]
     fn errors_name_the_key() {
         let cases: &[(&[(&str, &str)], &str)] = &[
-            (&[TOKEN, ("SWITCHBOARD__SERVER__GRPC_ADDR", "nope")], "server.grpc_addr"),
-            (&[TOKEN, ("SWITCHBOARD__VENDORS__OPTICO__TIMEOUT_MS", "soon")], "vendors.optico.timeout_ms"),
-            (&[TOKEN, ("SWITCHBOARD__VENDORS__OPTICO__TIMEOUT_MS", "0")], "vendors.optico.timeout_ms"),
-            (&[TOKEN, ("SWITCHBOARD__VENDORS__OPTICO__TIMEZONE", "Mars/Olympus")], "vendors.optico.timezone"),
-            (&[TOKEN, ("SWITCHBOARD__VENDORS__FOCALSCOPE__DIAL_URL", "http://pbx/dial?n={number}")], "vendors.focalscope.dial_url"),
-            (&[TOKEN, ("SWITCHBOARD__WEBHOOKS__OPTICO_TOKEN", "short")], "webhooks.optico_token"),
-            (&[TOKEN, ("SWITCHBOARD__DATABASE__URL", "mysql://u:hunter2@h/db")], "database.url"),
+            (
+                &[TOKEN, ("SWITCHBOARD__SERVER__GRPC_ADDR", "nope")],
+                "server.grpc_addr",
+            ),
+            (
+                &[TOKEN, ("SWITCHBOARD__VENDORS__OPTICO__TIMEOUT_MS", "soon")],
+                "vendors.optico.timeout_ms",
+            ),
+            (
+                &[TOKEN, ("SWITCHBOARD__VENDORS__OPTICO__TIMEOUT_MS", "0")],
+                "vendors.optico.timeout_ms",
+            ),
+            (
+                &[
+                    TOKEN,
+                    ("SWITCHBOARD__VENDORS__OPTICO__TIMEZONE", "Mars/Olympus"),
+                ],
+                "vendors.optico.timezone",
+            ),
+            (
+                &[
+                    TOKEN,
+                    (
+                        "SWITCHBOARD__VENDORS__FOCALSCOPE__DIAL_URL",
+                        "http://pbx/dial?n={number}",
+                    ),
+                ],
+                "vendors.focalscope.dial_url",
+            ),
+            (
+                &[TOKEN, ("SWITCHBOARD__WEBHOOKS__OPTICO_TOKEN", "short")],
+                "webhooks.optico_token",
+            ),
+            (
+                &[
+                    TOKEN,
+                    ("SWITCHBOARD__DATABASE__URL", "mysql://u:hunter2@h/db"),
+                ],
+                "database.url",
+            ),
             (&[("SWITCHBOARD__AUTH__TOKENS", "short")], "auth.tokens"),
             (&[], "auth.tokens"),
-            (&[TOKEN, ("SWITCHBOARD__VENDORS__OPTICO__BASE_URL", "ftp://x")], "vendors.optico.base_url"),
+            (
+                &[TOKEN, ("SWITCHBOARD__VENDORS__OPTICO__BASE_URL", "ftp://x")],
+                "vendors.optico.base_url",
+            ),
         ];
         for (vars, key) in cases {
-            let err = Settings::load_from(None, env(vars)).unwrap_err().to_string();
+            let err = Settings::load_from(None, env(vars))
+                .unwrap_err()
+                .to_string();
             assert!(err.contains(key), "{err} should name {key}");
             assert!(!err.contains("hunter2"), "{err} leaks a secret");
             assert!(!err.contains('\n'), "{err} should be one line");
@@ -435,7 +547,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.toml");
         std::fs::write(&path, "[vendors.optico]\napikey = \"x\"\n").unwrap();
-        let err = Settings::load_from(Some(&path), env(&[TOKEN])).unwrap_err().to_string();
+        let err = Settings::load_from(Some(&path), env(&[TOKEN]))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("apikey"), "{err}");
     }
 
@@ -443,7 +557,13 @@ mod tests {
     fn secrets_are_not_printed() {
         let settings = Settings::load_from(
             None,
-            env(&[TOKEN, ("SWITCHBOARD__VENDORS__OPTICO__API_KEY", "b7e2c8a14f9d3650a1e7c4d8b2f6a395e")]),
+            env(&[
+                TOKEN,
+                (
+                    "SWITCHBOARD__VENDORS__OPTICO__API_KEY",
+                    "b7e2c8a14f9d3650a1e7c4d8b2f6a395e",
+                ),
+            ]),
         )
         .unwrap();
         let printed = format!("{settings:?}");

@@ -28,10 +28,16 @@ pub enum Error {
     InvalidArgument(Vec<FieldViolation>),
     /// What the request names does not exist.
     #[error("{resource} not found: {name}")]
-    NotFound { resource: &'static str, name: String },
+    NotFound {
+        resource: &'static str,
+        name: String,
+    },
     /// The RPC needs a vendor or setting that is not configured.
     #[error("{what} is not configured: set {key}")]
-    NotConfigured { what: &'static str, key: &'static str },
+    NotConfigured {
+        what: &'static str,
+        key: &'static str,
+    },
     /// The request cannot be served in the call's current state.
     #[error("{0}")]
     FailedPrecondition(String),
@@ -106,13 +112,21 @@ impl From<Error> for Status {
                     details.set_retry_info(Some(delay));
                 }
                 match vendor_error.kind {
-                    VendorErrorKind::InvalidArgument => (Code::InvalidArgument, "VENDOR_INVALID_ARGUMENT"),
+                    VendorErrorKind::InvalidArgument => {
+                        (Code::InvalidArgument, "VENDOR_INVALID_ARGUMENT")
+                    }
                     VendorErrorKind::NotFound => (Code::NotFound, "VENDOR_NOT_FOUND"),
-                    VendorErrorKind::PermissionDenied => (Code::PermissionDenied, "VENDOR_PERMISSION_DENIED"),
-                    VendorErrorKind::Misconfigured => (Code::FailedPrecondition, "VENDOR_MISCONFIGURED"),
+                    VendorErrorKind::PermissionDenied => {
+                        (Code::PermissionDenied, "VENDOR_PERMISSION_DENIED")
+                    }
+                    VendorErrorKind::Misconfigured => {
+                        (Code::FailedPrecondition, "VENDOR_MISCONFIGURED")
+                    }
                     VendorErrorKind::Refused => (Code::FailedPrecondition, "VENDOR_REFUSED"),
                     VendorErrorKind::Unavailable => (Code::Unavailable, "VENDOR_UNAVAILABLE"),
-                    VendorErrorKind::OutcomeUnknown => (Code::Unavailable, "VENDOR_OUTCOME_UNKNOWN"),
+                    VendorErrorKind::OutcomeUnknown => {
+                        (Code::Unavailable, "VENDOR_OUTCOME_UNKNOWN")
+                    }
                     VendorErrorKind::BadResponse => (Code::Unknown, "VENDOR_BAD_RESPONSE"),
                 }
             }
@@ -182,7 +196,11 @@ mod tests {
             (Unavailable, Code::Unavailable),
             (OutcomeUnknown, Code::Unavailable),
         ] {
-            let status = Status::from(Error::Vendor(VendorError::new(Provider::Ccai, kind, "vendor says no")));
+            let status = Status::from(Error::Vendor(VendorError::new(
+                Provider::Ccai,
+                kind,
+                "vendor says no",
+            )));
             assert_eq!(status.code(), code, "{kind:?}");
             assert!(status.message().contains("vendor says no"));
         }

@@ -45,11 +45,16 @@ pub fn from_timestamp(field: &str, value: &Timestamp) -> Result<DateTime<Utc>, F
     Utc.timestamp_opt(value.seconds, value.nanos as u32)
         .single()
         .filter(|t| (1970..=9999).contains(&chrono::Datelike::year(t)))
-        .ok_or_else(|| FieldViolation::new(field, "is not a valid time between years 1970 and 9999"))
+        .ok_or_else(|| {
+            FieldViolation::new(field, "is not a valid time between years 1970 and 9999")
+        })
 }
 
 /// Reads a required client timestamp.
-pub fn required_timestamp(field: &str, value: Option<&Timestamp>) -> Result<DateTime<Utc>, FieldViolation> {
+pub fn required_timestamp(
+    field: &str,
+    value: Option<&Timestamp>,
+) -> Result<DateTime<Utc>, FieldViolation> {
     match value {
         Some(value) => from_timestamp(field, value),
         None => Err(FieldViolation::new(field, "is required")),
@@ -62,10 +67,16 @@ pub fn required_timestamp(field: &str, value: Option<&Timestamp>) -> Result<Date
 pub fn call_lookup(field: &str, value: Option<&pb::CallRef>) -> Result<CallLookup, FieldViolation> {
     use pb::call_ref::Ref;
     let Some(pb::CallRef { r#ref }) = value else {
-        return Err(FieldViolation::new(field, "is required: set one of id, optico_call_id, focalscope_request_id, focalscope_call_id, call_uuid, ccai_call_id"));
+        return Err(FieldViolation::new(
+            field,
+            "is required: set one of id, optico_call_id, focalscope_request_id, focalscope_call_id, call_uuid, ccai_call_id",
+        ));
     };
     let Some(reference) = r#ref else {
-        return Err(FieldViolation::new(field, "is empty: set one of id, optico_call_id, focalscope_request_id, focalscope_call_id, call_uuid, ccai_call_id"));
+        return Err(FieldViolation::new(
+            field,
+            "is empty: set one of id, optico_call_id, focalscope_request_id, focalscope_call_id, call_uuid, ccai_call_id",
+        ));
     };
     let numeric = |sub: &str, kind: RefKind, value: &str| -> Result<CallLookup, FieldViolation> {
         let trimmed = value.trim();
@@ -73,7 +84,9 @@ pub fn call_lookup(field: &str, value: Option<&pb::CallRef>) -> Result<CallLooku
             return Err(FieldViolation::new(format!("{field}.{sub}"), "is empty"));
         }
         match trimmed.parse::<u64>() {
-            Ok(number) if number > 0 => Ok(CallLookup::Vendor(VendorRef::new(kind, number.to_string()))),
+            Ok(number) if number > 0 => {
+                Ok(CallLookup::Vendor(VendorRef::new(kind, number.to_string())))
+            }
             _ => Err(FieldViolation::new(
                 format!("{field}.{sub}"),
                 format!("must be a positive integer, got {value:?}"),
@@ -83,8 +96,12 @@ pub fn call_lookup(field: &str, value: Option<&pb::CallRef>) -> Result<CallLooku
     match reference {
         Ref::Id(id) => CallId::parse(&format!("{field}.id"), id).map(CallLookup::Id),
         Ref::OpticoCallId(value) => numeric("optico_call_id", RefKind::OpticoCallId, value),
-        Ref::FocalscopeRequestId(value) => numeric("focalscope_request_id", RefKind::FocalscopeRequestId, value),
-        Ref::FocalscopeCallId(value) => numeric("focalscope_call_id", RefKind::FocalscopeCallId, value),
+        Ref::FocalscopeRequestId(value) => {
+            numeric("focalscope_request_id", RefKind::FocalscopeRequestId, value)
+        }
+        Ref::FocalscopeCallId(value) => {
+            numeric("focalscope_call_id", RefKind::FocalscopeCallId, value)
+        }
         Ref::CcaiCallId(value) => numeric("ccai_call_id", RefKind::CcaiCallId, value),
         Ref::CallUuid(value) => {
             let trimmed = value.trim();
@@ -92,7 +109,10 @@ pub fn call_lookup(field: &str, value: Option<&pb::CallRef>) -> Result<CallLooku
                 && trimmed.len() <= 64
                 && trimmed.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
             if valid {
-                Ok(CallLookup::Vendor(VendorRef::new(RefKind::CallUuid, trimmed.to_ascii_lowercase())))
+                Ok(CallLookup::Vendor(VendorRef::new(
+                    RefKind::CallUuid,
+                    trimmed.to_ascii_lowercase(),
+                )))
             } else {
                 Err(FieldViolation::new(
                     format!("{field}.call_uuid"),
@@ -286,7 +306,10 @@ fn json_value(value: &serde_json::Value) -> prost_types::Value {
             values: items.iter().map(json_value).collect(),
         }),
         serde_json::Value::Object(map) => Kind::StructValue(prost_types::Struct {
-            fields: map.iter().map(|(k, v)| (k.clone(), json_value(v))).collect(),
+            fields: map
+                .iter()
+                .map(|(k, v)| (k.clone(), json_value(v)))
+                .collect(),
         }),
     };
     prost_types::Value { kind: Some(kind) }
@@ -395,7 +418,9 @@ pub fn heartbeat(last_sequence: i64) -> pb::StreamCallUpdatesResponse {
         sequence: last_sequence,
         call_id: String::new(),
         occurred_at: Some(timestamp(Utc::now())),
-        update: Some(pb::stream_call_updates_response::Update::Heartbeat(pb::Heartbeat {})),
+        update: Some(pb::stream_call_updates_response::Update::Heartbeat(
+            pb::Heartbeat {},
+        )),
     }
 }
 
@@ -405,7 +430,12 @@ mod tests {
     use pb::call_ref::Ref;
 
     fn lookup(reference: Ref) -> Result<CallLookup, FieldViolation> {
-        call_lookup("call", Some(&pb::CallRef { r#ref: Some(reference) }))
+        call_lookup(
+            "call",
+            Some(&pb::CallRef {
+                r#ref: Some(reference),
+            }),
+        )
     }
 
     #[test]
@@ -414,20 +444,66 @@ mod tests {
             lookup(Ref::OpticoCallId("22122563".into())).unwrap(),
             CallLookup::Vendor(VendorRef::new(RefKind::OpticoCallId, "22122563"))
         );
-        assert_eq!(lookup(Ref::OpticoCallId("abc".into())).unwrap_err().field, "call.optico_call_id");
-        assert_eq!(lookup(Ref::OpticoCallId("".into())).unwrap_err().field, "call.optico_call_id");
+        assert_eq!(
+            lookup(Ref::OpticoCallId("abc".into())).unwrap_err().field,
+            "call.optico_call_id"
+        );
+        assert_eq!(
+            lookup(Ref::OpticoCallId("".into())).unwrap_err().field,
+            "call.optico_call_id"
+        );
         assert_eq!(lookup(Ref::Id("x".into())).unwrap_err().field, "call.id");
-        assert_eq!(lookup(Ref::CallUuid("not a uuid!".into())).unwrap_err().field, "call.call_uuid");
+        assert_eq!(
+            lookup(Ref::CallUuid("not a uuid!".into()))
+                .unwrap_err()
+                .field,
+            "call.call_uuid"
+        );
         assert!(lookup(Ref::CallUuid("BFA2DBC8-ab8a-34c8-f243-c2aad8c446ff".into())).is_ok());
         assert_eq!(call_lookup("call", None).unwrap_err().field, "call");
-        assert_eq!(call_lookup("call", Some(&pb::CallRef { r#ref: None })).unwrap_err().field, "call");
+        assert_eq!(
+            call_lookup("call", Some(&pb::CallRef { r#ref: None }))
+                .unwrap_err()
+                .field,
+            "call"
+        );
     }
 
     #[test]
     fn timestamps_are_checked() {
-        assert!(from_timestamp("t", &Timestamp { seconds: 0, nanos: -1 }).is_err());
-        assert!(from_timestamp("t", &Timestamp { seconds: -10, nanos: 0 }).is_err());
-        assert!(from_timestamp("t", &Timestamp { seconds: 1_700_000_000, nanos: 0 }).is_ok());
-        assert_eq!(required_timestamp("start_time", None).unwrap_err().field, "start_time");
+        assert!(
+            from_timestamp(
+                "t",
+                &Timestamp {
+                    seconds: 0,
+                    nanos: -1
+                }
+            )
+            .is_err()
+        );
+        assert!(
+            from_timestamp(
+                "t",
+                &Timestamp {
+                    seconds: -10,
+                    nanos: 0
+                }
+            )
+            .is_err()
+        );
+        assert!(
+            from_timestamp(
+                "t",
+                &Timestamp {
+                    seconds: 1_700_000_000,
+                    nanos: 0
+                }
+            )
+            .is_ok()
+        );
+        assert_eq!(
+            required_timestamp("start_time", None).unwrap_err().field,
+            "start_time"
+        );
     }
 }

@@ -10,7 +10,8 @@ use tracing_subscriber::{EnvFilter, Layer, layer::SubscriberExt, util::Subscribe
 use crate::config::{LogFormat, TelemetrySettings};
 
 /// Quiet defaults for chatty dependencies; override with RUST_LOG.
-const DEFAULT_FILTER: &str = "info,sqlx=warn,sea_orm=warn,sea_orm_migration=warn,h2=warn,hyper=warn,tower=warn,reqwest=warn";
+const DEFAULT_FILTER: &str =
+    "info,sqlx=warn,sea_orm=warn,sea_orm_migration=warn,h2=warn,hyper=warn,tower=warn,reqwest=warn";
 
 /// Flushes exported traces when dropped.
 pub struct TelemetryGuard(Option<SdkTracerProvider>);
@@ -27,9 +28,12 @@ impl Drop for TelemetryGuard {
 
 /// Installs the global subscriber. Call once, from `main`.
 pub fn init(settings: &TelemetrySettings) -> Result<TelemetryGuard, String> {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     let fmt = match settings.log_format {
-        LogFormat::Text => tracing_subscriber::fmt::layer().with_writer(std::io::stderr).boxed(),
+        LogFormat::Text => tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .boxed(),
         LogFormat::Json => tracing_subscriber::fmt::layer()
             .json()
             .with_current_span(true)
@@ -42,7 +46,9 @@ pub fn init(settings: &TelemetrySettings) -> Result<TelemetryGuard, String> {
                 .with_tonic()
                 .with_endpoint(endpoint.as_str())
                 .build()
-                .map_err(|e| format!("telemetry.otlp_endpoint: cannot build the OTLP exporter: {e}"))?;
+                .map_err(|e| {
+                    format!("telemetry.otlp_endpoint: cannot build the OTLP exporter: {e}")
+                })?;
             Some(
                 SdkTracerProvider::builder()
                     .with_batch_exporter(exporter)

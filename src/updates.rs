@@ -31,9 +31,6 @@ use crate::{
 
 /// Events read from the log per query.
 const BATCH: u64 = 500;
-/// Broadcast buffer: how far a subscriber may fall behind before it catches
-/// up from the log instead.
-const BROADCAST_CAPACITY: usize = 4096;
 /// Safety net: the reader also looks at the log this often, in case a wake-up
 /// was missed (e.g. a NOTIFY lost while the listen connection reconnected).
 const SAFETY_POLL: Duration = Duration::from_secs(2);
@@ -45,7 +42,9 @@ pub const STREAM_BUFFER: usize = 64;
 pub enum StreamItem {
     Event(Arc<StoredEvent>),
     /// Nothing happened for a while; `last_sequence` is the last delivered.
-    Heartbeat { last_sequence: i64 },
+    Heartbeat {
+        last_sequence: i64,
+    },
 }
 
 #[derive(Clone)]
@@ -59,13 +58,16 @@ pub struct Updates {
 
 impl Updates {
     /// Starts the log reader. `shutdown` ends it and every stream.
+    /// `buffer` is how far (in updates) a subscriber may fall behind the
+    /// broadcast before it catches up from the log instead.
     pub async fn start(
         store: Store,
         shutdown: CancellationToken,
         heartbeat: Duration,
         max_lifetime: Option<Duration>,
+        buffer: usize,
     ) -> Result<Self, Error> {
-        let (sender, _) = broadcast::channel(BROADCAST_CAPACITY);
+        let (sender, _) = broadcast::channel(buffer.max(1));
         // Streams replay anything up to the current head from the log; the
         // reader broadcasts what commits after it.
         let head = events::head_sequence(store.connection()).await?;
@@ -116,7 +118,11 @@ impl Updates {
     /// `after_sequence`, then live ones, into the returned receiver. The
     /// subscription ends when the receiver is dropped, at shutdown, or after
     /// the configured maximum lifetime (with a resumable error).
-    pub fn subscribe(&self, filter: EventFilter, after_sequence: i64) -> mpsc::Receiver<Result<StreamItem, Error>> {
+    pub fn subscribe(
+        &self,
+        filter: EventFilter,
+        after_sequence: i64,
+    ) -> mpsc::Receiver<Result<StreamItem, Error>> {
         let (out, receiver) = mpsc::channel(STREAM_BUFFER);
         // Subscribe before replaying: see the module docs.
         let live = self.sender.subscribe();
@@ -162,7 +168,10 @@ impl Subscriber {
         if let Err(stop) = self.catch_up().await {
             return stop;
         }
-        let lifetime_end = self.updates.max_lifetime.map(|d| tokio::time::Instant::now() + d);
+        let lifetime_end = self
+            .updates
+            .max_lifetime
+            .map(|d| tokio::time::Instant::now() + d);
         let mut heartbeat = tokio::time::interval_at(
             tokio::time::Instant::now() + self.updates.heartbeat,
             self.updates.heartbeat,
@@ -204,12 +213,17 @@ impl Subscriber {
     /// Delivers every matching event of the log after `self.last`.
     async fn catch_up(&mut self) -> Result<(), Stop> {
         loop {
-            let batch = events::events_after(self.updates.store.connection(), self.last, &self.filter, BATCH)
-                .await
-                .map_err(|e| {
-                    warn!(error = %e, "stream replay from the log failed");
-                    Stop::End(Error::Store(e))
-                })?;
+            let batch = events::events_after(
+                self.updates.store.connection(),
+                self.last,
+                &self.filter,
+                BATCH,
+            )
+            .await
+            .map_err(|e| {
+                warn!(error = %e, "stream replay from the log failed");
+                Stop::End(Error::Store(e))
+            })?;
             let full = batch.len() as u64 == BATCH;
             for event in batch {
                 let sequence = event.sequence;

@@ -61,7 +61,8 @@ impl EmailAddress {
         if trimmed.is_empty() {
             return Err(FieldViolation::new(field, "is required"));
         }
-        let invalid = || FieldViolation::new(field, format!("is not a valid email address: {trimmed:?}"));
+        let invalid =
+            || FieldViolation::new(field, format!("is not a valid email address: {trimmed:?}"));
         if trimmed.len() > MAX_AGENT_LEN
             || trimmed.chars().any(|c| c.is_whitespace() || c.is_control())
         {
@@ -72,9 +73,9 @@ impl EmailAddress {
         };
         let domain_ok = domain.contains('.')
             && !domain.contains('@')
-            && domain
-                .split('.')
-                .all(|label| !label.is_empty() && label.chars().all(|c| c.is_alphanumeric() || c == '-'));
+            && domain.split('.').all(|label| {
+                !label.is_empty() && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+            });
         if local.is_empty() || !domain_ok {
             return Err(invalid());
         }
@@ -98,7 +99,12 @@ mod tests {
 
     #[test]
     fn agent_names() {
-        assert_eq!(AgentName::parse("agent", " agent1@optico.fr ").unwrap().as_str(), "agent1@optico.fr");
+        assert_eq!(
+            AgentName::parse("agent", " agent1@optico.fr ")
+                .unwrap()
+                .as_str(),
+            "agent1@optico.fr"
+        );
         assert_eq!(AgentName::parse("agent", "").unwrap_err().field, "agent");
         assert!(AgentName::parse("agent", "a\u{0}b").is_err());
         assert!(AgentName::parse("agent", &"x".repeat(255)).is_err());
@@ -108,7 +114,16 @@ mod tests {
     #[test]
     fn emails() {
         assert!(EmailAddress::parse("agent", "agent@somedomain.com").is_ok());
-        for bad in ["", "agent", "agent@", "@x.com", "a@b", "a b@c.com", "a@b..com", "a@@b.com"] {
+        for bad in [
+            "",
+            "agent",
+            "agent@",
+            "@x.com",
+            "a@b",
+            "a b@c.com",
+            "a@b..com",
+            "a@@b.com",
+        ] {
             assert!(EmailAddress::parse("agent", bad).is_err(), "{bad}");
         }
     }

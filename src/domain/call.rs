@@ -19,7 +19,9 @@ impl CallId {
     pub fn parse(field: &str, value: &str) -> Result<Self, FieldViolation> {
         uuid::Uuid::parse_str(value.trim())
             .map(|uuid| Self(uuid.hyphenated().to_string()))
-            .map_err(|_| FieldViolation::new(field, format!("is not a call id (a UUID): {value:?}")))
+            .map_err(|_| {
+                FieldViolation::new(field, format!("is not a call id (a UUID): {value:?}"))
+            })
     }
 
     /// Wraps an id read back from the database.
@@ -287,7 +289,10 @@ mod tests {
     #[test]
     fn ref_kinds_round_trip_their_columns() {
         for kind in RefKind::ALL {
-            assert_eq!(RefKind::from_columns(kind.vendor().as_str(), kind.kind()), Some(*kind));
+            assert_eq!(
+                RefKind::from_columns(kind.vendor().as_str(), kind.kind()),
+                Some(*kind)
+            );
         }
     }
 
@@ -295,6 +300,9 @@ mod tests {
     fn call_ids() {
         let id = CallId::new();
         assert_eq!(CallId::parse("call.id", id.as_str()).unwrap(), id);
-        assert_eq!(CallId::parse("call.id", "nope").unwrap_err().field, "call.id");
+        assert_eq!(
+            CallId::parse("call.id", "nope").unwrap_err().field,
+            "call.id"
+        );
     }
 }

@@ -139,7 +139,15 @@ mod tests {
 
     #[test]
     fn refuses_malformed_numbers_naming_the_field() {
-        for value in ["", "   ", "abc", "+33 6 12 34 56 7x", "12", "++3312345", "1234567890123456789"] {
+        for value in [
+            "",
+            "   ",
+            "abc",
+            "+33 6 12 34 56 7x",
+            "12",
+            "++3312345",
+            "1234567890123456789",
+        ] {
             let err = PhoneNumber::parse("destination_phone", value).unwrap_err();
             assert_eq!(err.field, "destination_phone", "{value}");
         }
@@ -148,7 +156,10 @@ mod tests {
     #[test]
     fn private_callers() {
         assert_eq!(CallerPhone::parse("c", "").unwrap(), CallerPhone::Private);
-        assert_eq!(CallerPhone::parse("c", "Anonymous").unwrap(), CallerPhone::Private);
+        assert_eq!(
+            CallerPhone::parse("c", "Anonymous").unwrap(),
+            CallerPhone::Private
+        );
         assert!(CallerPhone::parse("c", "abc").is_err());
     }
 }

@@ -62,7 +62,11 @@ impl Violations {
     }
 
     pub fn into_result(self) -> Result<(), Vec<FieldViolation>> {
-        if self.0.is_empty() { Ok(()) } else { Err(self.0) }
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(self.0)
+        }
     }
 
     /// The parsed values when every check passed, all violations otherwise.

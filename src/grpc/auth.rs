@@ -74,7 +74,9 @@ mod tests {
     fn request(header: Option<&str>) -> Request<()> {
         let mut request = Request::new(());
         if let Some(value) = header {
-            request.metadata_mut().insert("authorization", value.parse().unwrap());
+            request
+                .metadata_mut()
+                .insert("authorization", value.parse().unwrap());
         }
         request
     }
@@ -84,7 +86,12 @@ mod tests {
         let mut auth = BearerAuth::new(&[SecretString::from("0123456789abcdef")], false);
         assert!(auth.call(request(Some("Bearer 0123456789abcdef"))).is_ok());
         assert!(auth.call(request(Some("bearer 0123456789abcdef"))).is_ok());
-        for header in [None, Some("Bearer wrong"), Some("0123456789abcdef"), Some("Basic 0123456789abcdef")] {
+        for header in [
+            None,
+            Some("Bearer wrong"),
+            Some("0123456789abcdef"),
+            Some("Basic 0123456789abcdef"),
+        ] {
             let status = auth.call(request(header)).unwrap_err();
             assert_eq!(status.code(), tonic::Code::Unauthenticated, "{header:?}");
             assert!(!status.message().contains("0123456789abcdef"));

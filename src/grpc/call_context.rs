@@ -10,9 +10,7 @@ use crate::{
     error::Error,
     pb::{
         self,
-        v1::{
-            self as proto, call_context_service_server::CallContextService,
-        },
+        v1::{self as proto, call_context_service_server::CallContextService},
     },
     store::{CallFilter, EventFilter, PageCursor, calls},
     updates::{StreamItem, Updates},
@@ -51,8 +49,10 @@ impl CallContextService for CallContextApi {
         } = request.into_inner();
         let mut violations = Violations::new();
         let caller = violations.check(CallerPhone::parse("caller_phone", &caller_phone));
-        let destination = violations.check(PhoneNumber::parse("destination_phone", &destination_phone));
-        let start_time = violations.check(pb::required_timestamp("start_time", start_time.as_ref()));
+        let destination =
+            violations.check(PhoneNumber::parse("destination_phone", &destination_phone));
+        let start_time =
+            violations.check(pb::required_timestamp("start_time", start_time.as_ref()));
         let agent = violations.check(AgentName::parse_optional("agent", &agent));
         let (caller, destination, start_time, agent) = violations
             .finish(crate::all_some!(caller, destination, start_time, agent))
@@ -116,8 +116,14 @@ impl CallContextService for CallContextApi {
             page_token,
         } = request.into_inner();
         let mut violations = Violations::new();
-        let page_size = violations.check(paging::page_size(page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE));
-        let agent = violations.check(AgentName::parse_optional("agent", &agent)).flatten();
+        let page_size = violations.check(paging::page_size(
+            page_size,
+            DEFAULT_PAGE_SIZE,
+            MAX_PAGE_SIZE,
+        ));
+        let agent = violations
+            .check(AgentName::parse_optional("agent", &agent))
+            .flatten();
         let phone_key = if phone.trim().is_empty() {
             None
         } else {
@@ -134,7 +140,10 @@ impl CallContextService for CallContextApi {
         if let (Some(from), Some(to)) = (started_from, started_before)
             && from > to
         {
-            violations.push(FieldViolation::new("start_time_to", "is before start_time_from"));
+            violations.push(FieldViolation::new(
+                "start_time_to",
+                "is before start_time_from",
+            ));
         }
         let status = violations
             .check(enum_field::<proto::CallStatus>("status", status))
@@ -151,13 +160,21 @@ impl CallContextService for CallContextApi {
             provider,
         };
         let fingerprint = paging::fingerprint(&filter);
-        let cursor = violations.check(paging::decode_token::<PageCursor>(&page_token, &fingerprint));
+        let cursor = violations.check(paging::decode_token::<PageCursor>(
+            &page_token,
+            &fingerprint,
+        ));
         let (page_size, cursor) = violations
             .finish(crate::all_some!(page_size, cursor))
             .map_err(Error::from)?;
-        let page = calls::list_calls(self.desk.store().connection(), &filter, page_size, cursor.as_ref())
-            .await
-            .map_err(Error::from)?;
+        let page = calls::list_calls(
+            self.desk.store().connection(),
+            &filter,
+            page_size,
+            cursor.as_ref(),
+        )
+        .await
+        .map_err(Error::from)?;
         Ok(Response::new(proto::ListCallsResponse {
             calls: page.calls.iter().map(pb::call).collect(),
             next_page_token: page
@@ -180,9 +197,14 @@ impl CallContextService for CallContextApi {
         let lookup = call
             .as_ref()
             .and_then(|c| violations.check(pb::call_lookup("call", Some(c))));
-        let agent = violations.check(AgentName::parse_optional("agent", &agent)).flatten();
+        let agent = violations
+            .check(AgentName::parse_optional("agent", &agent))
+            .flatten();
         if call.is_some() && agent.is_some() {
-            violations.push(FieldViolation::new("agent", "set at most one of call and agent"));
+            violations.push(FieldViolation::new(
+                "agent",
+                "set at most one of call and agent",
+            ));
         }
         if after_sequence < 0 {
             violations.push(FieldViolation::new(
@@ -236,7 +258,9 @@ pub fn parse_cli_call_ref(value: &str) -> Result<proto::CallRef, String> {
             ));
         }
     };
-    let reference = proto::CallRef { r#ref: Some(reference) };
+    let reference = proto::CallRef {
+        r#ref: Some(reference),
+    };
     pb::call_lookup("call", Some(&reference)).map_err(|v| v.to_string())?;
     Ok(reference)
 }
@@ -255,6 +279,8 @@ impl From<CallLookup> for proto::CallRef {
                 RefKind::CcaiCallId => Ref::CcaiCallId(vendor_ref.value),
             },
         };
-        proto::CallRef { r#ref: Some(reference) }
+        proto::CallRef {
+            r#ref: Some(reference),
+        }
     }
 }

@@ -11,7 +11,10 @@ use crate::domain::FieldViolation;
 /// an error.
 pub fn page_size(value: i32, default: u64, max: u64) -> Result<u64, FieldViolation> {
     match value {
-        v if v < 0 => Err(FieldViolation::new("page_size", format!("must not be negative, got {v}"))),
+        v if v < 0 => Err(FieldViolation::new(
+            "page_size",
+            format!("must not be negative, got {v}"),
+        )),
         0 => Ok(default),
         v => Ok((v as u64).min(max)),
     }
@@ -41,11 +44,19 @@ pub fn encode_token<T: Serialize>(cursor: &T, fingerprint: &str) -> String {
 }
 
 /// Reads a token given back by the client: `None` for the first page.
-pub fn decode_token<T: DeserializeOwned>(token: &str, fingerprint: &str) -> Result<Option<T>, FieldViolation> {
+pub fn decode_token<T: DeserializeOwned>(
+    token: &str,
+    fingerprint: &str,
+) -> Result<Option<T>, FieldViolation> {
     if token.is_empty() {
         return Ok(None);
     }
-    let invalid = || FieldViolation::new("page_token", "is not a token returned by this RPC (pass next_page_token as is)");
+    let invalid = || {
+        FieldViolation::new(
+            "page_token",
+            "is not a token returned by this RPC (pass next_page_token as is)",
+        )
+    };
     let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| invalid())?;
     let token: Token<T> = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
     if token.f != fingerprint {
@@ -72,7 +83,10 @@ mod tests {
     #[test]
     fn tokens_round_trip_and_bind_filters() {
         let token = encode_token(&(5_i64, "x".to_owned()), "abc");
-        assert_eq!(decode_token::<(i64, String)>(&token, "abc").unwrap(), Some((5, "x".to_owned())));
+        assert_eq!(
+            decode_token::<(i64, String)>(&token, "abc").unwrap(),
+            Some((5, "x".to_owned()))
+        );
         assert!(decode_token::<(i64, String)>(&token, "other").is_err());
         assert!(decode_token::<(i64, String)>("garbage!", "abc").is_err());
         assert_eq!(decode_token::<(i64, String)>("", "abc").unwrap(), None);

@@ -29,7 +29,9 @@ impl Sandbox {
     pub async fn start(settings: &Settings) -> std::io::Result<Self> {
         let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
         let addr = listener.local_addr()?;
-        let timezone = settings.optico_timezone().unwrap_or(chrono_tz::Europe::Paris);
+        let timezone = settings
+            .optico_timezone()
+            .unwrap_or(chrono_tz::Europe::Paris);
         let optico = optico::OpticoSim::new(timezone, PACE);
         let router = axum::Router::new().nest("/optico", optico.router());
         tokio::spawn(async move {
@@ -57,7 +59,9 @@ impl Sandbox {
         if settings.server.grpc_addr.ip().is_loopback() {
             settings.auth.allow_unauthenticated = true;
         } else if settings.auth.tokens.is_empty() {
-            warn!("sandbox: gRPC listens beyond loopback, so bearer tokens are still required (auth.tokens)");
+            warn!(
+                "sandbox: gRPC listens beyond loopback, so bearer tokens are still required (auth.tokens)"
+            );
         }
         Ok(())
     }

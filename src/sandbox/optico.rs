@@ -75,16 +75,25 @@ fn nok(message: impl Into<String>) -> Json<Value> {
 fn check_key(form: &HashMap<String, String>) -> Result<(), Json<Value>> {
     match form.get("apiKey").map(String::as_str) {
         Some(SANDBOX_API_KEY) => Ok(()),
-        Some(other) => Err(nok(format!("Invalid API key `{}`", other.chars().take(12).collect::<String>()))),
+        Some(other) => Err(nok(format!(
+            "Invalid API key `{}`",
+            other.chars().take(12).collect::<String>()
+        ))),
         None => Err(nok("Invalid API key ``")),
     }
 }
 
-async fn call_start(State(sim): State<OpticoSim>, Form(form): Form<HashMap<String, String>>) -> Json<Value> {
+async fn call_start(
+    State(sim): State<OpticoSim>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Json<Value> {
     if let Err(answer) = check_key(&form) {
         return answer;
     }
-    let Some(start_date) = form.get("startDate").filter(|d| chrono::NaiveDateTime::parse_from_str(d, DATE_FORMAT).is_ok()) else {
+    let Some(start_date) = form
+        .get("startDate")
+        .filter(|d| chrono::NaiveDateTime::parse_from_str(d, DATE_FORMAT).is_ok())
+    else {
         return nok("startDate is required (Y-m-d H:i:s)");
     };
     if form.get("destinationPhone").is_none_or(|p| p.is_empty()) {
@@ -97,7 +106,9 @@ async fn call_start(State(sim): State<OpticoSim>, Form(form): Form<HashMap<Strin
         calls.insert(call_id, agent.clone());
     }
     let now = Utc::now();
-    let at = |minutes_ago: i64| format_date(now - chrono::Duration::minutes(minutes_ago), inner.timezone);
+    let at = |minutes_ago: i64| {
+        format_date(now - chrono::Duration::minutes(minutes_ago), inner.timezone)
+    };
     let answer = json!({
         "status": "OK",
         "resultsNb": 1,
@@ -136,7 +147,10 @@ async fn call_start(State(sim): State<OpticoSim>, Form(form): Form<HashMap<Strin
     Json(answer)
 }
 
-async fn set_agent_to_call(State(sim): State<OpticoSim>, Form(form): Form<HashMap<String, String>>) -> Json<Value> {
+async fn set_agent_to_call(
+    State(sim): State<OpticoSim>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Json<Value> {
     if let Err(answer) = check_key(&form) {
         return answer;
     }
@@ -147,13 +161,18 @@ async fn set_agent_to_call(State(sim): State<OpticoSim>, Form(form): Form<HashMa
         return nok("agent is required");
     };
     let known = match sim.inner.calls.lock() {
-        Ok(mut calls) => calls.get_mut(&call_id).map(|slot| *slot = Some(agent.clone())).is_some(),
+        Ok(mut calls) => calls
+            .get_mut(&call_id)
+            .map(|slot| *slot = Some(agent.clone()))
+            .is_some(),
         Err(_) => false,
     };
     if !known {
         return nok(format!("Unknown callId {call_id}"));
     }
-    Json(json!({ "status": "OK", "resultsNb": 1, "results": [{ "callId": call_id, "agent": agent }] }))
+    Json(
+        json!({ "status": "OK", "resultsNb": 1, "results": [{ "callId": call_id, "agent": agent }] }),
+    )
 }
 
 impl OpticoSim {
@@ -166,18 +185,22 @@ impl OpticoSim {
         let steps: [&(dyn Fn() -> serde_json::Value + Send + Sync); 4] = [
             &|| json!({ "callId": call_id, "type": "view", "view": { "id": call_id * 10 + 3, "pageTitle": "Espresso machine X200", "url": "https://shop.example.com/espresso/x200", "createdAt": now() }, "cart": null, "order": null }),
             &|| json!({ "callId": call_id, "type": "view", "view": { "id": call_id * 10 + 4, "pageTitle": "Delivery options", "url": "https://shop.example.com/delivery", "createdAt": now() }, "cart": null, "order": null }),
-            &|| json!({ "callId": call_id, "type": "cart", "view": null, "order": null, "cart": {
+            &|| {
+                json!({ "callId": call_id, "type": "cart", "view": null, "order": null, "cart": {
                 "id": call_id + 1000, "externalId": format!("cart-{call_id}"), "isLoggedIn": true, "currency": "EUR", "status": 0,
                 "totalCost": 1045, "productsNb": 3, "createdAt": now(),
                 "products": [
                     { "id": 662315, "externalId": "SKU-001", "name": "Espresso machine", "quantity": 1, "costPerUnit": 896, "details": [] },
                     { "id": 662316, "externalId": "SKU-002", "name": "Milk jug", "quantity": 1, "costPerUnit": 104, "details": [] },
                     { "id": 662317, "externalId": "SKU-003", "name": "Descaler", "quantity": 1, "costPerUnit": 45, "details": [] }
-                ] } }),
-            &|| json!({ "callId": call_id, "type": "order", "view": null, "cart": null, "order": {
+                ] } })
+            },
+            &|| {
+                json!({ "callId": call_id, "type": "order", "view": null, "cart": null, "order": {
                 "id": call_id + 2000, "externalId": format!("ORD-{call_id}"), "cartId": call_id + 1000, "externalCartId": format!("cart-{call_id}"),
                 "agent": null, "status": "Completed", "isSale": true, "currency": "EUR", "totalCost": 1045, "source": "Adwords", "createdAt": now(),
-                "products": [] } }),
+                "products": [] } })
+            },
         ];
         for step in steps {
             tokio::time::sleep(inner.pace).await;
@@ -187,8 +210,14 @@ impl OpticoSim {
             };
             let form = [("realtimeData", payload.to_string())];
             match inner.http.post(url).form(&form).send().await {
-                Ok(response) if response.status().is_success() => debug!(call_id, "sandbox optico webhook delivered"),
-                Ok(response) => warn!(call_id, status = response.status().as_u16(), "sandbox optico webhook refused"),
+                Ok(response) if response.status().is_success() => {
+                    debug!(call_id, "sandbox optico webhook delivered")
+                }
+                Ok(response) => warn!(
+                    call_id,
+                    status = response.status().as_u16(),
+                    "sandbox optico webhook refused"
+                ),
                 Err(e) => warn!(call_id, error = %e, "sandbox optico webhook failed"),
             }
         }

@@ -35,7 +35,12 @@ pub struct CallUpsert {
 }
 
 impl CallUpsert {
-    pub fn new(direction: Direction, provider: Provider, status: CallStatus, started_at: DateTime<Utc>) -> Self {
+    pub fn new(
+        direction: Direction,
+        provider: Provider,
+        status: CallStatus,
+        started_at: DateTime<Utc>,
+    ) -> Self {
         Self {
             direction,
             provider,
@@ -152,7 +157,10 @@ async fn to_domain(conn: &impl ConnectionTrait, model: call::Model) -> StoreResu
 }
 
 /// The id of the call a reference names, if any.
-pub async fn find_call_id(conn: &impl ConnectionTrait, lookup: &CallLookup) -> StoreResult<Option<CallId>> {
+pub async fn find_call_id(
+    conn: &impl ConnectionTrait,
+    lookup: &CallLookup,
+) -> StoreResult<Option<CallId>> {
     match lookup {
         CallLookup::Id(id) => Ok(call::Entity::find_by_id(id.as_str().to_owned())
             .one(conn)
@@ -171,14 +179,20 @@ pub async fn find_call_id(conn: &impl ConnectionTrait, lookup: &CallLookup) -> S
 
 /// A call with its refs and legs.
 pub async fn load_call(conn: &impl ConnectionTrait, id: &CallId) -> StoreResult<Option<Call>> {
-    match call::Entity::find_by_id(id.as_str().to_owned()).one(conn).await? {
+    match call::Entity::find_by_id(id.as_str().to_owned())
+        .one(conn)
+        .await?
+    {
         Some(model) => Ok(Some(to_domain(conn, model).await?)),
         None => Ok(None),
     }
 }
 
 /// The call a reference names, with its refs and legs.
-pub async fn find_call(conn: &impl ConnectionTrait, lookup: &CallLookup) -> StoreResult<Option<Call>> {
+pub async fn find_call(
+    conn: &impl ConnectionTrait,
+    lookup: &CallLookup,
+) -> StoreResult<Option<Call>> {
     match find_call_id(conn, lookup).await? {
         Some(id) => load_call(conn, &id).await,
         None => Ok(None),
@@ -190,7 +204,11 @@ fn phone_key(phone: Option<&str>) -> Option<String> {
 }
 
 /// Inserts a new call with its references.
-pub async fn insert_call(tx: &WriteTx, fields: CallUpsert, refs: &[VendorRef]) -> StoreResult<CallId> {
+pub async fn insert_call(
+    tx: &WriteTx,
+    fields: CallUpsert,
+    refs: &[VendorRef],
+) -> StoreResult<CallId> {
     let id = CallId::new();
     let now = to_micros(Utc::now());
     let vendor_data = fields
@@ -238,9 +256,13 @@ pub async fn add_refs(tx: &WriteTx, id: &CallId, refs: &[VendorRef]) -> StoreRes
             created_at: Set(now),
         })
         .on_conflict(
-            OnConflict::columns([call_ref::Column::Vendor, call_ref::Column::Kind, call_ref::Column::Value])
-                .do_nothing()
-                .to_owned(),
+            OnConflict::columns([
+                call_ref::Column::Vendor,
+                call_ref::Column::Kind,
+                call_ref::Column::Value,
+            ])
+            .do_nothing()
+            .to_owned(),
         )
         .exec_without_returning(tx.conn())
         .await?;
@@ -284,7 +306,10 @@ pub async fn advance_status(
     failure_reason: Option<FailureReason>,
     detail: Option<String>,
 ) -> StoreResult<Option<StatusChanged>> {
-    let Some(model) = call::Entity::find_by_id(id.as_str().to_owned()).one(tx.conn()).await? else {
+    let Some(model) = call::Entity::find_by_id(id.as_str().to_owned())
+        .one(tx.conn())
+        .await?
+    else {
         return Err(corrupt(format!("call {id} vanished during a write")));
     };
     let current = parse_stored(CallStatus::from_stored, &model.status, "status")?;
@@ -293,7 +318,10 @@ pub async fn advance_status(
     }
     call::Entity::update_many()
         .col_expr(call::Column::Status, status.as_str().into())
-        .col_expr(call::Column::FailureReason, failure_reason.map(|r| r.as_str().to_owned()).into())
+        .col_expr(
+            call::Column::FailureReason,
+            failure_reason.map(|r| r.as_str().to_owned()).into(),
+        )
         .col_expr(call::Column::StatusDetail, detail.clone().into())
         .col_expr(call::Column::UpdatedAt, to_micros(Utc::now()).into())
         .filter(call::Column::Id.eq(id.as_str()))
@@ -309,7 +337,10 @@ pub async fn advance_status(
 
 /// Sets the call's agent; returns the previous one.
 pub async fn set_agent(tx: &WriteTx, id: &CallId, agent: &str) -> StoreResult<Option<String>> {
-    let Some(model) = call::Entity::find_by_id(id.as_str().to_owned()).one(tx.conn()).await? else {
+    let Some(model) = call::Entity::find_by_id(id.as_str().to_owned())
+        .one(tx.conn())
+        .await?
+    else {
         return Err(corrupt(format!("call {id} vanished during a write")));
     };
     call::Entity::update_many()
@@ -336,7 +367,10 @@ pub async fn complete_call(tx: &WriteTx, id: &CallId, fields: &CallUpsert) -> St
     if let Some(phone) = &fields.destination_phone {
         update = update
             .col_expr(call::Column::DestinationPhone, phone.clone().into())
-            .col_expr(call::Column::DestinationPhoneKey, phone_key(Some(phone)).into());
+            .col_expr(
+                call::Column::DestinationPhoneKey,
+                phone_key(Some(phone)).into(),
+            );
     }
     if let Some(agent) = &fields.agent {
         update = update.col_expr(call::Column::Agent, agent.clone().into());
@@ -348,24 +382,37 @@ pub async fn complete_call(tx: &WriteTx, id: &CallId, fields: &CallUpsert) -> St
     Ok(())
 }
 
+/// One FocalScope callback on a leg, as `upsert_leg` records it.
+#[derive(Debug, Clone)]
+pub struct LegEvent<'a> {
+    pub kind: LegKind,
+    pub focalscope_call_id: Option<&'a str>,
+    pub call_uuid: Option<&'a str>,
+    pub event: DialEventType,
+    pub event_code: Option<i32>,
+    pub recorded: bool,
+    /// Vendor time order of the event (when it was received).
+    pub at: DateTime<Utc>,
+}
+
 /// Records the latest event of a FocalScope leg. Returns false (and changes
-/// nothing) when the stored event is newer by vendor time than this one.
-pub async fn upsert_leg(
-    tx: &WriteTx,
-    id: &CallId,
-    kind: LegKind,
-    focalscope_call_id: Option<&str>,
-    call_uuid: Option<&str>,
-    event: DialEventType,
-    event_code: Option<i32>,
-    recorded: bool,
-    event_at: DateTime<Utc>,
-) -> StoreResult<bool> {
+/// nothing but ids and the recorded flag) when the stored event is newer than
+/// this one.
+pub async fn upsert_leg(tx: &WriteTx, id: &CallId, leg_event: &LegEvent<'_>) -> StoreResult<bool> {
+    let LegEvent {
+        kind,
+        focalscope_call_id,
+        call_uuid,
+        event,
+        event_code,
+        recorded,
+        at,
+    } = leg_event.clone();
     let now = to_micros(Utc::now());
     let existing = call_leg::Entity::find_by_id((id.as_str().to_owned(), kind.as_str().to_owned()))
         .one(tx.conn())
         .await?;
-    let event_at = to_micros(event_at);
+    let event_at = to_micros(at);
     match existing {
         None => {
             call_leg::Entity::insert(call_leg::ActiveModel {
@@ -388,18 +435,30 @@ pub async fn upsert_leg(
             let mut update = call_leg::Entity::update_many()
                 .col_expr(call_leg::Column::UpdatedAt, now.into())
                 // A recorded flag, once seen, stays.
-                .col_expr(call_leg::Column::Recorded, (leg.recorded || recorded).into())
+                .col_expr(
+                    call_leg::Column::Recorded,
+                    (leg.recorded || recorded).into(),
+                )
                 .filter(call_leg::Column::CallId.eq(id.as_str()))
                 .filter(call_leg::Column::Kind.eq(kind.as_str()));
             if leg.focalscope_call_id.is_none() && focalscope_call_id.is_some() {
-                update = update.col_expr(call_leg::Column::FocalscopeCallId, focalscope_call_id.map(str::to_owned).into());
+                update = update.col_expr(
+                    call_leg::Column::FocalscopeCallId,
+                    focalscope_call_id.map(str::to_owned).into(),
+                );
             }
             if leg.call_uuid.is_none() && call_uuid.is_some() {
-                update = update.col_expr(call_leg::Column::CallUuid, call_uuid.map(str::to_owned).into());
+                update = update.col_expr(
+                    call_leg::Column::CallUuid,
+                    call_uuid.map(str::to_owned).into(),
+                );
             }
             if newer {
                 update = update
-                    .col_expr(call_leg::Column::LastEvent, Some(event.as_str().to_owned()).into())
+                    .col_expr(
+                        call_leg::Column::LastEvent,
+                        Some(event.as_str().to_owned()).into(),
+                    )
                     .col_expr(call_leg::Column::LastEventCode, event_code.into())
                     .col_expr(call_leg::Column::LastEventAt, Some(event_at).into());
             }

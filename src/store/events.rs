@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ActiveValue::Set,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     sea_query::{Expr, ExprTrait},
 };
 
@@ -51,7 +51,12 @@ pub async fn is_duplicate(tx: &WriteTx, dedupe_key: &str) -> StoreResult<bool> {
 
 /// Appends one event of `call_id` to the log. `agent` is the call's agent now
 /// (agent-scoped streams filter on it).
-pub async fn append(tx: &mut WriteTx, call_id: &CallId, agent: Option<&str>, event: NewEvent) -> StoreResult<Recorded> {
+pub async fn append(
+    tx: &mut WriteTx,
+    call_id: &CallId,
+    agent: Option<&str>,
+    event: NewEvent,
+) -> StoreResult<Recorded> {
     let received_at = Utc::now();
     if let Some(key) = &event.dedupe_key
         && is_duplicate(tx, key).await?
@@ -86,9 +91,8 @@ pub async fn append(tx: &mut WriteTx, call_id: &CallId, agent: Option<&str>, eve
 }
 
 fn to_domain(model: call_event::Model) -> StoreResult<StoredEvent> {
-    let update: Update = serde_json::from_str(&model.payload).map_err(|e| {
-        StoreError::Corrupt(format!("event {} payload: {e}", model.sequence))
-    })?;
+    let update: Update = serde_json::from_str(&model.payload)
+        .map_err(|e| StoreError::Corrupt(format!("event {} payload: {e}", model.sequence)))?;
     Ok(StoredEvent {
         sequence: model.sequence,
         call_id: CallId::from_stored(model.call_id),

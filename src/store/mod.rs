@@ -29,7 +29,7 @@ use sea_orm_migration::MigratorTrait;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::{Mutex, Notify, OwnedMutexGuard};
 
-pub use calls::{CallFilter, CallPage, CallUpsert, PageCursor};
+pub use calls::{CallFilter, CallPage, CallUpsert, LegEvent, PageCursor};
 pub use events::{EventFilter, Recorded};
 
 /// Key of the PostgreSQL advisory lock that serialises writers (an arbitrary
@@ -50,7 +50,9 @@ impl StoreError {
     pub fn is_transient(&self) -> bool {
         match self {
             StoreError::Db(DbErr::ConnectionAcquire(_) | DbErr::Conn(_)) => true,
-            StoreError::Db(DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))) => {
+            StoreError::Db(
+                DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)),
+            ) => {
                 match e.as_ref() {
                     sea_orm::sqlx::Error::Io(_)
                     | sea_orm::sqlx::Error::PoolTimedOut
@@ -58,7 +60,10 @@ impl StoreError {
                     sea_orm::sqlx::Error::Database(db) => {
                         // SQLite busy/locked; PostgreSQL serialization or
                         // lock-timeout failures and admin shutdown.
-                        matches!(db.code().as_deref(), Some("5" | "6" | "40001" | "40P01" | "55P03" | "57P01"))
+                        matches!(
+                            db.code().as_deref(),
+                            Some("5" | "6" | "40001" | "40P01" | "55P03" | "57P01")
+                        )
                     }
                     _ => false,
                 }
@@ -223,5 +228,7 @@ pub(crate) fn to_micros(time: DateTime<Utc>) -> i64 {
 }
 
 pub(crate) fn from_micros(micros: i64) -> DateTime<Utc> {
-    Utc.timestamp_micros(micros).single().unwrap_or(DateTime::<Utc>::MIN_UTC)
+    Utc.timestamp_micros(micros)
+        .single()
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
 }

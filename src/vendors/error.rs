@@ -90,7 +90,9 @@ impl VendorError {
             Self::new(
                 vendor,
                 VendorErrorKind::OutcomeUnknown,
-                format!("{message}; the vendor may have acted on the request, which is not retried"),
+                format!(
+                    "{message}; the vendor may have acted on the request, which is not retried"
+                ),
             )
         } else {
             Self::unavailable(vendor, message)
@@ -157,6 +159,9 @@ mod tests {
         );
         assert_eq!(redact(&format!("key {key} bad"), key), "key [redacted] bad");
         assert_eq!(redact("Invalid API key", key), "Invalid API key");
-        assert_eq!(redact("call 22122563 unknown", key), "call 22122563 unknown");
+        assert_eq!(
+            redact("call 22122563 unknown", key),
+            "call 22122563 unknown"
+        );
     }
 }

@@ -31,7 +31,11 @@ pub fn http_client(timeout: Duration) -> reqwest::Client {
 /// Joins an endpoint path onto a vendor base URL, keeping the base's own path
 /// (e.g. iAdvize `https://www.iadvize.com/api/2` + `operator/live`).
 pub fn endpoint(base: &url::Url, path: &str) -> String {
-    format!("{}/{}", base.as_str().trim_end_matches('/'), path.trim_start_matches('/'))
+    format!(
+        "{}/{}",
+        base.as_str().trim_end_matches('/'),
+        path.trim_start_matches('/')
+    )
 }
 
 /// Installs ring as the process's TLS crypto provider (reqwest and tonic use

@@ -20,7 +20,9 @@ pub fn int_or_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, 
 }
 
 /// Like [`int_or_string`] for optional fields (null or absent = None).
-pub fn opt_int_or_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
+pub fn opt_int_or_string<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<i64>, D::Error> {
     #[derive(Deserialize)]
     struct Wrapper(#[serde(deserialize_with = "int_or_string")] i64);
     Ok(Option::<Wrapper>::deserialize(deserializer)?.map(|Wrapper(value)| value))
@@ -60,7 +62,9 @@ pub fn loose_bool<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D:
         Some(Loose::String(text)) => match text.trim() {
             "1" | "true" => Ok(true),
             "0" | "false" | "" => Ok(false),
-            other => Err(de::Error::custom(format!("expected a boolean, got {other:?}"))),
+            other => Err(de::Error::custom(format!(
+                "expected a boolean, got {other:?}"
+            ))),
         },
     }
 }

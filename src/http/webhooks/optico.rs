@@ -13,11 +13,7 @@ use sha2::{Digest, Sha256};
 use tracing::{info, warn};
 
 use super::super::AppState;
-use crate::{
-    domain::Update,
-    store::Recorded,
-    vendors::optico::wire::RealtimeData,
-};
+use crate::{domain::Update, store::Recorded, vendors::optico::wire::RealtimeData};
 
 /// A rejected delivery: status and a reason for the sender.
 struct Rejection(StatusCode, String);
@@ -42,7 +38,8 @@ pub async fn receive(
         // Neither the token nor the path is logged: the token is a secret.
         warn!(vendor = "optico", "webhook rejected: wrong token");
         metrics::counter!("switchboard_webhooks_total", "vendor" => "optico", "outcome" => "unauthorized").increment(1);
-        return Rejection(StatusCode::UNAUTHORIZED, "invalid webhook token".to_owned()).into_response();
+        return Rejection(StatusCode::UNAUTHORIZED, "invalid webhook token".to_owned())
+            .into_response();
     }
     match accept(&state, &headers, &body).await {
         Ok(response) => response,
@@ -56,23 +53,40 @@ pub async fn receive(
 
 async fn accept(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Response, Rejection> {
     let json = payload_json(headers, body)?;
-    let value: serde_json::Value =
-        serde_json::from_str(&json).map_err(|e| bad_request(format!("realtimeData is not valid JSON: {e}")))?;
+    let value: serde_json::Value = serde_json::from_str(&json)
+        .map_err(|e| bad_request(format!("realtimeData is not valid JSON: {e}")))?;
     // serde_json maps keep keys sorted, so re-serialising gives the same text
     // for the same payload however Optico spaced or ordered it: a stable
     // dedupe key for re-deliveries.
-    let dedupe_key = format!("optico:{}", hex::encode(Sha256::digest(value.to_string().as_bytes())));
-    let data: RealtimeData = serde_json::from_value(value)
-        .map_err(|e| bad_request(format!("realtimeData does not match the documented payload: {e}")))?;
+    let dedupe_key = format!(
+        "optico:{}",
+        hex::encode(Sha256::digest(value.to_string().as_bytes()))
+    );
+    let data: RealtimeData = serde_json::from_value(value).map_err(|e| {
+        bad_request(format!(
+            "realtimeData does not match the documented payload: {e}"
+        ))
+    })?;
     if data.call_id <= 0 {
-        return Err(bad_request(format!("realtimeData.callId must be positive, got {}", data.call_id)));
+        return Err(bad_request(format!(
+            "realtimeData.callId must be positive, got {}",
+            data.call_id
+        )));
     }
     let timezone = state.optico_timezone;
     let received_at = Utc::now();
-    let missing = |field: &str| bad_request(format!("realtimeData.type is {:?} but realtimeData.{field} is missing", data.kind));
+    let missing = |field: &str| {
+        bad_request(format!(
+            "realtimeData.type is {:?} but realtimeData.{field} is missing",
+            data.kind
+        ))
+    };
     let (update, occurred_at) = match data.kind.as_str() {
         "view" => {
-            let view = data.view.ok_or_else(|| missing("view"))?.into_domain(timezone);
+            let view = data
+                .view
+                .ok_or_else(|| missing("view"))?
+                .into_domain(timezone);
             // A view's createdAt is when the page was loaded: the event time.
             let at = view.created_at.unwrap_or(received_at);
             (Update::View(view), at)
@@ -80,11 +94,19 @@ async fn accept(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Re
         // A cart's or order's createdAt is when it was first created, not when
         // it changed: the change happened when Optico told us.
         "cart" => (
-            Update::Cart(data.cart.ok_or_else(|| missing("cart"))?.into_domain(timezone)),
+            Update::Cart(
+                data.cart
+                    .ok_or_else(|| missing("cart"))?
+                    .into_domain(timezone),
+            ),
             received_at,
         ),
         "order" => (
-            Update::Order(data.order.ok_or_else(|| missing("order"))?.into_domain(timezone)),
+            Update::Order(
+                data.order
+                    .ok_or_else(|| missing("order"))?
+                    .into_domain(timezone),
+            ),
             received_at,
         ),
         other => {
@@ -105,14 +127,22 @@ async fn accept(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Re
         }
         Ok(Recorded::Duplicate) => {
             metrics::counter!("switchboard_webhooks_total", "vendor" => "optico", "outcome" => "duplicate").increment(1);
-            info!(vendor = "optico", optico_call_id = data.call_id, "webhook re-delivery ignored");
+            info!(
+                vendor = "optico",
+                optico_call_id = data.call_id,
+                "webhook re-delivery ignored"
+            );
             Ok((StatusCode::OK, "duplicate").into_response())
         }
         Err(error) => {
             warn!(vendor = "optico", error = %error, "webhook could not be stored");
             metrics::counter!("switchboard_webhooks_total", "vendor" => "optico", "outcome" => "error").increment(1);
             // Not acknowledged: the vendor should deliver it again.
-            Ok((StatusCode::SERVICE_UNAVAILABLE, "could not store the event; retry later").into_response())
+            Ok((
+                StatusCode::SERVICE_UNAVAILABLE,
+                "could not store the event; retry later",
+            )
+                .into_response())
         }
     }
 }

@@ -178,7 +178,13 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for table in ["dedupe_keys", "call_events", "call_legs", "call_refs", "calls"] {
+        for table in [
+            "dedupe_keys",
+            "call_events",
+            "call_legs",
+            "call_refs",
+            "calls",
+        ] {
             manager
                 .drop_table(Table::drop().table(table).if_exists().to_owned())
                 .await?;

@@ -102,7 +102,10 @@ impl OpticoClient {
         let envelope: wire::Envelope<T> = match serde_json::from_slice(&body) {
             Ok(envelope) => envelope,
             Err(e) if status.is_success() => {
-                return Err(VendorError::bad_response(Provider::Optico, format!("unreadable JSON ({e})")));
+                return Err(VendorError::bad_response(
+                    Provider::Optico,
+                    format!("unreadable JSON ({e})"),
+                ));
             }
             Err(_) => {
                 return Err(VendorError::new(
@@ -120,10 +123,17 @@ impl OpticoClient {
             "OK" => Ok(envelope.results),
             "NOK" => {
                 let message = redact(
-                    envelope.error.as_deref().unwrap_or("request refused without a message"),
+                    envelope
+                        .error
+                        .as_deref()
+                        .unwrap_or("request refused without a message"),
                     self.api_key.expose_secret(),
                 );
-                Err(VendorError::new(Provider::Optico, classify_error(&message), message))
+                Err(VendorError::new(
+                    Provider::Optico,
+                    classify_error(&message),
+                    message,
+                ))
             }
             other => Err(VendorError::bad_response(
                 Provider::Optico,
@@ -139,11 +149,19 @@ pub fn classify_error(message: &str) -> VendorErrorKind {
     let lower = message.to_lowercase();
     if lower.contains("api key") || lower.contains("apikey") {
         VendorErrorKind::Misconfigured
-    } else if lower.contains("not found") || lower.contains("unknown") || lower.contains("no call") {
+    } else if lower.contains("not found") || lower.contains("unknown") || lower.contains("no call")
+    {
         VendorErrorKind::NotFound
-    } else if ["required", "invalid", "missing", "format", "well-formed", "well formed"]
-        .iter()
-        .any(|word| lower.contains(word))
+    } else if [
+        "required",
+        "invalid",
+        "missing",
+        "format",
+        "well-formed",
+        "well formed",
+    ]
+    .iter()
+    .any(|word| lower.contains(word))
     {
         VendorErrorKind::InvalidArgument
     } else {
@@ -156,7 +174,10 @@ impl OpticoCallCenter for OpticoClient {
     async fn call_start(&self, request: &CallStart) -> Result<Vec<OpticoMatch>, VendorError> {
         let form = wire::CallStartForm {
             api_key: self.api_key.expose_secret(),
-            caller_phone: request.caller.number().map_or("anonymous", PhoneNumber::key),
+            caller_phone: request
+                .caller
+                .number()
+                .map_or("anonymous", PhoneNumber::key),
             destination_phone: request.destination.key(),
             start_date: wire::format_date(request.start_time, self.timezone),
             agent: request.agent.as_ref().map(AgentName::as_str),
@@ -174,12 +195,16 @@ impl OpticoCallCenter for OpticoClient {
             call_id,
             agent: agent.as_str(),
         };
-        let results: Vec<wire::SetAgentResult> = self.post("agent-api/setAgentToCall", &form).await?;
+        let results: Vec<wire::SetAgentResult> =
+            self.post("agent-api/setAgentToCall", &form).await?;
         match results.first() {
             Some(result) if result.call_id == call_id => Ok(()),
             Some(result) => Err(VendorError::bad_response(
                 Provider::Optico,
-                format!("setAgentToCall answered for call {} instead of {call_id}", result.call_id),
+                format!(
+                    "setAgentToCall answered for call {} instead of {call_id}",
+                    result.call_id
+                ),
             )),
             // An OK without a result still means Optico accepted it.
             None => Ok(()),
@@ -193,9 +218,15 @@ mod tests {
 
     #[test]
     fn classifies_messages() {
-        assert_eq!(classify_error("Invalid API key `[redacted]`"), VendorErrorKind::Misconfigured);
+        assert_eq!(
+            classify_error("Invalid API key `[redacted]`"),
+            VendorErrorKind::Misconfigured
+        );
         assert_eq!(classify_error("Call not found"), VendorErrorKind::NotFound);
-        assert_eq!(classify_error("destinationPhone is required"), VendorErrorKind::InvalidArgument);
+        assert_eq!(
+            classify_error("destinationPhone is required"),
+            VendorErrorKind::InvalidArgument
+        );
         assert_eq!(classify_error("quota exceeded"), VendorErrorKind::Refused);
     }
 }

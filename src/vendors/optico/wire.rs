@@ -236,7 +236,10 @@ impl WireCart {
             external_id: non_empty(self.external_id),
             is_logged_in: self.is_logged_in,
             currency: non_empty(self.currency),
-            status: self.status.unwrap_or(0).clamp(i32::MIN.into(), i32::MAX.into()) as i32,
+            status: self
+                .status
+                .unwrap_or(0)
+                .clamp(i32::MIN.into(), i32::MAX.into()) as i32,
             total_cost: self.total_cost,
             products_count: self.products_nb.unwrap_or(0).clamp(0, i32::MAX.into()) as i32,
             created_at: parse_date(self.created_at.as_deref(), tz),

@@ -1,0 +1,12 @@
+//! The one integration-test binary: starts the real application on port 0
+//! with a fresh database, vendors played by local HTTP servers answering as
+//! their documentation shows.
+
+mod helpers;
+
+mod call_context;
+mod restart;
+mod server;
+mod store;
+mod streams;
+mod webhooks;

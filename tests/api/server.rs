@@ -1,0 +1,251 @@
+//! The server around the services: health, reflection, authentication,
+//! limits, HTTP endpoints, and start-up errors of the binary.
+
+use std::process::Command;
+
+use switchboard::pb::v1::{self as proto, call_context_service_client::CallContextServiceClient};
+use tokio_stream::StreamExt;
+use tonic::Code;
+use tonic_health::pb::{
+    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+};
+
+use crate::helpers::{TEST_TOKEN, TestApp};
+
+#[tokio::test]
+async fn health_reports_every_service_serving_without_a_token() {
+    let app = TestApp::spawn().await;
+    let mut health = HealthClient::new(app.channel().await);
+    for service in [
+        "",
+        "switchboard.v1.CallContextService",
+        "switchboard.v1.AgentsService",
+        "switchboard.v1.OutboundDialService",
+        "switchboard.v1.StatsService",
+    ] {
+        let response = health
+            .check(HealthCheckRequest {
+                service: service.into(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(response.status(), ServingStatus::Serving, "{service:?}");
+    }
+}
+
+#[tokio::test]
+async fn health_turns_not_serving_when_shutting_down() {
+    let app = TestApp::spawn().await;
+    let mut health = HealthClient::new(app.channel().await);
+    let mut watch = health
+        .watch(HealthCheckRequest {
+            service: "switchboard.v1.CallContextService".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let first = watch.next().await.unwrap().unwrap();
+    assert_eq!(first.status(), ServingStatus::Serving);
+    app.shutdown_handle().shutdown();
+    let next = tokio::time::timeout(std::time::Duration::from_secs(5), watch.next())
+        .await
+        .expect("health watch reports in time");
+    if let Some(Ok(update)) = next {
+        assert_eq!(update.status(), ServingStatus::NotServing);
+    }
+}
+
+#[tokio::test]
+async fn reflection_lists_the_services_in_v1_and_v1alpha() {
+    use tonic_reflection::pb::{v1, v1alpha};
+    let app = TestApp::spawn().await;
+
+    let mut client = v1::server_reflection_client::ServerReflectionClient::new(app.channel().await);
+    let request = v1::ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(v1::server_reflection_request::MessageRequest::ListServices(
+            String::new(),
+        )),
+    };
+    let mut responses = client
+        .server_reflection_info(tokio_stream::iter([request]))
+        .await
+        .unwrap()
+        .into_inner();
+    let response = responses.next().await.unwrap().unwrap();
+    let Some(v1::server_reflection_response::MessageResponse::ListServicesResponse(list)) =
+        response.message_response
+    else {
+        panic!("unexpected reflection answer: {response:?}");
+    };
+    let names: Vec<_> = list.service.into_iter().map(|s| s.name).collect();
+    for expected in [
+        "switchboard.v1.CallContextService",
+        "switchboard.v1.AgentsService",
+        "switchboard.v1.OutboundDialService",
+        "switchboard.v1.StatsService",
+        "grpc.health.v1.Health",
+    ] {
+        assert!(
+            names.iter().any(|n| n == expected),
+            "{expected} missing from {names:?}"
+        );
+    }
+
+    let mut alpha =
+        v1alpha::server_reflection_client::ServerReflectionClient::new(app.channel().await);
+    let request = v1alpha::ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(
+            v1alpha::server_reflection_request::MessageRequest::FileContainingSymbol(
+                "switchboard.v1.CallContextService".into(),
+            ),
+        ),
+    };
+    let mut responses = alpha
+        .server_reflection_info(tokio_stream::iter([request]))
+        .await
+        .unwrap()
+        .into_inner();
+    let response = responses.next().await.unwrap().unwrap();
+    assert!(matches!(
+        response.message_response,
+        Some(v1alpha::server_reflection_response::MessageResponse::FileDescriptorResponse(_))
+    ));
+}
+
+#[tokio::test]
+async fn rpcs_need_a_valid_bearer_token() {
+    let app = TestApp::spawn().await;
+    let request = proto::GetCallRequest {
+        call: Some(crate::helpers::optico_ref("1")),
+    };
+    for token in [None, Some("wrong-token-0123456789"), Some("")] {
+        let mut client = CallContextServiceClient::new(app.channel_with_token(token).await);
+        let status = client.get_call(request.clone()).await.unwrap_err();
+        assert_eq!(status.code(), Code::Unauthenticated, "{token:?}");
+        assert!(!status.message().contains(TEST_TOKEN));
+    }
+    // Streams too.
+    let mut client = CallContextServiceClient::new(app.channel_with_token(None).await);
+    let status = client
+        .stream_call_updates(proto::StreamCallUpdatesRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+    // With the token, the request goes through (and the call is unknown).
+    let mut client = CallContextServiceClient::new(app.channel_with_token(Some(TEST_TOKEN)).await);
+    assert_eq!(
+        client.get_call(request).await.unwrap_err().code(),
+        Code::NotFound
+    );
+}
+
+#[tokio::test]
+async fn rpcs_of_later_issues_answer_unimplemented() {
+    use switchboard::pb::v1::stats_service_client::StatsServiceClient;
+    let app = TestApp::spawn().await;
+    let mut stats = StatsServiceClient::new(app.channel_with_token(Some(TEST_TOKEN)).await);
+    let status = stats
+        .get_dial_stats(proto::GetDialStatsRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unimplemented);
+}
+
+#[tokio::test]
+async fn oversized_requests_are_refused() {
+    let app = TestApp::spawn().await;
+    let status = app
+        .calls()
+        .await
+        .start_call(proto::StartCallRequest {
+            agent: "a".repeat(200_000),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::OutOfRange, "{status:?}");
+}
+
+#[tokio::test]
+async fn http_health_readiness_and_metrics() {
+    let app = TestApp::spawn().await;
+    let get = |path: &str| app.http.get(app.http_url(path)).send();
+    assert_eq!(get("/healthz").await.unwrap().status(), 200);
+    assert_eq!(get("/readyz").await.unwrap().status(), 200);
+    assert_eq!(
+        app.post_optico_form(crate::helpers::fake_optico::WEBHOOK_VIEW)
+            .await
+            .status(),
+        200
+    );
+    let metrics = get("/metrics").await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("switchboard_webhooks_total"), "{metrics}");
+    // The webhook token never shows up in metrics.
+    assert!(!metrics.contains(crate::helpers::WEBHOOK_TOKEN));
+}
+
+#[test]
+fn the_binary_refuses_bad_configuration_with_one_line_naming_the_key() {
+    let binary = env!("CARGO_BIN_EXE_switchboard");
+    let cases = [
+        (
+            vec![("SWITCHBOARD__SERVER__GRPC_ADDR", "not-an-address")],
+            "server.grpc_addr",
+        ),
+        (vec![], "auth.tokens"),
+        (
+            vec![("SWITCHBOARD__VENDORS__OPTICO__TIMEZONE", "Nowhere/Land")],
+            "vendors.optico.timezone",
+        ),
+        (
+            vec![("SWITCHBOARD__DATABASE__URL", "mysql://user:hunter2@db/x")],
+            "database.url",
+        ),
+    ];
+    for (vars, key) in cases {
+        let mut command = Command::new(binary);
+        command.arg("serve").env_remove("SWITCHBOARD_CONFIG");
+        for (name, _) in std::env::vars().filter(|(k, _)| k.starts_with("SWITCHBOARD")) {
+            command.env_remove(name);
+        }
+        if key != "auth.tokens" {
+            command.env("SWITCHBOARD__AUTH__TOKENS", TEST_TOKEN);
+        }
+        for (name, value) in &vars {
+            command.env(name, value);
+        }
+        let output = command.output().unwrap();
+        assert!(!output.status.success(), "{key}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let lines: Vec<_> = stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "one line: {stderr}");
+        assert!(lines[0].contains(key), "{stderr} should name {key}");
+        assert!(!stderr.contains("hunter2"), "{stderr} leaks a secret");
+    }
+}
+
+#[test]
+fn help_and_version_work() {
+    let binary = env!("CARGO_BIN_EXE_switchboard");
+    let version = Command::new(binary).arg("--version").output().unwrap();
+    assert!(version.status.success());
+    assert!(String::from_utf8_lossy(&version.stdout).contains(env!("CARGO_PKG_VERSION")));
+    for args in [
+        vec!["--help"],
+        vec!["serve", "--help"],
+        vec!["watch", "--help"],
+        vec!["migrate", "--help"],
+    ] {
+        let output = Command::new(binary).args(&args).output().unwrap();
+        assert!(output.status.success(), "{args:?}");
+        assert!(!output.stdout.is_empty());
+    }
+    let watch_help = Command::new(binary)
+        .args(["watch", "--help"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&watch_help.stdout).contains("optico:"));
+}
