@@ -19,7 +19,10 @@ fn main() -> io::Result<()> {
         .filter(|path| path.extension().is_some_and(|ext| ext == "proto"))
         .collect();
     protos.sort();
-    println!("cargo:rerun-if-changed={}", proto_root.join("switchboard/v1").display());
+    println!(
+        "cargo:rerun-if-changed={}",
+        proto_root.join("switchboard/v1").display()
+    );
     for proto in &protos {
         println!("cargo:rerun-if-changed={}", proto.display());
     }
