@@ -31,7 +31,11 @@ use tracing::{info, warn};
 use crate::{
     calls::CallDesk,
     config::Settings,
-    grpc::{AgentsApi, OutboundDialApi, StatsApi, auth::BearerAuth, call_context::CallContextApi},
+    dials::Dialer,
+    grpc::{
+        AgentsApi, StatsApi, auth::BearerAuth, call_context::CallContextApi,
+        outbound_dial::OutboundDialApi,
+    },
     http::{self, AppState, webhooks::WebhookToken},
     pb::{
         self,
@@ -44,7 +48,11 @@ use crate::{
     },
     store::{Store, StoreError, events},
     updates::Updates,
-    vendors::optico::{OpticoCallCenter, OpticoClient},
+    vendors::{
+        ccai::{CcaiCalls, CcaiClient},
+        focalscope::{FocalScopeClient, FocalScopeDialer},
+        optico::{OpticoCallCenter, OpticoClient},
+    },
 };
 
 /// Fully-qualified names of the switchboard services, as health reports them.
@@ -90,6 +98,7 @@ pub struct Application {
     http_listener: TcpListener,
     store: Store,
     calls: CallDesk,
+    dialer: Dialer,
     /// Cancelled to start the shutdown sequence.
     stop: CancellationToken,
     /// Cancelled once health is NOT_SERVING: ends streams and the log reader.
@@ -149,12 +158,20 @@ impl Application {
             );
         }
         let calls = CallDesk::new(store.clone(), optico);
+        let dialer = build_dialer(&settings, store.clone());
+        if settings.webhooks.focalscope_token.is_none() {
+            warn!(
+                key = "webhooks.focalscope_token",
+                "no focalscope webhook token configured; focalscope callbacks will be refused"
+            );
+        }
         Ok(Self {
             settings,
             grpc_listener,
             http_listener,
             store,
             calls,
+            dialer,
             stop: CancellationToken::new(),
             streams_stop: CancellationToken::new(),
         })
@@ -190,6 +207,7 @@ impl Application {
             http_listener,
             store,
             calls,
+            dialer,
             stop,
             streams_stop,
         } = self;
@@ -252,6 +270,7 @@ impl Application {
         let grpc = grpc_server(
             &settings,
             calls.clone(),
+            dialer.clone(),
             updates,
             health_service,
             grpc_listener,
@@ -261,7 +280,11 @@ impl Application {
         let state = AppState {
             store: store.clone(),
             calls,
+            dialer,
             optico_webhook_token: WebhookToken::new(settings.webhooks.optico_token.as_ref()),
+            focalscope_webhook_token: WebhookToken::new(
+                settings.webhooks.focalscope_token.as_ref(),
+            ),
             optico_timezone: settings
                 .optico_timezone()
                 .map_err(|e| StartupError::Config(e.to_string()))?,
@@ -299,6 +322,49 @@ impl Application {
     }
 }
 
+/// The dialing side: FocalScope when `vendors.focalscope.dial_url` is set,
+/// CCAI when `vendors.ccai.*` is (validated all-or-nothing).
+fn build_dialer(settings: &Settings, store: Store) -> Dialer {
+    let vendors = &settings.vendors;
+    let focalscope_timeout = Duration::from_millis(vendors.focalscope.timeout_ms);
+    let ccai_timeout = Duration::from_millis(vendors.ccai.timeout_ms);
+    let focalscope = vendors.focalscope.dial_url.as_ref().map(|url| {
+        Arc::new(FocalScopeClient::new(url.clone(), focalscope_timeout))
+            as Arc<dyn FocalScopeDialer>
+    });
+    let ccai = match (
+        &vendors.ccai.base_url,
+        &vendors.ccai.company_key,
+        &vendors.ccai.company_secret,
+    ) {
+        (Some(url), Some(key), Some(secret)) => Some(Arc::new(CcaiClient::new(
+            url.clone(),
+            key.clone(),
+            secret.clone(),
+            ccai_timeout,
+        )) as Arc<dyn CcaiCalls>),
+        _ => None,
+    };
+    if focalscope.is_none() {
+        warn!(
+            key = "vendors.focalscope.dial_url",
+            "focalscope is not configured; FocalScope dials will answer FAILED_PRECONDITION"
+        );
+    }
+    if ccai.is_none() {
+        warn!(
+            key = "vendors.ccai.base_url",
+            "ccai is not configured; CCAI RPCs will answer FAILED_PRECONDITION"
+        );
+    }
+    Dialer::new(
+        store,
+        focalscope,
+        ccai,
+        focalscope_timeout.max(ccai_timeout),
+    )
+}
+
 async fn bind(what: &'static str, addr: SocketAddr) -> Result<TcpListener, StartupError> {
     TcpListener::bind(addr)
         .await
@@ -310,6 +376,7 @@ async fn bind(what: &'static str, addr: SocketAddr) -> Result<TcpListener, Start
 fn grpc_server(
     settings: &Settings,
     calls: CallDesk,
+    dialer: Dialer,
     updates: Updates,
     health_service: tonic_health::pb::health_server::HealthServer<
         impl tonic_health::pb::health_server::Health,
@@ -371,7 +438,7 @@ fn grpc_server(
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(InterceptedService::new(
-            CallContextServiceServer::new(CallContextApi::new(calls, updates))
+            CallContextServiceServer::new(CallContextApi::new(calls, dialer.clone(), updates))
                 .max_decoding_message_size(max_request),
             auth.clone(),
         ))
@@ -380,7 +447,8 @@ fn grpc_server(
             auth.clone(),
         ))
         .add_service(InterceptedService::new(
-            OutboundDialServiceServer::new(OutboundDialApi).max_decoding_message_size(max_request),
+            OutboundDialServiceServer::new(OutboundDialApi::new(dialer))
+                .max_decoding_message_size(max_request),
             auth.clone(),
         ))
         .add_service(InterceptedService::new(

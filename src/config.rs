@@ -363,6 +363,26 @@ impl Settings {
             }
         }
         self.optico_timezone()?;
+        let ccai = &self.vendors.ccai;
+        let ccai_set = [
+            ccai.base_url.is_some(),
+            ccai.company_key.is_some(),
+            ccai.company_secret.is_some(),
+        ];
+        if ccai_set.contains(&true) {
+            for (key, set) in [
+                ("vendors.ccai.base_url", ccai_set[0]),
+                ("vendors.ccai.company_key", ccai_set[1]),
+                ("vendors.ccai.company_secret", ccai_set[2]),
+            ] {
+                if !set {
+                    return Err(ConfigError::key(
+                        key,
+                        "is required once any vendors.ccai setting is set (base_url, company_key, company_secret)",
+                    ));
+                }
+            }
+        }
         if let Some(template) = &self.vendors.focalscope.dial_url {
             for placeholder in ["{agent}", "{number}"] {
                 if !template.contains(placeholder) {

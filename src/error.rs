@@ -14,7 +14,7 @@ use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::{
-    domain::FieldViolation,
+    domain::{CallId, FieldViolation},
     store::StoreError,
     vendors::{VendorError, VendorErrorKind},
 };
@@ -44,6 +44,12 @@ pub enum Error {
     /// A vendor refused or failed.
     #[error(transparent)]
     Vendor(#[from] VendorError),
+    /// A side-effecting vendor request timed out or lost its connection: the
+    /// vendor may have acted. The call is kept with status UNKNOWN.
+    #[error(
+        "{error}; the call is kept as {call_id} with status UNKNOWN: retry with the same request_id to get it, never a second dial"
+    )]
+    OutcomeUnknown { error: VendorError, call_id: CallId },
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -129,6 +135,11 @@ impl From<Error> for Status {
                     }
                     VendorErrorKind::BadResponse => (Code::Unknown, "VENDOR_BAD_RESPONSE"),
                 }
+            }
+            Error::OutcomeUnknown { error, call_id } => {
+                metadata.insert("vendor".to_owned(), error.vendor.to_string());
+                metadata.insert("call_id".to_owned(), call_id.to_string());
+                (Code::Unavailable, "VENDOR_OUTCOME_UNKNOWN")
             }
             Error::Store(store_error) => {
                 if store_error.is_transient() {

@@ -4,6 +4,7 @@ pub mod app;
 pub mod calls;
 pub mod cli;
 pub mod config;
+pub mod dials;
 pub mod domain;
 pub mod error;
 pub mod grpc;

@@ -8,8 +8,9 @@
 use chrono::{DateTime, TimeZone, Utc};
 use prost_types::Timestamp;
 
-use crate::domain::{
-    self, CallId, CallLookup, FieldViolation, RefKind, StoredEvent, Update, VendorRef,
+use crate::{
+    domain::{self, CallId, CallLookup, FieldViolation, RefKind, StoredEvent, Update, VendorRef},
+    vendors::ccai::wire as ccai,
 };
 
 #[allow(clippy::all, clippy::pedantic, deprecated, missing_docs)]
@@ -264,9 +265,10 @@ pub fn call(value: &domain::Call) -> pb::Call {
         legs: legs.iter().map(call_leg).collect(),
         vendor_status: vendor_status.clone().unwrap_or_default(),
         status_detail: status_detail.clone().unwrap_or_default(),
-        // Only CCAI stores vendor data; its typed form comes with the CCAI
-        // adapter (OutboundDialService issue).
-        ccai: vendor_data.as_ref().and(None),
+        ccai: match call_provider {
+            domain::Provider::Ccai => vendor_data.as_ref().and_then(ccai_call),
+            _ => None,
+        },
         scheduled_time: opt_timestamp(*scheduled_at),
     }
 }
@@ -284,6 +286,197 @@ fn call_leg(leg: &domain::CallLeg) -> pb::CallLeg {
         recorded: leg.recorded,
         update_time: Some(timestamp(leg.updated_at)),
     }
+}
+
+// ---- CCAI call object (stored as the vendor sent it) ----
+
+fn rfc3339(value: &Option<String>) -> Option<Timestamp> {
+    value
+        .as_deref()
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| timestamp(t.with_timezone(&Utc)))
+}
+
+fn int32(value: Option<i64>) -> i32 {
+    value
+        .unwrap_or_default()
+        .clamp(i32::MIN.into(), i32::MAX.into()) as i32
+}
+
+fn text(value: &Option<String>) -> String {
+    value.clone().unwrap_or_default()
+}
+
+fn ccai_menu_path(path: &ccai::MenuPath) -> pb::CcaiMenuPath {
+    pb::CcaiMenuPath {
+        items_count: int32(path.items_count),
+        name: text(&path.name),
+        materialized_path: text(&path.materialized_path),
+    }
+}
+
+fn ccai_agent(agent: &ccai::Agent) -> pb::CcaiAgent {
+    pb::CcaiAgent {
+        id: agent.id.unwrap_or_default(),
+        name: text(&agent.name),
+        last_name: text(&agent.last_name),
+        first_name: text(&agent.first_name),
+        agent_number: text(&agent.agent_number),
+        avatar_url: text(&agent.avatar_url),
+    }
+}
+
+/// The typed CCAI call object of a CCAI call's stored vendor data.
+pub fn ccai_call(data: &serde_json::Value) -> Option<pb::CcaiCall> {
+    let call: ccai::CallObject = serde_json::from_value(data.clone()).ok()?;
+    let ccai::CallObject {
+        id,
+        parent_id,
+        lang,
+        call_type,
+        status,
+        created_at,
+        queued_at,
+        assigned_at,
+        connected_at,
+        ends_at,
+        scheduled_at,
+        wait_duration,
+        call_duration,
+        hold_duration,
+        rating,
+        has_feedback,
+        voip_provider,
+        out_ticket_id,
+        out_ticket_url,
+        verified,
+        recording_url,
+        recording_permission,
+        voicemail_reason,
+        deflection,
+        disconnected_by,
+        fail_details,
+        fail_reason,
+        support_number,
+        selected_menu,
+        menu_path,
+        agent_info,
+        end_user,
+        photos,
+        videos,
+        transfers,
+        deflection_details: _,
+        participants,
+        offer_type,
+        offer_events,
+        answer_type,
+        outbound_number,
+    } = call;
+    Some(pb::CcaiCall {
+        id: id.unwrap_or_default(),
+        parent_id: parent_id.unwrap_or_default(),
+        lang: text(&lang),
+        call_type: text(&call_type),
+        status: text(&status),
+        created_at: rfc3339(&created_at),
+        queued_at: rfc3339(&queued_at),
+        assigned_at: rfc3339(&assigned_at),
+        connected_at: rfc3339(&connected_at),
+        ends_at: rfc3339(&ends_at),
+        scheduled_at: rfc3339(&scheduled_at),
+        wait_duration: int32(wait_duration),
+        call_duration: int32(call_duration),
+        hold_duration: int32(hold_duration),
+        rating: int32(rating),
+        has_feedback: has_feedback.unwrap_or_default(),
+        voip_provider: text(&voip_provider),
+        out_ticket_id: text(&out_ticket_id),
+        out_ticket_url: text(&out_ticket_url),
+        verified: verified.unwrap_or_default(),
+        recording_url: text(&recording_url),
+        recording_permission: text(&recording_permission),
+        voicemail_reason: text(&voicemail_reason),
+        deflection: text(&deflection),
+        disconnected_by: text(&disconnected_by),
+        fail_details: text(&fail_details),
+        fail_reason: text(&fail_reason),
+        support_number: text(&support_number),
+        selected_menu: selected_menu.map(|menu| pb::CcaiMenu {
+            id: menu.id.unwrap_or_default(),
+            name: text(&menu.name),
+            parent_id: menu.parent_id.unwrap_or_default(),
+            position: int32(menu.position),
+            deleted: menu.deleted.unwrap_or_default(),
+            hidden: match menu.hidden {
+                Some(serde_json::Value::String(s)) => s,
+                Some(serde_json::Value::Null) | None => String::new(),
+                Some(other) => other.to_string(),
+            },
+            menu_type: text(&menu.menu_type),
+            output_msg: text(&menu.output_msg),
+        }),
+        menu_path: menu_path.as_ref().map(ccai_menu_path),
+        agent_info: agent_info.as_ref().map(ccai_agent),
+        end_user: end_user.map(|user| pb::CcaiEndUser {
+            id: user.id.unwrap_or_default(),
+            identifier: text(&user.identifier),
+            out_contact_id: text(&user.out_contact_id),
+        }),
+        photos: photos
+            .iter()
+            .map(|p| pb::CcaiPhoto {
+                id: p.id.unwrap_or_default(),
+                photo_type: text(&p.photo_type),
+                url: text(&p.url),
+            })
+            .collect(),
+        videos: videos
+            .iter()
+            .map(|v| pb::CcaiVideo {
+                id: v.id.unwrap_or_default(),
+                url: text(&v.url),
+            })
+            .collect(),
+        transfers: transfers
+            .iter()
+            .map(|t| pb::CcaiTransfer {
+                id: t.id.unwrap_or_default(),
+                status: text(&t.status),
+                fail_reason: text(&t.fail_reason),
+                created_at: rfc3339(&t.created_at),
+                from_menu: t.from_menu.as_ref().map(ccai_menu_path),
+                to_menu: t.to_menu.as_ref().map(ccai_menu_path),
+                from_agent: t.from_agent.as_ref().map(ccai_agent),
+                to_agent: t.to_agent.as_ref().map(ccai_agent),
+            })
+            .collect(),
+        participants: participants
+            .iter()
+            .map(|p| pb::CcaiParticipant {
+                id: p.id.unwrap_or_default(),
+                r#type: text(&p.kind),
+                status: text(&p.status),
+                call_id: p.call_id.unwrap_or_default(),
+                user_id: p.user_id.unwrap_or_default(),
+                end_user_id: p.end_user_id.unwrap_or_default(),
+                call_duration: int32(p.call_duration),
+                hold_duration: int32(p.hold_duration),
+                connected_at: rfc3339(&p.connected_at),
+                ended_at: rfc3339(&p.ended_at),
+                fail_reason: text(&p.fail_reason),
+            })
+            .collect(),
+        offer_type: text(&offer_type),
+        offer_events: offer_events
+            .iter()
+            .map(|e| pb::CcaiOfferEvent {
+                casting_time: rfc3339(&e.casting_time),
+                group: text(&e.group),
+            })
+            .collect(),
+        answer_type: text(&answer_type),
+        outbound_number: text(&outbound_number),
+    })
 }
 
 pub fn page_view(view: &domain::PageView) -> pb::PageView {

@@ -9,7 +9,7 @@ const MAX_AGENT_LEN: usize = 254;
 /// An agent as a vendor names them: an Optico username (usually an email), a
 /// FocalScope agent or extension. Non-empty, at most 254 characters, no
 /// control characters.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
 pub struct AgentName(String);
 
 impl AgentName {
@@ -52,7 +52,7 @@ impl fmt::Display for AgentName {
 
 /// An email address, checked for the shape `local@domain.tld` (what vendors
 /// such as CCAI and iAdvize accept), not for deliverability.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
 pub struct EmailAddress(String);
 
 impl EmailAddress {

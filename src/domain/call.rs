@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::FieldViolation;
 
 /// switchboard's own call id: a UUIDv7, so ids sort by creation time.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 pub struct CallId(String);
 
 impl CallId {

@@ -4,6 +4,7 @@
 
 mod agent;
 mod call;
+mod dial;
 mod phone;
 mod update;
 mod validation;
@@ -13,6 +14,7 @@ pub use call::{
     Call, CallId, CallLeg, CallLookup, CallStatus, DialEventType, Direction, FailureReason,
     LegKind, Provider, RefKind, VendorRef,
 };
+pub use dial::{Language, RecordingPermission, RequestId, dial_status, parse_ticket_id};
 pub use phone::{CallerPhone, PhoneNumber};
 pub use update::{
     AgentAssigned, Cart, DialEvent, NewEvent, OpticoCallInfo, OpticoMatch, Order, PageView,

@@ -17,7 +17,7 @@ const MIN_DIGITS: usize = 4;
 /// The number is kept as the client wrote it (vendors such as CCAI want their
 /// own format back), and a comparison key (`+` written as `00`, separators
 /// dropped) lets "+33 1 23 45 67 89" and "0033123456789" match.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct PhoneNumber {
     as_given: String,
     key: String,

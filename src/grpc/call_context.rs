@@ -6,6 +6,7 @@ use tonic::{Request, Response, Status, codegen::BoxStream};
 use super::paging;
 use crate::{
     calls::CallDesk,
+    dials::Dialer,
     domain::{AgentName, CallLookup, CallerPhone, FieldViolation, PhoneNumber, Violations},
     error::Error,
     pb::{
@@ -14,7 +15,7 @@ use crate::{
     },
     store::{CallFilter, EventFilter, PageCursor, calls},
     updates::{StreamItem, Updates},
-    vendors::optico::CallStart,
+    vendors::{ccai::wire, optico::CallStart},
 };
 
 const DEFAULT_PAGE_SIZE: u64 = 50;
@@ -22,12 +23,30 @@ const MAX_PAGE_SIZE: u64 = 500;
 
 pub struct CallContextApi {
     desk: CallDesk,
+    dialer: Dialer,
     updates: Updates,
 }
 
 impl CallContextApi {
-    pub fn new(desk: CallDesk, updates: Updates) -> Self {
-        Self { desk, updates }
+    pub fn new(desk: CallDesk, dialer: Dialer, updates: Updates) -> Self {
+        Self {
+            desk,
+            dialer,
+            updates,
+        }
+    }
+}
+
+fn flags(flag: &wire::CustomerFlag) -> proto::CustomerFlags {
+    let wire::CustomerFlag {
+        verified_customer,
+        bad_actor,
+        repeat_customer,
+    } = flag;
+    proto::CustomerFlags {
+        verified_customer: *verified_customer,
+        bad_actor: *bad_actor,
+        repeat_customer: *repeat_customer,
     }
 }
 
@@ -236,6 +255,58 @@ impl CallContextService for CallContextApi {
             Err(error) => Err(Status::from(error)),
         });
         Ok(Response::new(Box::pin(stream)))
+    }
+
+    async fn get_customer_flags(
+        &self,
+        request: Request<proto::GetCustomerFlagsRequest>,
+    ) -> Result<Response<proto::GetCustomerFlagsResponse>, Status> {
+        let proto::GetCustomerFlagsRequest { call } = request.into_inner();
+        let lookup = pb::call_lookup("call", call.as_ref()).map_err(Error::from)?;
+        let ccai = self.dialer.ccai()?;
+        let (_, ccai_call_id) = self.dialer.ccai_call_id(&lookup).await?;
+        let flag = ccai
+            .customer_flag(ccai_call_id)
+            .await
+            .map_err(Error::from)?;
+        Ok(Response::new(proto::GetCustomerFlagsResponse {
+            flags: Some(flags(&flag)),
+        }))
+    }
+
+    async fn update_customer_flags(
+        &self,
+        request: Request<proto::UpdateCustomerFlagsRequest>,
+    ) -> Result<Response<proto::UpdateCustomerFlagsResponse>, Status> {
+        let proto::UpdateCustomerFlagsRequest {
+            call,
+            verified_customer,
+            bad_actor,
+            repeat_customer,
+        } = request.into_inner();
+        let mut violations = Violations::new();
+        let lookup = violations.check(pb::call_lookup("call", call.as_ref()));
+        if verified_customer.is_none() && bad_actor.is_none() && repeat_customer.is_none() {
+            violations.push(FieldViolation::new(
+                "verified_customer",
+                "set at least one of verified_customer, bad_actor, repeat_customer",
+            ));
+        }
+        let lookup = violations.finish(lookup).map_err(Error::from)?;
+        let ccai = self.dialer.ccai()?;
+        let (_, ccai_call_id) = self.dialer.ccai_call_id(&lookup).await?;
+        let patch = wire::CustomerFlagPatch {
+            verified_customer,
+            bad_actor,
+            repeat_customers: repeat_customer,
+        };
+        let flag = ccai
+            .update_customer_flag(ccai_call_id, &patch)
+            .await
+            .map_err(Error::from)?;
+        Ok(Response::new(proto::UpdateCustomerFlagsResponse {
+            flags: Some(flags(&flag)),
+        }))
     }
 }
 

@@ -3,20 +3,14 @@
 
 pub mod auth;
 pub mod call_context;
+pub mod outbound_dial;
 pub mod paging;
 
-use crate::pb::v1::{
-    agents_service_server::AgentsService, outbound_dial_service_server::OutboundDialService,
-    stats_service_server::StatsService,
-};
+use crate::pb::v1::{agents_service_server::AgentsService, stats_service_server::StatsService};
 
 /// AgentsService: every RPC answers UNIMPLEMENTED until its issue lands.
 pub struct AgentsApi;
 impl AgentsService for AgentsApi {}
-
-/// OutboundDialService: every RPC answers UNIMPLEMENTED until its issue lands.
-pub struct OutboundDialApi;
-impl OutboundDialService for OutboundDialApi {}
 
 /// StatsService: every RPC answers UNIMPLEMENTED until its issue lands.
 pub struct StatsApi;

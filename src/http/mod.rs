@@ -22,7 +22,7 @@ use chrono_tz::Tz;
 use metrics_exporter_prometheus::PrometheusHandle;
 use tower_http::trace::TraceLayer;
 
-use crate::{calls::CallDesk, store::Store};
+use crate::{calls::CallDesk, dials::Dialer, store::Store};
 use webhooks::WebhookToken;
 
 /// What HTTP handlers share.
@@ -30,7 +30,9 @@ use webhooks::WebhookToken;
 pub struct AppState {
     pub store: Store,
     pub calls: CallDesk,
+    pub dialer: Dialer,
     pub optico_webhook_token: WebhookToken,
+    pub focalscope_webhook_token: WebhookToken,
     pub optico_timezone: Tz,
     /// False while starting and once draining: `/readyz` answers 503.
     pub ready: Arc<AtomicBool>,
@@ -40,6 +42,10 @@ pub struct AppState {
 pub fn router(state: AppState, max_body_bytes: usize) -> Router {
     let webhooks = Router::new()
         .route("/webhooks/optico/{token}", post(webhooks::optico::receive))
+        .route(
+            "/webhooks/focalscope/{token}",
+            get(webhooks::focalscope::receive),
+        )
         // Bodies over the cap get 413 before any handler runs.
         .layer(DefaultBodyLimit::max(max_body_bytes));
     Router::new()

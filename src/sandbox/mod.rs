@@ -5,6 +5,8 @@
 //! The simulations listen on 127.0.0.1 (a free port) and the settings are
 //! pointed at them; webhooks are posted back to switchboard's own HTTP port.
 
+pub mod ccai;
+pub mod focalscope;
 pub mod optico;
 
 use std::{net::SocketAddr, time::Duration};
@@ -22,6 +24,7 @@ const PACE: Duration = Duration::from_millis(1500);
 pub struct Sandbox {
     addr: SocketAddr,
     optico: optico::OpticoSim,
+    focalscope: focalscope::FocalScopeSim,
 }
 
 impl Sandbox {
@@ -33,14 +36,22 @@ impl Sandbox {
             .optico_timezone()
             .unwrap_or(chrono_tz::Europe::Paris);
         let optico = optico::OpticoSim::new(timezone, PACE);
-        let router = axum::Router::new().nest("/optico", optico.router());
+        let focalscope = focalscope::FocalScopeSim::new(PACE);
+        let router = axum::Router::new()
+            .nest("/optico", optico.router())
+            .nest("/focalscope", focalscope.router())
+            .nest("/ccai", ccai::CcaiSim::new().router());
         tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, router).await {
                 warn!(error = %e, "sandbox vendor server stopped");
             }
         });
         info!(%addr, "sandbox vendors listening");
-        Ok(Self { addr, optico })
+        Ok(Self {
+            addr,
+            optico,
+            focalscope,
+        })
     }
 
     fn url(&self, path: &str) -> Result<Url, url::ParseError> {
@@ -53,8 +64,19 @@ impl Sandbox {
     pub fn apply(&self, settings: &mut Settings) -> Result<(), url::ParseError> {
         settings.vendors.optico.base_url = self.url("optico")?;
         settings.vendors.optico.api_key = Some(SecretString::from(optico::SANDBOX_API_KEY));
+        settings.vendors.focalscope.dial_url = Some(format!(
+            "{}?agent={{agent}}&number={{number}}",
+            self.url("focalscope/dial")?
+        ));
+        settings.vendors.ccai.base_url = Some(self.url("ccai")?);
+        settings.vendors.ccai.company_key = Some(SecretString::from(ccai::SANDBOX_COMPANY_KEY));
+        settings.vendors.ccai.company_secret =
+            Some(SecretString::from(ccai::SANDBOX_COMPANY_SECRET));
         if settings.webhooks.optico_token.is_none() {
             settings.webhooks.optico_token = Some(random_token());
+        }
+        if settings.webhooks.focalscope_token.is_none() {
+            settings.webhooks.focalscope_token = Some(random_token());
         }
         if settings.server.grpc_addr.ip().is_loopback() {
             settings.auth.allow_unauthenticated = true;
@@ -71,6 +93,12 @@ impl Sandbox {
         if let Some(token) = &settings.webhooks.optico_token {
             self.optico.set_webhook_url(format!(
                 "http://127.0.0.1:{http_port}/webhooks/optico/{}",
+                token.expose_secret()
+            ));
+        }
+        if let Some(token) = &settings.webhooks.focalscope_token {
+            self.focalscope.set_callback_url(format!(
+                "http://127.0.0.1:{http_port}/webhooks/focalscope/{}",
                 token.expose_secret()
             ));
         }

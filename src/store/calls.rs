@@ -279,6 +279,19 @@ pub async fn add_refs(tx: &WriteTx, id: &CallId, refs: &[VendorRef]) -> StoreRes
     Ok(())
 }
 
+/// Attaches a reference unless it already belongs to another call; returns
+/// whether it is now attached to `id`. For vendor callbacks, where refusing
+/// the whole delivery over one conflicting id would lose the event.
+pub async fn try_add_ref(tx: &WriteTx, id: &CallId, vendor_ref: &VendorRef) -> StoreResult<bool> {
+    match find_call_id(tx.conn(), &CallLookup::Vendor(vendor_ref.clone())).await? {
+        Some(owner) => Ok(&owner == id),
+        None => {
+            add_refs(tx, id, std::slice::from_ref(vendor_ref)).await?;
+            Ok(true)
+        }
+    }
+}
+
 /// The call a vendor reference names, created from `fields` when there is
 /// none yet (a webhook or callback can arrive before the RPC that caused it
 /// has committed; it is kept and the RPC later finds this call). Returns the
@@ -352,11 +365,15 @@ pub async fn set_agent(tx: &WriteTx, id: &CallId, agent: &str) -> StoreResult<Op
     Ok(model.agent)
 }
 
-/// Fills in what an inbound call learnt later (StartCall after a webhook
-/// created the call): phones, agent and start time when given.
+/// Fills in what a call learnt later — StartCall after an Optico webhook
+/// created it, or a dial's answer after an early FocalScope callback did:
+/// direction, provider, start time, and phones, agent, vendor status,
+/// schedule and vendor data when given.
 pub async fn complete_call(tx: &WriteTx, id: &CallId, fields: &CallUpsert) -> StoreResult<()> {
     let mut update = call::Entity::update_many()
         .col_expr(call::Column::UpdatedAt, to_micros(Utc::now()).into())
+        .col_expr(call::Column::Direction, fields.direction.as_str().into())
+        .col_expr(call::Column::Provider, fields.provider.as_str().into())
         .col_expr(call::Column::StartedAt, to_micros(fields.started_at).into())
         .filter(call::Column::Id.eq(id.as_str()));
     if let Some(phone) = &fields.caller_phone {
@@ -377,6 +394,16 @@ pub async fn complete_call(tx: &WriteTx, id: &CallId, fields: &CallUpsert) -> St
     }
     if let Some(vendor_status) = &fields.vendor_status {
         update = update.col_expr(call::Column::VendorStatus, vendor_status.clone().into());
+    }
+    if let Some(scheduled_at) = fields.scheduled_at {
+        update = update.col_expr(
+            call::Column::ScheduledAt,
+            Some(to_micros(scheduled_at)).into(),
+        );
+    }
+    if let Some(data) = &fields.vendor_data {
+        let text = serde_json::to_string(data).map_err(|e| corrupt(format!("vendor_data: {e}")))?;
+        update = update.col_expr(call::Column::VendorData, Some(text).into());
     }
     update.exec(tx.conn()).await?;
     Ok(())

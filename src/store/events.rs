@@ -128,6 +128,23 @@ pub async fn events_after(
         .collect()
 }
 
+/// Every update of one kind (e.g. "dial_event") of a call, in log order.
+pub async fn updates_of(
+    conn: &impl ConnectionTrait,
+    call_id: &CallId,
+    kind: &str,
+) -> StoreResult<Vec<Update>> {
+    call_event::Entity::find()
+        .filter(call_event::Column::CallId.eq(call_id.as_str()))
+        .filter(call_event::Column::Kind.eq(kind))
+        .order_by_asc(call_event::Column::Sequence)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|model| to_domain(model).map(|event| event.update))
+        .collect()
+}
+
 /// The highest sequence in the log (0 when empty).
 pub async fn head_sequence(conn: &impl ConnectionTrait) -> StoreResult<i64> {
     let head: Option<Option<i64>> = call_event::Entity::find()

@@ -16,6 +16,7 @@
 pub mod calls;
 mod entities;
 pub mod events;
+pub mod idempotency;
 pub mod migration;
 
 use std::{sync::Arc, time::Duration};

@@ -32,6 +32,37 @@ pub enum VendorErrorKind {
     BadResponse,
 }
 
+impl VendorErrorKind {
+    /// Stable name, stored with replayed refusals.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VendorErrorKind::InvalidArgument => "invalid_argument",
+            VendorErrorKind::NotFound => "not_found",
+            VendorErrorKind::PermissionDenied => "permission_denied",
+            VendorErrorKind::Misconfigured => "misconfigured",
+            VendorErrorKind::Refused => "refused",
+            VendorErrorKind::Unavailable => "unavailable",
+            VendorErrorKind::OutcomeUnknown => "outcome_unknown",
+            VendorErrorKind::BadResponse => "bad_response",
+        }
+    }
+
+    pub fn from_stored(text: &str) -> Option<Self> {
+        [
+            VendorErrorKind::InvalidArgument,
+            VendorErrorKind::NotFound,
+            VendorErrorKind::PermissionDenied,
+            VendorErrorKind::Misconfigured,
+            VendorErrorKind::Refused,
+            VendorErrorKind::Unavailable,
+            VendorErrorKind::OutcomeUnknown,
+            VendorErrorKind::BadResponse,
+        ]
+        .into_iter()
+        .find(|kind| kind.as_str() == text)
+    }
+}
+
 /// A failed vendor request. `message` is the vendor's own message (secrets
 /// redacted) or, for transport failures, ours.
 #[derive(Debug, Clone, PartialEq, Eq)]

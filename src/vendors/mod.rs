@@ -4,7 +4,9 @@
 //! rest of switchboard. Services never see vendor JSON; adapters never see
 //! protobuf.
 
+pub mod ccai;
 mod error;
+pub mod focalscope;
 pub mod optico;
 mod wire;
 

@@ -5,6 +5,8 @@
 mod helpers;
 
 mod call_context;
+mod dial_ccai;
+mod dial_focalscope;
 mod restart;
 mod server;
 mod store;

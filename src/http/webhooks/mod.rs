@@ -1,6 +1,7 @@
 //! Vendor webhooks, one file per vendor: verify the token, decode, store,
 //! acknowledge only once committed.
 
+pub mod focalscope;
 pub mod optico;
 
 use secrecy::{ExposeSecret, SecretString};

@@ -9,12 +9,16 @@
 use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_call_log;
+mod m20261123_000002_idempotency;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261123_000001_call_log::Migration)]
+        vec![
+            Box::new(m20261123_000001_call_log::Migration),
+            Box::new(m20261123_000002_idempotency::Migration),
+        ]
     }
 }

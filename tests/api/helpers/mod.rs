@@ -2,6 +2,9 @@
 //! database, vendors played by local HTTP servers answering as their
 //! documentation shows, and gRPC / HTTP clients for it.
 
+pub mod ccai_doc;
+pub mod fake_ccai;
+pub mod fake_focalscope;
 pub mod fake_optico;
 pub mod postgres;
 
@@ -23,6 +26,7 @@ use tonic::{
 
 pub const TEST_TOKEN: &str = "test-token-0123456789abcdef";
 pub const WEBHOOK_TOKEN: &str = "webhook-token-0123456789";
+pub const FOCALSCOPE_TOKEN: &str = "focalscope-token-0123456789";
 /// The API key of the Optico documentation.
 pub const OPTICO_API_KEY: &str = "b7e2c8a14f9d3650a1e7c4d8b2f6a395e";
 
@@ -64,6 +68,27 @@ impl AppOptions {
     pub fn env(mut self, key: &str, value: impl ToString) -> Self {
         self.env.push((key.to_owned(), value.to_string()));
         self
+    }
+
+    /// Points `vendors.focalscope.dial_url` at a fake.
+    pub fn focalscope(self, fake: &fake_focalscope::FakeFocalScope) -> Self {
+        self.env(
+            "SWITCHBOARD__VENDORS__FOCALSCOPE__DIAL_URL",
+            fake.dial_url(),
+        )
+    }
+
+    /// Points `vendors.ccai.*` at a fake.
+    pub fn ccai(self, fake: &fake_ccai::FakeCcai) -> Self {
+        self.env("SWITCHBOARD__VENDORS__CCAI__BASE_URL", &fake.url)
+            .env(
+                "SWITCHBOARD__VENDORS__CCAI__COMPANY_KEY",
+                fake_ccai::COMPANY_KEY,
+            )
+            .env(
+                "SWITCHBOARD__VENDORS__CCAI__COMPANY_SECRET",
+                fake_ccai::COMPANY_SECRET,
+            )
     }
 
     pub fn db(mut self, db: Db) -> Self {
@@ -115,7 +140,16 @@ pub fn test_settings(dir: &std::path::Path, options: &AppOptions) -> Settings {
             "SWITCHBOARD__WEBHOOKS__OPTICO_TOKEN",
             WEBHOOK_TOKEN.to_owned(),
         ),
+        (
+            "SWITCHBOARD__WEBHOOKS__FOCALSCOPE_TOKEN",
+            FOCALSCOPE_TOKEN.to_owned(),
+        ),
         ("SWITCHBOARD__VENDORS__OPTICO__TIMEOUT_MS", "500".to_owned()),
+        (
+            "SWITCHBOARD__VENDORS__FOCALSCOPE__TIMEOUT_MS",
+            "500".to_owned(),
+        ),
+        ("SWITCHBOARD__VENDORS__CCAI__TIMEOUT_MS", "500".to_owned()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -204,6 +238,39 @@ impl TestApp {
             .send()
             .await
             .expect("webhook request")
+    }
+
+    /// The FocalScope callback URL (without query).
+    pub fn focalscope_callback_url(&self) -> String {
+        self.http_url(&format!("/webhooks/focalscope/{FOCALSCOPE_TOKEN}"))
+    }
+
+    /// Sends a FocalScope callback (a query string as the URL adapter builds
+    /// it).
+    pub async fn focalscope_callback(&self, query: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}?{query}", self.focalscope_callback_url()))
+            .send()
+            .await
+            .expect("callback request")
+    }
+
+    pub async fn dials(
+        &self,
+    ) -> switchboard::pb::v1::outbound_dial_service_client::OutboundDialServiceClient<AuthedChannel>
+    {
+        switchboard::pb::v1::outbound_dial_service_client::OutboundDialServiceClient::new(
+            self.channel_with_token(Some(TEST_TOKEN)).await,
+        )
+    }
+
+    /// GetCall by any reference.
+    pub async fn get_call(&self, call: proto::CallRef) -> Result<proto::Call, Status> {
+        self.calls()
+            .await
+            .get_call(proto::GetCallRequest { call: Some(call) })
+            .await
+            .map(|r| r.into_inner().call.expect("call"))
     }
 
     /// Opens StreamCallUpdates.
@@ -303,6 +370,13 @@ pub fn closed_port() -> u16 {
 pub fn optico_ref(id: &str) -> proto::CallRef {
     proto::CallRef {
         r#ref: Some(proto::call_ref::Ref::OpticoCallId(id.to_owned())),
+    }
+}
+
+/// A call reference of any kind.
+pub fn call_ref(reference: proto::call_ref::Ref) -> proto::CallRef {
+    proto::CallRef {
+        r#ref: Some(reference),
     }
 }
 

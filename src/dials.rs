@@ -1,0 +1,708 @@
+//! Dials and CCAI call creation, idempotent by `request_id` (AIP-155), and
+//! the FocalScope callbacks that report their progress.
+//!
+//! A side-effecting request goes:
+//! 1. reserve `<rpc>:<request_id>` with a digest of the parameters (a
+//!    serialised write, so two identical requests racing — on one replica or
+//!    several — cannot both win; the loser waits for the winner's outcome);
+//! 2. call the vendor once — never retried automatically;
+//! 3. record the outcome: the call (found again by every retry), a definitive
+//!    refusal (replayed to retries), or, when the vendor may have acted
+//!    without telling us (timeout, dropped connection), a call with status
+//!    UNKNOWN. Only a failure that certainly did nothing at the vendor
+//!    (refused connection) releases the reservation for a retry.
+
+use std::{sync::Arc, time::Duration};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use tracing::{info, warn};
+
+use crate::{
+    domain::{
+        AgentName, Call, CallId, CallLookup, CallStatus, DialEvent, Direction, EmailAddress,
+        FailureReason, Language, NewEvent, PhoneNumber, Provider, RecordingPermission, RefKind,
+        RequestId, StatusChanged, Update, VendorRef, dial_status,
+    },
+    error::{Error, Result},
+    store::{
+        CallUpsert, LegEvent, Recorded, Store, WriteTx, calls, events, idempotency,
+        idempotency::Reservation,
+    },
+    vendors::{
+        VendorError, VendorErrorKind,
+        ccai::{CcaiCalls, Created, wire},
+        focalscope::{Callback, FocalScopeDialer},
+    },
+};
+
+/// Who the call reaches for CCAI: a number, or the contact of a CRM ticket
+/// (which CCAI prefers when both are given).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EndUser {
+    pub number: Option<PhoneNumber>,
+    pub ticket_id: Option<String>,
+}
+
+/// A validated side-effecting request.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum DialRequest {
+    FocalScope {
+        agent: AgentName,
+        number: PhoneNumber,
+    },
+    CcaiOutbound {
+        agent: EmailAddress,
+        end_user: EndUser,
+        outbound_number: Option<PhoneNumber>,
+        language: Option<Language>,
+    },
+    CcaiInbound {
+        menu_id: i64,
+        end_user: EndUser,
+        outbound_number: Option<PhoneNumber>,
+        language: Option<Language>,
+        recording: Option<RecordingPermission>,
+    },
+    CcaiScheduled {
+        menu_id: Option<i64>,
+        /// The parent call and its CCAI id.
+        parent: Option<(CallId, i64)>,
+        end_user: EndUser,
+        language: Option<Language>,
+        recording: Option<RecordingPermission>,
+        scheduled_at: DateTime<Utc>,
+    },
+}
+
+impl DialRequest {
+    /// Digest of every parameter: the same `request_id` with other
+    /// parameters is refused.
+    fn fingerprint(&self) -> String {
+        let json = serde_json::to_vec(self).unwrap_or_default();
+        hex::encode(Sha256::digest(json))
+    }
+
+    fn provider(&self) -> Provider {
+        match self {
+            DialRequest::FocalScope { .. } => Provider::FocalScope,
+            _ => Provider::Ccai,
+        }
+    }
+
+    /// The call's fields, before the vendor adds its own.
+    fn call_fields(&self, status: CallStatus) -> CallUpsert {
+        let now = Utc::now();
+        let number = |n: &Option<PhoneNumber>| n.as_ref().map(|n| n.as_str().to_owned());
+        match self {
+            DialRequest::FocalScope { agent, number } => {
+                let mut fields =
+                    CallUpsert::new(Direction::Outbound, Provider::FocalScope, status, now);
+                fields.agent = Some(agent.as_str().to_owned());
+                fields.destination_phone = Some(number.as_str().to_owned());
+                fields
+            }
+            DialRequest::CcaiOutbound {
+                agent,
+                end_user,
+                outbound_number,
+                ..
+            } => {
+                let mut fields = CallUpsert::new(Direction::Outbound, Provider::Ccai, status, now);
+                fields.agent = Some(agent.as_str().to_owned());
+                fields.destination_phone = number(&end_user.number);
+                fields.caller_phone = number(outbound_number);
+                fields
+            }
+            DialRequest::CcaiInbound {
+                end_user,
+                outbound_number,
+                ..
+            } => {
+                let mut fields = CallUpsert::new(Direction::Inbound, Provider::Ccai, status, now);
+                fields.caller_phone = number(&end_user.number);
+                fields.destination_phone = number(outbound_number);
+                fields
+            }
+            DialRequest::CcaiScheduled {
+                end_user,
+                scheduled_at,
+                ..
+            } => {
+                let mut fields = CallUpsert::new(Direction::Outbound, Provider::Ccai, status, now);
+                fields.destination_phone = number(&end_user.number);
+                fields.scheduled_at = Some(*scheduled_at);
+                fields
+            }
+        }
+    }
+
+    fn ccai_body(&self) -> Option<wire::CreateCallBody> {
+        let number = |end_user: &EndUser| end_user.number.as_ref().map(|n| n.as_str().to_owned());
+        let lang = |language: &Option<Language>| language.as_ref().map(|l| l.as_str().to_owned());
+        let empty = wire::CreateCallBody {
+            call_type: wire::OUTBOUND,
+            agent_email: None,
+            menu_id: None,
+            call_id: None,
+            ticket_id: None,
+            end_user_number: None,
+            outbound_number: None,
+            lang: None,
+            scheduled_at: None,
+            recording_permission: None,
+        };
+        match self {
+            DialRequest::FocalScope { .. } => None,
+            DialRequest::CcaiOutbound {
+                agent,
+                end_user,
+                outbound_number,
+                language,
+            } => Some(wire::CreateCallBody {
+                call_type: wire::OUTBOUND,
+                agent_email: Some(agent.as_str().to_owned()),
+                ticket_id: end_user.ticket_id.clone(),
+                end_user_number: number(end_user),
+                outbound_number: outbound_number.as_ref().map(|n| n.as_str().to_owned()),
+                lang: lang(language),
+                ..empty
+            }),
+            DialRequest::CcaiInbound {
+                menu_id,
+                end_user,
+                outbound_number,
+                language,
+                recording,
+            } => Some(wire::CreateCallBody {
+                call_type: wire::INBOUND,
+                menu_id: Some(*menu_id),
+                ticket_id: end_user.ticket_id.clone(),
+                end_user_number: number(end_user),
+                outbound_number: outbound_number.as_ref().map(|n| n.as_str().to_owned()),
+                lang: lang(language),
+                recording_permission: recording.map(RecordingPermission::ccai_value),
+                ..empty
+            }),
+            DialRequest::CcaiScheduled {
+                menu_id,
+                parent,
+                end_user,
+                language,
+                recording,
+                scheduled_at,
+            } => Some(wire::CreateCallBody {
+                call_type: wire::SCHEDULED,
+                menu_id: *menu_id,
+                call_id: parent.as_ref().map(|(_, ccai_id)| *ccai_id),
+                ticket_id: end_user.ticket_id.clone(),
+                end_user_number: number(end_user),
+                lang: lang(language),
+                scheduled_at: Some(
+                    scheduled_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                ),
+                recording_permission: recording.map(RecordingPermission::ccai_value),
+                ..empty
+            }),
+        }
+    }
+}
+
+/// What the vendor said to a dial.
+enum Accepted {
+    FocalScope { request_id: i64 },
+    Ccai(Created),
+}
+
+/// Outbound dials, CCAI call creation, CCAI customer flags and FocalScope
+/// callbacks.
+#[derive(Clone)]
+pub struct Dialer {
+    store: Store,
+    focalscope: Option<Arc<dyn FocalScopeDialer>>,
+    ccai: Option<Arc<dyn CcaiCalls>>,
+    /// After this long, a reservation whose request never recorded an outcome
+    /// (its process died mid-request) is settled as UNKNOWN. Longer than any
+    /// vendor request can take.
+    in_flight_limit: Duration,
+}
+
+/// How often a retry waiting on an in-flight twin looks again.
+const WAIT_STEP: Duration = Duration::from_millis(50);
+
+impl Dialer {
+    pub fn new(
+        store: Store,
+        focalscope: Option<Arc<dyn FocalScopeDialer>>,
+        ccai: Option<Arc<dyn CcaiCalls>>,
+        longest_vendor_timeout: Duration,
+    ) -> Self {
+        Self {
+            store,
+            focalscope,
+            ccai,
+            in_flight_limit: longest_vendor_timeout * 2 + Duration::from_secs(5),
+        }
+    }
+
+    fn focalscope(&self) -> Result<&dyn FocalScopeDialer> {
+        self.focalscope.as_deref().ok_or(Error::NotConfigured {
+            what: "the FocalScope dial API",
+            key: "vendors.focalscope.dial_url",
+        })
+    }
+
+    pub fn ccai(&self) -> Result<&dyn CcaiCalls> {
+        self.ccai.as_deref().ok_or(Error::NotConfigured {
+            what: "CCAI Platform",
+            key: "vendors.ccai.base_url",
+        })
+    }
+
+    async fn load(&self, id: &CallId) -> Result<Call> {
+        calls::load_call(self.store.connection(), id)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                resource: "call",
+                name: id.to_string(),
+            })
+    }
+
+    /// Runs `request` once per `request_id` of `rpc` (see the module docs).
+    pub async fn execute(
+        &self,
+        rpc: &str,
+        request_id: &RequestId,
+        request: DialRequest,
+    ) -> Result<Call> {
+        // Configuration first: an unconfigured vendor is no reason to reserve.
+        match request.provider() {
+            Provider::FocalScope => {
+                self.focalscope()?;
+            }
+            _ => {
+                self.ccai()?;
+            }
+        }
+        let key = format!("{rpc}:{request_id}");
+        let fingerprint = request.fingerprint();
+        let deadline = tokio::time::Instant::now() + self.in_flight_limit + Duration::from_secs(1);
+        loop {
+            let tx = self.store.begin_write().await?;
+            match idempotency::reserve(&tx, &key, &fingerprint).await? {
+                Reservation::Reserved => {
+                    tx.commit().await?;
+                    break;
+                }
+                Reservation::Done(id) => {
+                    drop(tx);
+                    info!(rpc, request_id = %request_id, call_id = %id, "repeated request_id answered from the first result");
+                    return self.load(&id).await;
+                }
+                Reservation::Failed { code, message } => {
+                    drop(tx);
+                    return Err(replayed_refusal(request.provider(), &code, message));
+                }
+                Reservation::Mismatch => {
+                    return Err(Error::invalid(
+                        "request_id",
+                        "was already used with different parameters: a retry must repeat the request unchanged, a new request needs a new request_id",
+                    ));
+                }
+                Reservation::InFlight { since } => {
+                    let age = (Utc::now() - since).to_std().unwrap_or_default();
+                    if age > self.in_flight_limit {
+                        // The request that reserved this id never recorded its
+                        // outcome: its process died while the vendor may have
+                        // acted.
+                        let id = self
+                            .settle_unknown(
+                                tx,
+                                &key,
+                                &request,
+                                "the request was interrupted before the vendor answered",
+                            )
+                            .await?;
+                        warn!(rpc, request_id = %request_id, call_id = %id, "interrupted request settled as unknown");
+                        return self.load(&id).await;
+                    }
+                    drop(tx);
+                    // Wait for the twin's outcome with plain reads, then look
+                    // again under the lock.
+                    loop {
+                        if tokio::time::Instant::now() > deadline {
+                            return Err(Error::FailedPrecondition(format!(
+                                "request_id {request_id} is still being processed; retry later"
+                            )));
+                        }
+                        tokio::time::sleep(WAIT_STEP).await;
+                        let record = idempotency::lookup(self.store.connection(), &key).await?;
+                        let settled = !record.as_ref().is_some_and(idempotency::is_pending);
+                        let stale = (Utc::now() - since).to_std().unwrap_or_default()
+                            > self.in_flight_limit;
+                        if settled || stale {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+
+        let outcome = match &request {
+            DialRequest::FocalScope { agent, number } => self
+                .focalscope()?
+                .dial(agent, number)
+                .await
+                .map(|request_id| Accepted::FocalScope { request_id }),
+            _ => match request.ccai_body() {
+                Some(body) => self.ccai()?.create_call(&body).await.map(Accepted::Ccai),
+                None => Err(VendorError::bad_response(
+                    Provider::Ccai,
+                    "no CCAI body for this request",
+                )),
+            },
+        };
+        self.record_outcome(rpc, request_id, &key, &request, outcome)
+            .await
+    }
+
+    async fn settle_unknown(
+        &self,
+        mut tx: WriteTx,
+        key: &str,
+        request: &DialRequest,
+        detail: &str,
+    ) -> Result<CallId> {
+        let mut fields = request.call_fields(CallStatus::Unknown);
+        fields.status_detail = Some(detail.to_owned());
+        let id = calls::insert_call(&tx, fields.clone(), &[]).await?;
+        announce_new(&mut tx, &id, &fields, CallStatus::Unknown, Some(detail)).await?;
+        idempotency::complete(&tx, key, &id).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    async fn record_outcome(
+        &self,
+        rpc: &str,
+        request_id: &RequestId,
+        key: &str,
+        request: &DialRequest,
+        outcome: std::result::Result<Accepted, VendorError>,
+    ) -> Result<Call> {
+        let mut tx = self.store.begin_write().await?;
+        // A twin may have settled this request as unknown if we were very
+        // slow; then that call is the one to complete.
+        let settled = idempotency::lookup(tx.conn(), key)
+            .await?
+            .filter(|r| r.state == "done")
+            .and_then(|r| r.call_id)
+            .map(CallId::from_stored);
+        let accepted = match outcome {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                return match error.kind {
+                    VendorErrorKind::OutcomeUnknown => {
+                        let id = match settled {
+                            Some(id) => id,
+                            None => {
+                                let mut fields = request.call_fields(CallStatus::Unknown);
+                                fields.status_detail = Some(error.message.clone());
+                                let id = calls::insert_call(&tx, fields.clone(), &[]).await?;
+                                announce_new(
+                                    &mut tx,
+                                    &id,
+                                    &fields,
+                                    CallStatus::Unknown,
+                                    Some(&error.message),
+                                )
+                                .await?;
+                                idempotency::complete(&tx, key, &id).await?;
+                                id
+                            }
+                        };
+                        tx.commit().await?;
+                        warn!(rpc, request_id = %request_id, call_id = %id, error = %error, "vendor outcome unknown; call kept as unknown");
+                        Err(Error::OutcomeUnknown { error, call_id: id })
+                    }
+                    VendorErrorKind::Unavailable => {
+                        // Nothing reached the vendor: a retry may try again.
+                        idempotency::release(&tx, key).await?;
+                        tx.commit().await?;
+                        Err(Error::Vendor(error))
+                    }
+                    _ => {
+                        let code = match &error.field {
+                            Some(field) => format!("{}:{field}", error.kind.as_str()),
+                            None => error.kind.as_str().to_owned(),
+                        };
+                        idempotency::fail(&tx, key, &code, &error.message).await?;
+                        tx.commit().await?;
+                        Err(Error::Vendor(error))
+                    }
+                };
+            }
+        };
+
+        let (status, vendor_ref, vendor_status, vendor_data) = match &accepted {
+            Accepted::FocalScope { request_id } => (
+                CallStatus::Dialing,
+                Some(VendorRef::new(
+                    RefKind::FocalscopeRequestId,
+                    request_id.to_string(),
+                )),
+                None,
+                None,
+            ),
+            Accepted::Ccai(Created::Call(call)) => (
+                ccai_status(call.status.as_deref()),
+                call.id
+                    .map(|id| VendorRef::new(RefKind::CcaiCallId, id.to_string())),
+                call.status.clone(),
+                serde_json::to_value(call.as_ref()).ok(),
+            ),
+            Accepted::Ccai(Created::PendingAgentAction { .. }) => {
+                (CallStatus::PendingAgentAction, None, None, None)
+            }
+        };
+        let mut fields = request.call_fields(status);
+        fields.failure_reason = ccai_failure(status);
+        fields.vendor_status = vendor_status;
+        fields.vendor_data = vendor_data;
+        if let Accepted::Ccai(Created::PendingAgentAction { http_status }) = &accepted {
+            fields.status_detail = Some(format!(
+                "ccai accepted the request (HTTP {http_status}); the agent must finish it in the CCAI widget"
+            ));
+        }
+        if let Accepted::Ccai(Created::Call(call)) = &accepted
+            && let Some(at) = call
+                .scheduled_at
+                .as_deref()
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        {
+            fields.scheduled_at = Some(at.with_timezone(&Utc));
+        }
+
+        // An early callback may already have created the call under the
+        // vendor's id: that call becomes the dial's call (its updates were
+        // already streamed under its id).
+        let early = match &vendor_ref {
+            Some(vendor_ref) => {
+                calls::find_call_id(tx.conn(), &CallLookup::Vendor(vendor_ref.clone())).await?
+            }
+            None => None,
+        };
+        let refs: Vec<VendorRef> = vendor_ref.into_iter().collect();
+        let id = match early.or(settled) {
+            Some(id) => {
+                calls::complete_call(&tx, &id, &fields).await?;
+                calls::add_refs(&tx, &id, &refs).await?;
+                let agent = fields.agent.clone();
+                if let Some(change) =
+                    calls::advance_status(&tx, &id, status, None, fields.status_detail.clone())
+                        .await?
+                {
+                    events::append(&mut tx, &id, agent.as_deref(), status_event(change)).await?;
+                }
+                id
+            }
+            None => {
+                let id = calls::insert_call(&tx, fields.clone(), &refs).await?;
+                announce_new(
+                    &mut tx,
+                    &id,
+                    &fields,
+                    status,
+                    fields.status_detail.as_deref(),
+                )
+                .await?;
+                id
+            }
+        };
+        idempotency::complete(&tx, key, &id).await?;
+        tx.commit().await?;
+        info!(rpc, request_id = %request_id, call_id = %id, status = %status, "dial accepted by the vendor");
+        self.load(&id).await
+    }
+
+    /// Stores one FocalScope callback: the leg, its references, a
+    /// `dial_event` update, and the status it leads to. A callback whose dial
+    /// has not committed yet creates the call (by RequestID) for the dial to
+    /// find. Returns once committed.
+    pub async fn record_focalscope_callback(
+        &self,
+        callback: Callback,
+        dedupe_key: String,
+    ) -> Result<Recorded> {
+        let mut tx = self.store.begin_write().await?;
+        if events::is_duplicate(&tx, &dedupe_key).await? {
+            return Ok(Recorded::Duplicate);
+        }
+        let received_at = Utc::now();
+        let request_ref = VendorRef::new(
+            RefKind::FocalscopeRequestId,
+            callback.request_id.to_string(),
+        );
+        let (id, created) = calls::find_or_create_by_ref(&tx, &request_ref, || {
+            CallUpsert::new(
+                Direction::Outbound,
+                Provider::FocalScope,
+                CallStatus::Unknown,
+                received_at,
+            )
+        })
+        .await?;
+        if created {
+            info!(request_id = callback.request_id, call_id = %id, "focalscope callback arrived before its dial was recorded; kept");
+        }
+        let mut leg_refs = vec![VendorRef::new(
+            RefKind::FocalscopeCallId,
+            callback.call_id.clone(),
+        )];
+        if let Some(uuid) = &callback.call_uuid {
+            leg_refs.push(VendorRef::new(RefKind::CallUuid, uuid.clone()));
+        }
+        for vendor_ref in &leg_refs {
+            if !calls::try_add_ref(&tx, &id, vendor_ref).await? {
+                warn!(kind = %vendor_ref.kind, value = %vendor_ref.value, call_id = %id, "focalscope id already belongs to another call; not attached");
+            }
+        }
+        calls::upsert_leg(
+            &tx,
+            &id,
+            &LegEvent {
+                kind: callback.leg,
+                focalscope_call_id: Some(&callback.call_id),
+                call_uuid: callback.call_uuid.as_deref(),
+                event: callback.event,
+                event_code: callback.event_code,
+                recorded: callback.recorded,
+                at: received_at,
+            },
+        )
+        .await?;
+        let agent = calls::load_call(tx.conn(), &id)
+            .await?
+            .and_then(|c| c.agent);
+        let dial_event = DialEvent {
+            leg: callback.leg,
+            event: callback.event,
+            event_code: callback.event_code,
+            recorded: callback.recorded,
+            focalscope_call_id: Some(callback.call_id.clone()),
+            call_uuid: callback.call_uuid.clone(),
+            request_id: Some(callback.request_id.to_string()),
+        };
+        let recorded = events::append(
+            &mut tx,
+            &id,
+            agent.as_deref(),
+            NewEvent {
+                update: Update::DialEvent(dial_event),
+                occurred_at: received_at,
+                dedupe_key: Some(dedupe_key),
+            },
+        )
+        .await?;
+        // Every leg event seen so far decides the status, whatever their
+        // arrival order; the status only moves forward.
+        let seen: Vec<_> = events::updates_of(tx.conn(), &id, "dial_event")
+            .await?
+            .into_iter()
+            .filter_map(|update| match update {
+                Update::DialEvent(event) => Some((event.leg, event.event)),
+                _ => None,
+            })
+            .collect();
+        let (status, reason) = dial_status(&seen);
+        if let Some(change) = calls::advance_status(&tx, &id, status, reason, None).await? {
+            events::append(&mut tx, &id, agent.as_deref(), status_event(change)).await?;
+        }
+        tx.commit().await?;
+        Ok(recorded)
+    }
+
+    /// The CCAI call id of a call named by `lookup`.
+    pub async fn ccai_call_id(&self, lookup: &CallLookup) -> Result<(CallId, i64)> {
+        let call = calls::find_call(self.store.connection(), lookup)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                resource: "call",
+                name: lookup.to_string(),
+            })?;
+        let ccai_id = call
+            .ref_value(RefKind::CcaiCallId)
+            .and_then(|v| v.parse::<i64>().ok())
+            .ok_or_else(|| {
+                Error::FailedPrecondition(format!(
+                    "call {} is not a CCAI call (it has no ccai_call_id)",
+                    call.id
+                ))
+            })?;
+        Ok((call.id, ccai_id))
+    }
+}
+
+/// A new call's first update: its status.
+async fn announce_new(
+    tx: &mut WriteTx,
+    id: &CallId,
+    fields: &CallUpsert,
+    status: CallStatus,
+    detail: Option<&str>,
+) -> Result<()> {
+    let change = StatusChanged {
+        previous: None,
+        status,
+        failure_reason: None,
+        detail: detail.map(str::to_owned),
+    };
+    events::append(tx, id, fields.agent.as_deref(), status_event(change)).await?;
+    Ok(())
+}
+
+fn status_event(change: StatusChanged) -> NewEvent {
+    NewEvent {
+        update: Update::StatusChanged(change),
+        occurred_at: Utc::now(),
+        dedupe_key: None,
+    }
+}
+
+/// Rebuilds a refusal recorded for a request_id.
+fn replayed_refusal(vendor: Provider, code: &str, message: String) -> Error {
+    let (kind, field) = code
+        .split_once(':')
+        .map_or((code, None), |(k, f)| (k, Some(f)));
+    let kind = VendorErrorKind::from_stored(kind).unwrap_or(VendorErrorKind::Refused);
+    let error = VendorError::new(vendor, kind, message);
+    Error::Vendor(match field {
+        Some(field) => error.with_field(field),
+        None => error,
+    })
+}
+
+/// Our status for a CCAI call status (see the CCAI call state table).
+pub fn ccai_status(status: Option<&str>) -> CallStatus {
+    match status.unwrap_or("") {
+        "selecting" | "queued" => CallStatus::Queued,
+        "assigned" | "connecting" | "switching" => CallStatus::Assigned,
+        "connected" | "action_only" => CallStatus::Connected,
+        "finished"
+        | "recovered"
+        | "action_only_finished"
+        | "deflected"
+        | "voicemail"
+        | "voicemail_received"
+        | "voicemail_read" => CallStatus::Ended,
+        "failed" => CallStatus::Failed,
+        "scheduled" => CallStatus::Scheduled,
+        _ => CallStatus::Dialing,
+    }
+}
+
+/// Failure reason of a CCAI status.
+pub fn ccai_failure(status: CallStatus) -> Option<FailureReason> {
+    (status == CallStatus::Failed).then_some(FailureReason::VendorFailed)
+}

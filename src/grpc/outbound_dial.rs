@@ -1,0 +1,326 @@
+//! OutboundDialService: validate → DialRequest → Dialer (idempotent) → proto.
+
+use chrono::Utc;
+use tonic::{Request, Response, Status};
+
+use crate::{
+    dials::{DialRequest, Dialer, EndUser},
+    domain::{
+        AgentName, EmailAddress, FieldViolation, Language, PhoneNumber, RecordingPermission,
+        RequestId, Violations, parse_ticket_id,
+    },
+    error::Error,
+    pb::{
+        self,
+        v1::{self as proto, outbound_dial_service_server::OutboundDialService},
+    },
+};
+
+pub struct OutboundDialApi {
+    dialer: Dialer,
+}
+
+impl OutboundDialApi {
+    pub fn new(dialer: Dialer) -> Self {
+        Self { dialer }
+    }
+}
+
+/// The number or the ticket: one of them is required. `number_field` names
+/// the request's number field in errors.
+fn end_user(
+    violations: &mut Violations,
+    number_field: &str,
+    number: &str,
+    ticket_id: &str,
+) -> Option<EndUser> {
+    let ticket_id = violations.check(parse_ticket_id("ticket_id", ticket_id))?;
+    let number = if number.trim().is_empty() {
+        if ticket_id.is_none() {
+            violations.push(FieldViolation::new(
+                number_field,
+                "is required unless ticket_id is set",
+            ));
+            return None;
+        }
+        None
+    } else {
+        Some(violations.check(PhoneNumber::parse(number_field, number))?)
+    };
+    Some(EndUser { number, ticket_id })
+}
+
+fn optional_phone(
+    violations: &mut Violations,
+    field: &str,
+    value: &str,
+) -> Option<Option<PhoneNumber>> {
+    if value.trim().is_empty() {
+        Some(None)
+    } else {
+        violations.check(PhoneNumber::parse(field, value)).map(Some)
+    }
+}
+
+fn recording_permission(
+    violations: &mut Violations,
+    value: i32,
+) -> Option<Option<RecordingPermission>> {
+    match proto::RecordingPermission::try_from(value) {
+        Ok(proto::RecordingPermission::Unspecified) => Some(None),
+        Ok(proto::RecordingPermission::NotAsked) => Some(Some(RecordingPermission::NotAsked)),
+        Ok(proto::RecordingPermission::Granted) => Some(Some(RecordingPermission::Granted)),
+        Ok(proto::RecordingPermission::Denied) => Some(Some(RecordingPermission::Denied)),
+        Err(_) => {
+            violations.push(FieldViolation::new(
+                "recording_permission",
+                format!("has unknown value {value}"),
+            ));
+            None
+        }
+    }
+}
+
+fn parse_menu_id(violations: &mut Violations, value: i64, required: bool) -> Option<Option<i64>> {
+    match value {
+        0 if !required => Some(None),
+        0 => {
+            violations.push(FieldViolation::new(
+                "menu_id",
+                "is required (a positive CCAI menu id)",
+            ));
+            None
+        }
+        v if v < 0 => {
+            violations.push(FieldViolation::new(
+                "menu_id",
+                format!("must be positive, got {v}"),
+            ));
+            None
+        }
+        v => Some(Some(v)),
+    }
+}
+
+fn response_call(call: &crate::domain::Call) -> Option<proto::Call> {
+    Some(pb::call(call))
+}
+
+#[tonic::async_trait]
+impl OutboundDialService for OutboundDialApi {
+    async fn dial(
+        &self,
+        request: Request<proto::DialRequest>,
+    ) -> Result<Response<proto::DialResponse>, Status> {
+        let proto::DialRequest {
+            provider,
+            agent,
+            destination_number,
+            outbound_number,
+            ticket_id,
+            language,
+            request_id,
+        } = request.into_inner();
+        let mut violations = Violations::new();
+        let request_id = violations.check(RequestId::parse("request_id", &request_id));
+        let dial = match proto::Provider::try_from(provider) {
+            Ok(proto::Provider::Focalscope) => {
+                for (field, value) in [
+                    ("outbound_number", &outbound_number),
+                    ("ticket_id", &ticket_id),
+                    ("language", &language),
+                ] {
+                    if !value.trim().is_empty() {
+                        violations.push(FieldViolation::new(
+                            field,
+                            "is only used with PROVIDER_CCAI",
+                        ));
+                    }
+                }
+                let agent = violations.check(AgentName::parse("agent", &agent));
+                let number = violations.check(PhoneNumber::parse(
+                    "destination_number",
+                    &destination_number,
+                ));
+                crate::all_some!(agent, number)
+                    .map(|(agent, number)| DialRequest::FocalScope { agent, number })
+            }
+            Ok(proto::Provider::Ccai) => {
+                let agent = violations.check(EmailAddress::parse("agent", &agent));
+                let end_user = end_user(
+                    &mut violations,
+                    "destination_number",
+                    &destination_number,
+                    &ticket_id,
+                );
+                let outbound_number =
+                    optional_phone(&mut violations, "outbound_number", &outbound_number);
+                let language = violations.check(Language::parse_optional("language", &language));
+                crate::all_some!(agent, end_user, outbound_number, language).map(
+                    |(agent, end_user, outbound_number, language)| DialRequest::CcaiOutbound {
+                        agent,
+                        end_user,
+                        outbound_number,
+                        language,
+                    },
+                )
+            }
+            Ok(proto::Provider::Unspecified) => {
+                violations.push(FieldViolation::new(
+                    "provider",
+                    "is required: PROVIDER_FOCALSCOPE or PROVIDER_CCAI",
+                ));
+                None
+            }
+            Ok(proto::Provider::Optico) | Err(_) => {
+                violations.push(FieldViolation::new(
+                    "provider",
+                    "must be PROVIDER_FOCALSCOPE or PROVIDER_CCAI (Optico does not dial)",
+                ));
+                None
+            }
+        };
+        let (request_id, dial) = violations
+            .finish(crate::all_some!(request_id, dial))
+            .map_err(Error::from)?;
+        let call = self.dialer.execute("Dial", &request_id, dial).await?;
+        Ok(Response::new(proto::DialResponse {
+            call: response_call(&call),
+        }))
+    }
+
+    async fn create_inbound_call(
+        &self,
+        request: Request<proto::CreateInboundCallRequest>,
+    ) -> Result<Response<proto::CreateInboundCallResponse>, Status> {
+        let proto::CreateInboundCallRequest {
+            menu_id,
+            end_user_number,
+            ticket_id,
+            language,
+            recording_permission: recording,
+            outbound_number,
+            request_id,
+        } = request.into_inner();
+        let mut violations = Violations::new();
+        let request_id = violations.check(RequestId::parse("request_id", &request_id));
+        let menu = parse_menu_id(&mut violations, menu_id, true).flatten();
+        let end_user = end_user(
+            &mut violations,
+            "end_user_number",
+            &end_user_number,
+            &ticket_id,
+        );
+        let language = violations.check(Language::parse_optional("language", &language));
+        let recording = recording_permission(&mut violations, recording);
+        let outbound_number = optional_phone(&mut violations, "outbound_number", &outbound_number);
+        let (request_id, menu_id, end_user, language, recording, outbound_number) = violations
+            .finish(crate::all_some!(
+                request_id,
+                menu,
+                end_user,
+                language,
+                recording,
+                outbound_number
+            ))
+            .map_err(Error::from)?;
+        let call = self
+            .dialer
+            .execute(
+                "CreateInboundCall",
+                &request_id,
+                DialRequest::CcaiInbound {
+                    menu_id,
+                    end_user,
+                    outbound_number,
+                    language,
+                    recording,
+                },
+            )
+            .await?;
+        Ok(Response::new(proto::CreateInboundCallResponse {
+            call: response_call(&call),
+        }))
+    }
+
+    async fn schedule_call(
+        &self,
+        request: Request<proto::ScheduleCallRequest>,
+    ) -> Result<Response<proto::ScheduleCallResponse>, Status> {
+        let proto::ScheduleCallRequest {
+            menu_id: menu,
+            end_user_number,
+            ticket_id,
+            language,
+            recording_permission: recording,
+            scheduled_at,
+            parent_call,
+            request_id,
+        } = request.into_inner();
+        let mut violations = Violations::new();
+        let request_id = violations.check(RequestId::parse("request_id", &request_id));
+        let parent_lookup = match &parent_call {
+            Some(reference) => violations
+                .check(pb::call_lookup("parent_call", Some(reference)))
+                .map(Some),
+            None => Some(None),
+        };
+        let menu = parse_menu_id(&mut violations, menu, parent_call.is_none());
+        let end_user = end_user(
+            &mut violations,
+            "end_user_number",
+            &end_user_number,
+            &ticket_id,
+        );
+        let language = violations.check(Language::parse_optional("language", &language));
+        let recording = recording_permission(&mut violations, recording);
+        let scheduled_at = violations.check(pb::required_timestamp(
+            "scheduled_at",
+            scheduled_at.as_ref(),
+        ));
+        if let Some(at) = scheduled_at
+            && at <= Utc::now()
+        {
+            violations.push(FieldViolation::new(
+                "scheduled_at",
+                format!("must be in the future, got {}", at.to_rfc3339()),
+            ));
+        }
+        let (request_id, parent_lookup, menu_id, end_user, language, recording, scheduled_at) =
+            violations
+                .finish(crate::all_some!(
+                    request_id,
+                    parent_lookup,
+                    menu,
+                    end_user,
+                    language,
+                    recording,
+                    scheduled_at
+                ))
+                .map_err(Error::from)?;
+        // The parent must be a CCAI call switchboard knows; checked before
+        // any vendor request.
+        let parent = match &parent_lookup {
+            Some(lookup) => Some(self.dialer.ccai_call_id(lookup).await?),
+            None => None,
+        };
+        let call = self
+            .dialer
+            .execute(
+                "ScheduleCall",
+                &request_id,
+                DialRequest::CcaiScheduled {
+                    menu_id,
+                    parent,
+                    end_user,
+                    language,
+                    recording,
+                    scheduled_at,
+                },
+            )
+            .await?;
+        Ok(Response::new(proto::ScheduleCallResponse {
+            call: response_call(&call),
+        }))
+    }
+}

@@ -1,0 +1,121 @@
+//! A local HTTP server playing the FocalScope dial API: answers
+//! `{RequestID:513}` as documented, records each dial, and can call
+//! switchboard back before answering (the PBX can be that fast).
+
+use std::{
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use axum::{
+    Router,
+    extract::{RawQuery, State},
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    routing::get,
+};
+
+/// The four documented callbacks of RequestID 513, in order.
+pub const DOC_CALLBACKS: [&str; 4] = [
+    "CallType=API&Event=pickup&CallID=1000000087849&RequestID=513&EventCode=2&IsCallRecorded=&Guid=bfa2dbc8-ab8a-34c8-f243-c2aad8c446ff",
+    "CallType=Outgoing&Event=pickup&CallID=1000000087850&RequestID=513&EventCode=2&IsCallRecorded=&Guid=923041af-adb5-a8ae-f29c-e60ea5e17448",
+    "CallType=Outgoing&Event=hangup&CallID=1000000087850&RequestID=513&EventCode=1&IsCallRecorded=1&Guid=923041af-adb5-a8ae-f29c-e60ea5e17448",
+    "CallType=API&Event=hangup&CallID=1000000087849&RequestID=513&EventCode=1&IsCallRecorded=1&Guid=bfa2dbc8-ab8a-34c8-f243-c2aad8c446ff",
+];
+
+#[derive(Debug, Clone)]
+pub enum Answer {
+    /// `{RequestID:513}` exactly as documented.
+    Documented,
+    /// A given body with status 200.
+    Body(&'static str),
+    /// A bare HTTP status.
+    Status(u16),
+    /// Answers after this delay (to exceed switchboard's timeout).
+    Slow(Duration),
+}
+
+#[derive(Clone)]
+pub struct FakeFocalScope {
+    pub url: String,
+    dials: Arc<Mutex<Vec<String>>>,
+    answer: Arc<Mutex<Answer>>,
+    /// Callbacks (query strings) sent to `callback_url` before answering.
+    early: Arc<Mutex<Vec<String>>>,
+    callback_url: Arc<Mutex<Option<String>>>,
+    /// Held during a dial, so a test can keep it in flight.
+    gate: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl FakeFocalScope {
+    pub async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let fake = Self {
+            url,
+            dials: Arc::default(),
+            answer: Arc::new(Mutex::new(Answer::Documented)),
+            early: Arc::default(),
+            callback_url: Arc::default(),
+            gate: Arc::default(),
+        };
+        let router = Router::new()
+            .route("/dial", get(dial))
+            .with_state(fake.clone());
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        fake
+    }
+
+    /// The `vendors.focalscope.dial_url` template pointing here.
+    pub fn dial_url(&self) -> String {
+        format!("{}/dial?agent={{agent}}&number={{number}}", self.url)
+    }
+
+    pub fn answer(&self, answer: Answer) {
+        *self.answer.lock().unwrap() = answer;
+    }
+
+    /// Before answering the next dials, call switchboard back with these.
+    pub fn call_back_first(&self, callback_url: &str, queries: &[&str]) {
+        *self.callback_url.lock().unwrap() = Some(callback_url.to_owned());
+        *self.early.lock().unwrap() = queries.iter().map(|q| q.to_string()).collect();
+    }
+
+    /// The query strings of the dials received.
+    pub fn dials(&self) -> Vec<String> {
+        self.dials.lock().unwrap().clone()
+    }
+
+    pub fn gate(&self) -> Arc<tokio::sync::Mutex<()>> {
+        self.gate.clone()
+    }
+}
+
+async fn dial(State(fake): State<FakeFocalScope>, RawQuery(query): RawQuery) -> Response {
+    fake.dials.lock().unwrap().push(query.unwrap_or_default());
+    let _held = fake.gate.lock().await;
+    let early: Vec<String> = fake.early.lock().unwrap().clone();
+    let callback_url = fake.callback_url.lock().unwrap().clone();
+    if let Some(base) = callback_url {
+        for query in early {
+            let response = reqwest::get(format!("{base}?{query}"))
+                .await
+                .expect("callback delivered");
+            assert_eq!(response.status(), 200, "early callback accepted");
+        }
+    }
+    let answer = fake.answer.lock().unwrap().clone();
+    match answer {
+        Answer::Documented => "{RequestID:513}".into_response(),
+        Answer::Body(body) => body.into_response(),
+        Answer::Status(code) => StatusCode::from_u16(code).unwrap().into_response(),
+        Answer::Slow(delay) => {
+            tokio::time::sleep(delay).await;
+            "{RequestID:513}".into_response()
+        }
+    }
+}
