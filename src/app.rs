@@ -211,15 +211,10 @@ impl Application {
             stop,
             streams_stop,
         } = self;
-        let heartbeat = Duration::from_millis(settings.streams.heartbeat_interval_ms);
-        let max_lifetime = (settings.streams.max_lifetime_ms > 0)
-            .then(|| Duration::from_millis(settings.streams.max_lifetime_ms));
         let updates = Updates::start(
             store.clone(),
             streams_stop.clone(),
-            heartbeat,
-            max_lifetime,
-            settings.streams.buffer,
+            settings.stream_options(),
         )
         .await
         .map_err(|e| StartupError::Other(e.to_string()))?;

@@ -104,6 +104,7 @@ pub struct StreamSettings {
     pub heartbeat_interval_ms: u64,
     pub buffer: usize,
     pub max_lifetime_ms: u64,
+    pub poll_interval_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -418,6 +419,17 @@ impl Settings {
 
     pub fn is_sqlite(&self) -> bool {
         self.database.url.expose_secret().starts_with("sqlite:")
+    }
+
+    pub fn stream_options(&self) -> crate::updates::StreamOptions {
+        let streams = &self.streams;
+        crate::updates::StreamOptions {
+            heartbeat: Duration::from_millis(streams.heartbeat_interval_ms),
+            max_lifetime: (streams.max_lifetime_ms > 0)
+                .then(|| Duration::from_millis(streams.max_lifetime_ms)),
+            buffer: streams.buffer,
+            poll_interval: Duration::from_millis(streams.poll_interval_ms),
+        }
     }
 
     pub fn drain_timeout(&self) -> Duration {

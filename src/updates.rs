@@ -31,9 +31,6 @@ use crate::{
 
 /// Events read from the log per query.
 const BATCH: u64 = 500;
-/// Safety net: the reader also looks at the log this often, in case a wake-up
-/// was missed (e.g. a NOTIFY lost while the listen connection reconnected).
-const SAFETY_POLL: Duration = Duration::from_secs(2);
 /// Items buffered per stream between its task and the gRPC transport.
 pub const STREAM_BUFFER: usize = 64;
 
@@ -47,27 +44,38 @@ pub enum StreamItem {
     },
 }
 
+/// How streams behave (`streams.*` settings).
+#[derive(Debug, Clone, Copy)]
+pub struct StreamOptions {
+    /// Heartbeat on an idle stream.
+    pub heartbeat: Duration,
+    /// Streams end (resumably) after this long, if set.
+    pub max_lifetime: Option<Duration>,
+    /// How far (in updates) a subscriber may fall behind the broadcast before
+    /// it catches up from the log instead.
+    pub buffer: usize,
+    /// Safety net: the reader also looks at the log this often, in case a
+    /// wake-up was missed.
+    pub poll_interval: Duration,
+}
+
 #[derive(Clone)]
 pub struct Updates {
     store: Store,
     sender: broadcast::Sender<Arc<StoredEvent>>,
     shutdown: CancellationToken,
-    heartbeat: Duration,
-    max_lifetime: Option<Duration>,
+    options: StreamOptions,
 }
 
 impl Updates {
-    /// Starts the log reader. `shutdown` ends it and every stream.
-    /// `buffer` is how far (in updates) a subscriber may fall behind the
-    /// broadcast before it catches up from the log instead.
+    /// Starts the log reader (and, on PostgreSQL, the listener for other
+    /// replicas' commits). `shutdown` ends them and every stream.
     pub async fn start(
         store: Store,
         shutdown: CancellationToken,
-        heartbeat: Duration,
-        max_lifetime: Option<Duration>,
-        buffer: usize,
+        options: StreamOptions,
     ) -> Result<Self, Error> {
-        let (sender, _) = broadcast::channel(buffer.max(1));
+        let (sender, _) = broadcast::channel(options.buffer.max(1));
         // Streams replay anything up to the current head from the log; the
         // reader broadcasts what commits after it.
         let head = events::head_sequence(store.connection()).await?;
@@ -75,10 +83,13 @@ impl Updates {
             store,
             sender,
             shutdown,
-            heartbeat,
-            max_lifetime,
+            options,
         };
         tokio::spawn(updates.clone().read_log(head));
+        if updates.store.is_postgres() {
+            let (store, stop) = (updates.store.clone(), updates.shutdown.clone());
+            tokio::spawn(async move { store.listen_for_commits(stop).await });
+        }
         Ok(updates)
     }
 
@@ -88,7 +99,7 @@ impl Updates {
             tokio::select! {
                 _ = self.shutdown.cancelled() => return,
                 _ = self.store.committed() => {}
-                _ = tokio::time::sleep(SAFETY_POLL) => {}
+                _ = tokio::time::sleep(self.options.poll_interval) => {}
             }
             loop {
                 match events::events_after(self.store.connection(), last, &all, BATCH).await {
@@ -168,13 +179,13 @@ impl Subscriber {
         if let Err(stop) = self.catch_up().await {
             return stop;
         }
-        let lifetime_end = self
-            .updates
+        let options = self.updates.options;
+        let lifetime_end = options
             .max_lifetime
             .map(|d| tokio::time::Instant::now() + d);
         let mut heartbeat = tokio::time::interval_at(
-            tokio::time::Instant::now() + self.updates.heartbeat,
-            self.updates.heartbeat,
+            tokio::time::Instant::now() + options.heartbeat,
+            options.heartbeat,
         );
         loop {
             tokio::select! {

@@ -86,7 +86,7 @@ pub async fn append(
         .exec_without_returning(tx.conn())
         .await?;
     }
-    tx.mark_appended();
+    tx.mark_appended(sequence);
     Ok(Recorded::Stored(sequence))
 }
 

@@ -36,6 +36,13 @@ pub use events::{EventFilter, Recorded};
 /// Key of the PostgreSQL advisory lock that serialises writers (an arbitrary
 /// constant: "sw" "bd" in ASCII).
 const WRITE_LOCK_KEY: i64 = 0x7377_6264;
+/// Key of the advisory lock that serialises migrations of replicas starting
+/// together ("sw" "mg").
+const MIGRATE_LOCK_KEY: i64 = 0x7377_6d67;
+/// The NOTIFY channel announcing committed events to other replicas. The
+/// payload is the highest sequence of the commit; listeners read the rows
+/// from the log.
+pub const EVENTS_CHANNEL: &str = "switchboard_events";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -98,6 +105,8 @@ impl Store {
             .connect_timeout(Duration::from_secs(5))
             .acquire_timeout(Duration::from_secs(10))
             .sqlx_logging(false)
+            // Names our sessions in pg_stat_activity (ignored by SQLite).
+            .set_application_name("switchboard")
             .map_sqlx_sqlite_opts(|opts| {
                 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
                 // WAL: readers never block the writer. FULL: a commit is on
@@ -119,10 +128,98 @@ impl Store {
         })
     }
 
-    /// Applies pending migrations.
+    /// Applies pending migrations. On PostgreSQL, replicas starting at the
+    /// same moment take turns (a session advisory lock), so no two apply the
+    /// same migration.
     pub async fn migrate(&self) -> StoreResult<()> {
-        migration::Migrator::up(&self.db, None).await?;
+        if self.backend != DbBackend::Postgres {
+            migration::Migrator::up(&self.db, None).await?;
+            return Ok(());
+        }
+        // The lock lives on its own connection, outside the pool: the
+        // migrations need the pool's connections (a pool of one would
+        // otherwise deadlock).
+        use sea_orm::sqlx::Connection;
+        let options = self.db.get_postgres_connection_pool().connect_options();
+        let mut lock = sea_orm::sqlx::PgConnection::connect_with(&options)
+            .await
+            .map_err(sqlx_error)?;
+        sea_orm::sqlx::query("SELECT pg_advisory_lock($1)")
+            .bind(MIGRATE_LOCK_KEY)
+            .execute(&mut lock)
+            .await
+            .map_err(sqlx_error)?;
+        let result = migration::Migrator::up(&self.db, None).await;
+        // Closing the session releases the lock too; unlocking first keeps
+        // that explicit.
+        let unlocked = sea_orm::sqlx::query("SELECT pg_advisory_unlock($1)")
+            .bind(MIGRATE_LOCK_KEY)
+            .execute(&mut lock)
+            .await;
+        let _ = lock.close().await;
+        result?;
+        unlocked.map_err(sqlx_error)?;
         Ok(())
+    }
+
+    /// On PostgreSQL, LISTENs for commits of other replicas and wakes the log
+    /// reader for each, until `stop`. A lost listen connection is
+    /// re-established, and the reader is woken after each (re)connection:
+    /// notifications sent meanwhile are lost, but the reader catches up from
+    /// the log, so no event is.
+    pub async fn listen_for_commits(&self, stop: tokio_util::sync::CancellationToken) {
+        use sea_orm::sqlx::postgres::PgListener;
+        if self.backend != DbBackend::Postgres {
+            return;
+        }
+        let pool = self.db.get_postgres_connection_pool().clone();
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            let connected = async {
+                let mut listener = PgListener::connect_with(&pool).await?;
+                listener.listen(EVENTS_CHANNEL).await?;
+                Ok::<_, sea_orm::sqlx::Error>(listener)
+            };
+            let mut listener = tokio::select! {
+                _ = stop.cancelled() => return,
+                connected = connected => match connected {
+                    Ok(listener) => listener,
+                    Err(e) => {
+                        tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "cannot listen for other replicas' commits; retrying");
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(Duration::from_secs(5));
+                        continue;
+                    }
+                },
+            };
+            backoff = Duration::from_millis(100);
+            tracing::info!(
+                channel = EVENTS_CHANNEL,
+                "listening for other replicas' commits"
+            );
+            self.notify_committed();
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    received = listener.try_recv() => match received {
+                        Ok(Some(_notification)) => self.notify_committed(),
+                        Ok(None) => {
+                            // sqlx reconnects (and listens again) on the next
+                            // call; catch up on what was missed meanwhile.
+                            metrics::counter!("switchboard_listen_reconnects_total").increment(1);
+                            tracing::warn!("listen connection lost; reconnecting and catching up from the log");
+                            self.notify_committed();
+                        }
+                        Err(e) => {
+                            metrics::counter!("switchboard_listen_reconnects_total").increment(1);
+                            tracing::warn!(error = %e, "listen connection failed; reconnecting and catching up from the log");
+                            self.notify_committed();
+                            break;
+                        }
+                    },
+                }
+            }
+        }
     }
 
     /// Checks the database answers (for `/readyz`).
@@ -175,7 +272,7 @@ impl Store {
         Ok(WriteTx {
             tx,
             _gate: gate,
-            appended: false,
+            appended: None,
             committed: self.committed.clone(),
             backend: self.backend,
         })
@@ -187,7 +284,8 @@ impl Store {
 pub struct WriteTx {
     tx: DatabaseTransaction,
     _gate: Option<OwnedMutexGuard<()>>,
-    appended: bool,
+    /// The highest sequence appended in this transaction, if any.
+    appended: Option<i64>,
     committed: Arc<Notify>,
     backend: DbBackend,
 }
@@ -202,25 +300,31 @@ impl WriteTx {
     pub async fn commit(self) -> StoreResult<()> {
         let appended = self.appended;
         let committed = self.committed.clone();
-        let backend = self.backend;
-        if appended && backend == DbBackend::Postgres {
-            // Other replicas learn of the commit through NOTIFY, delivered by
-            // PostgreSQL only once this transaction commits. The payload is
-            // empty: listeners read the rows from the log.
+        if let (Some(sequence), DbBackend::Postgres) = (appended, self.backend) {
+            // Other replicas learn of the commit through NOTIFY, which
+            // PostgreSQL delivers only once this transaction commits.
             self.tx
-                .execute_unprepared("NOTIFY switchboard_events")
+                .execute_raw(Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    "SELECT pg_notify($1, $2)",
+                    [EVENTS_CHANNEL.into(), sequence.to_string().into()],
+                ))
                 .await?;
         }
         self.tx.commit().await?;
-        if appended {
+        if appended.is_some() {
             committed.notify_one();
         }
         Ok(())
     }
 
-    pub(crate) fn mark_appended(&mut self) {
-        self.appended = true;
+    pub(crate) fn mark_appended(&mut self, sequence: i64) {
+        self.appended = Some(self.appended.map_or(sequence, |s| s.max(sequence)));
     }
+}
+
+fn sqlx_error(error: sea_orm::sqlx::Error) -> StoreError {
+    StoreError::Db(DbErr::Conn(RuntimeErr::SqlxError(Arc::new(error))))
 }
 
 /// Unix microseconds, the storage form of every time (see `migration`).

@@ -7,6 +7,7 @@ mod helpers;
 mod call_context;
 mod dial_ccai;
 mod dial_focalscope;
+mod replicas;
 mod restart;
 mod server;
 mod store;

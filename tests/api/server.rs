@@ -249,3 +249,38 @@ fn help_and_version_work() {
         .unwrap();
     assert!(String::from_utf8_lossy(&watch_help.stdout).contains("optico:"));
 }
+
+#[tokio::test]
+async fn the_migrate_command_prepares_sqlite_and_postgres_databases() {
+    use sea_orm::{ConnectionTrait, Database, Statement};
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = format!("sqlite://{}?mode=rwc", dir.path().join("m.db").display());
+    let postgres = crate::helpers::postgres::fresh_database().await;
+    for url in [sqlite, postgres] {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_switchboard"));
+        for (name, _) in std::env::vars().filter(|(k, _)| k.starts_with("SWITCHBOARD")) {
+            command.env_remove(name);
+        }
+        let output = command
+            .arg("migrate")
+            .env("SWITCHBOARD__DATABASE__URL", &url)
+            .env("SWITCHBOARD__AUTH__TOKENS", TEST_TOKEN)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let db = Database::connect(url.as_str()).await.unwrap();
+        let rows = db
+            .query_all_raw(Statement::from_string(
+                db.get_database_backend(),
+                "SELECT COUNT(*) FROM seaql_migrations",
+            ))
+            .await
+            .unwrap();
+        let applied: i64 = rows[0].try_get_by_index(0).unwrap();
+        assert_eq!(applied, 2, "{url}");
+    }
+}

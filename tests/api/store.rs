@@ -11,7 +11,7 @@ use switchboard::{
         CallLookup, CallStatus, Direction, NewEvent, PageView, Provider, RefKind, Update, VendorRef,
     },
     store::{CallUpsert, EventFilter, Recorded, Store, calls, events},
-    updates::{StreamItem, Updates},
+    updates::{StreamItem, StreamOptions, Updates},
 };
 use tokio_util::sync::CancellationToken;
 
@@ -229,15 +229,15 @@ async fn correlation_and_log_on_postgres() {
 /// skips nothing only if sequence order is commit order.
 async fn concurrent_writers_and_a_tailing_reader(store: Store, writers: usize, per_writer: usize) {
     let stop = CancellationToken::new();
-    let updates = Updates::start(
-        store.clone(),
-        stop.clone(),
-        Duration::from_secs(30),
-        None,
-        64,
-    )
-    .await
-    .unwrap();
+    let options = StreamOptions {
+        heartbeat: Duration::from_secs(30),
+        max_lifetime: None,
+        buffer: 64,
+        poll_interval: Duration::from_secs(2),
+    };
+    let updates = Updates::start(store.clone(), stop.clone(), options)
+        .await
+        .unwrap();
     let mut subscription = updates.subscribe(EventFilter::default(), 0);
 
     let mut tasks = Vec::new();

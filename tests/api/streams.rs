@@ -340,3 +340,42 @@ async fn streams_work_on_postgres_too() {
     assert_eq!(next_update(&mut resumed, WAIT).await, updates[2]);
     assert_no_update(&mut resumed, Duration::from_millis(300)).await;
 }
+
+#[tokio::test]
+async fn streams_end_resumably_after_their_maximum_lifetime() {
+    let app = TestApp::spawn_with(
+        AppOptions::default().env("SWITCHBOARD__STREAMS__MAX_LIFETIME_MS", 700),
+    )
+    .await;
+    assert_eq!(app.post_optico_form(WEBHOOK_VIEW).await.status(), 200);
+    let mut stream = app.stream(all_from(0)).await;
+    let first = next_update(&mut stream, WAIT).await;
+    let status = loop {
+        match tokio::time::timeout(WAIT, stream.message())
+            .await
+            .expect("stream ends in time")
+        {
+            Ok(Some(_heartbeat)) => continue,
+            Ok(None) => panic!("stream ended without a status"),
+            Err(status) => break status,
+        }
+    };
+    assert_eq!(status.code(), Code::Unavailable);
+    assert!(
+        status.message().contains("maximum lifetime"),
+        "{}",
+        status.message()
+    );
+    assert!(
+        status
+            .message()
+            .contains(&format!("after_sequence={}", first.sequence))
+    );
+    // Reconnecting with that sequence resumes with what came next.
+    assert_eq!(app.post_optico_json(WEBHOOK_CART).await.status(), 200);
+    let mut resumed = app.stream(all_from(first.sequence)).await;
+    assert!(matches!(
+        next_update(&mut resumed, WAIT).await.update,
+        Some(Update::Cart(_))
+    ));
+}

@@ -56,7 +56,7 @@ async fn webhooks_are_refused_when_no_token_is_configured() {
     let port = app.http_port();
     let handle = app.shutdown_handle();
     let task = tokio::spawn(app.run_until_stopped());
-    let response = reqwest::Client::new()
+    let response = crate::helpers::http_client()
         .post(format!(
             "http://127.0.0.1:{port}/webhooks/optico/{WEBHOOK_TOKEN}"
         ))

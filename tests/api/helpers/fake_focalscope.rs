@@ -102,7 +102,9 @@ async fn dial(State(fake): State<FakeFocalScope>, RawQuery(query): RawQuery) -> 
     let callback_url = fake.callback_url.lock().unwrap().clone();
     if let Some(base) = callback_url {
         for query in early {
-            let response = reqwest::get(format!("{base}?{query}"))
+            let response = super::http_client()
+                .get(format!("{base}?{query}"))
+                .send()
                 .await
                 .expect("callback delivered");
             assert_eq!(response.status(), 200, "early callback accepted");

@@ -7,6 +7,7 @@ pub mod fake_ccai;
 pub mod fake_focalscope;
 pub mod fake_optico;
 pub mod postgres;
+pub mod process;
 
 use std::{collections::HashMap, time::Duration};
 
@@ -188,7 +189,7 @@ impl TestApp {
             http_port,
             shutdown,
             task: Some(task),
-            http: reqwest::Client::new(),
+            http: http_client(),
             _dir: dir,
         }
     }
@@ -358,6 +359,13 @@ pub fn violated_fields(status: &Status) -> Vec<String> {
         .bad_request()
         .map(|b| b.field_violations.iter().map(|v| v.field.clone()).collect())
         .unwrap_or_default()
+}
+
+/// An HTTP client for tests (with the TLS crypto provider the app installs;
+/// reqwest is built without a default one).
+pub fn http_client() -> reqwest::Client {
+    switchboard::vendors::install_crypto_provider();
+    reqwest::Client::new()
 }
 
 /// A port nothing listens on (bound, then released).
