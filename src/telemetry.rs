@@ -12,6 +12,9 @@ use crate::config::{LogFormat, TelemetrySettings};
 /// Quiet defaults for chatty dependencies; override with RUST_LOG.
 const DEFAULT_FILTER: &str =
     "info,sqlx=warn,sea_orm=warn,sea_orm_migration=warn,h2=warn,hyper=warn,tower=warn,reqwest=warn";
+/// What is exported as traces: switchboard's own request spans, whatever
+/// RUST_LOG says (turning log lines down must not turn tracing off).
+const TRACE_FILTER: &str = "warn,switchboard=info";
 
 /// Flushes exported traces when dropped.
 pub struct TelemetryGuard(Option<SdkTracerProvider>);
@@ -28,16 +31,19 @@ impl Drop for TelemetryGuard {
 
 /// Installs the global subscriber. Call once, from `main`.
 pub fn init(settings: &TelemetrySettings) -> Result<TelemetryGuard, String> {
-    let filter =
+    // RUST_LOG filters log lines only; the trace export has its own filter.
+    let log_filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     let fmt = match settings.log_format {
         LogFormat::Text => tracing_subscriber::fmt::layer()
             .with_writer(std::io::stderr)
+            .with_filter(log_filter)
             .boxed(),
         LogFormat::Json => tracing_subscriber::fmt::layer()
             .json()
             .with_current_span(true)
             .with_writer(std::io::stderr)
+            .with_filter(log_filter)
             .boxed(),
     };
     let provider = match &settings.otlp_endpoint {
@@ -58,11 +64,12 @@ pub fn init(settings: &TelemetrySettings) -> Result<TelemetryGuard, String> {
         }
         None => None,
     };
-    let otel = provider
-        .as_ref()
-        .map(|p| tracing_opentelemetry::layer().with_tracer(p.tracer("switchboard")));
+    let otel = provider.as_ref().map(|p| {
+        tracing_opentelemetry::layer()
+            .with_tracer(p.tracer("switchboard"))
+            .with_filter(EnvFilter::new(TRACE_FILTER))
+    });
     tracing_subscriber::registry()
-        .with(filter)
         .with(fmt)
         .with(otel)
         .try_init()

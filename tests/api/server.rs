@@ -284,3 +284,152 @@ async fn the_migrate_command_prepares_sqlite_and_postgres_databases() {
         assert_eq!(applied, 2, "{url}");
     }
 }
+
+/// A fake OpenTelemetry collector: records the spans it is sent.
+#[derive(Clone, Default)]
+struct Collector(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+#[tonic::async_trait]
+impl opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::TraceService
+    for Collector
+{
+    async fn export(
+        &self,
+        request: tonic::Request<
+            opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest,
+        >,
+    ) -> Result<
+        tonic::Response<
+            opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse,
+        >,
+        tonic::Status,
+    > {
+        let mut names = self.0.lock().unwrap();
+        for resource in request.into_inner().resource_spans {
+            for scope in resource.scope_spans {
+                names.extend(scope.spans.into_iter().map(|span| span.name));
+            }
+        }
+        Ok(tonic::Response::new(Default::default()))
+    }
+}
+
+#[tokio::test]
+async fn sigterm_drains_and_exits_cleanly_flushing_traces_to_the_otlp_endpoint() {
+    use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::TraceServiceServer;
+    let collector = Collector::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = tonic::transport::Server::builder()
+        .add_service(TraceServiceServer::new(collector.clone()))
+        .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener));
+    tokio::spawn(server);
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut switchboard = crate::helpers::process::Server::spawn(&[
+        (
+            "SWITCHBOARD__DATABASE__URL",
+            format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display()),
+        ),
+        (
+            "SWITCHBOARD__TELEMETRY__OTLP_ENDPOINT",
+            format!("http://127.0.0.1:{port}"),
+        ),
+    ]);
+    switchboard.wait_ready().await;
+    switchboard
+        .post_optico(crate::helpers::fake_optico::WEBHOOK_VIEW)
+        .await;
+    let mut stream = switchboard.stream(0).await;
+    crate::helpers::next_update(&mut stream, std::time::Duration::from_secs(5)).await;
+
+    let started = std::time::Instant::now();
+    let status = tokio::task::spawn_blocking(move || switchboard.terminate())
+        .await
+        .unwrap();
+    assert!(status.success(), "exit status {status:?}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "exits within the drain time"
+    );
+    // The open stream was ended by the server, resumably.
+    let end = stream.message().await;
+    assert!(
+        matches!(&end, Err(s) if s.code() == Code::Unavailable) || matches!(end, Ok(None)),
+        "{end:?}"
+    );
+
+    let names = collector.0.lock().unwrap().clone();
+    assert!(
+        names.iter().any(|n| n == "grpc"),
+        "grpc spans exported: {names:?}"
+    );
+    assert!(
+        names.iter().any(|n| n == "http"),
+        "http spans exported: {names:?}"
+    );
+}
+
+#[tokio::test]
+async fn watch_prints_one_line_per_update_and_refuses_bad_references() {
+    let app = TestApp::spawn().await;
+    for payload in [
+        crate::helpers::fake_optico::WEBHOOK_VIEW,
+        crate::helpers::fake_optico::WEBHOOK_CART,
+        crate::helpers::fake_optico::WEBHOOK_ORDER,
+    ] {
+        assert_eq!(app.post_optico_form(payload).await.status(), 200);
+    }
+    let binary = env!("CARGO_BIN_EXE_switchboard");
+    let mut child = tokio::process::Command::new(binary)
+        .args([
+            "watch",
+            "--call",
+            "optico:22122563",
+            "--after",
+            "0",
+            "--addr",
+            &app.grpc_url(),
+            "--token",
+            TEST_TOKEN,
+        ])
+        .env_remove("SWITCHBOARD_TOKEN")
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    use tokio::io::AsyncBufReadExt;
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    while seen.len() < 3 {
+        let line = tokio::time::timeout(std::time::Duration::from_secs(10), lines.next_line())
+            .await
+            .expect("a line in time")
+            .unwrap()
+            .expect("watch still running");
+        seen.push(line);
+    }
+    assert!(
+        seen[0].contains("view") && seen[0].contains("http://www.test.com/test.html"),
+        "{seen:?}"
+    );
+    assert!(
+        seen[1].contains("cart") && seen[1].contains("1000"),
+        "{seen:?}"
+    );
+    assert!(
+        seen[2].contains("order") && seen[2].contains("(sale)"),
+        "{seen:?}"
+    );
+    child.kill().await.unwrap();
+
+    for args in [
+        vec!["watch", "--call", "telepathy:1"],
+        vec!["watch", "--call", "optico:abc"],
+        vec!["watch", "--call", "optico:1", "--agent", "a@b.fr"],
+    ] {
+        let output = Command::new(binary).args(&args).output().unwrap();
+        assert!(!output.status.success(), "{args:?}");
+        assert!(!output.stderr.is_empty());
+    }
+}

@@ -49,9 +49,16 @@ impl Server {
         for (name, value) in env {
             command.env(name, value);
         }
+        // SWITCHBOARD_TEST_SERVER_LOGS=1 shows the servers' logs when a test
+        // needs debugging.
+        let logs = std::env::var_os("SWITCHBOARD_TEST_SERVER_LOGS").is_some();
         let child = command
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(if logs {
+                Stdio::inherit()
+            } else {
+                Stdio::null()
+            })
             .spawn()
             .expect("switchboard starts");
         Self {
@@ -78,6 +85,16 @@ impl Server {
             assert!(Instant::now() < deadline, "server not ready in 60s");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// SIGTERM, as Kubernetes stops a pod; waits for the exit.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill -TERM");
+        assert!(status.success());
+        self.child.wait().expect("exit status")
     }
 
     /// SIGKILL, no goodbye.
