@@ -131,6 +131,8 @@ pub struct OpticoSettings {
 pub struct IadvizeSettings {
     pub base_url: Url,
     pub api_key: Option<SecretString>,
+    /// IANA name of the zone iAdvize's `YYYY-MM-DD HH:MM:SS` dates are in.
+    pub timezone: String,
     pub timeout_ms: u64,
     pub poll_interval_ms: u64,
 }
@@ -384,6 +386,7 @@ impl Settings {
                 }
             }
         }
+        self.iadvize_timezone()?;
         if let Some(template) = &self.vendors.focalscope.dial_url {
             for placeholder in ["{agent}", "{number}"] {
                 if !template.contains(placeholder) {
@@ -413,6 +416,16 @@ impl Settings {
             ConfigError::key(
                 "vendors.optico.timezone",
                 "is not an IANA time zone name (e.g. Europe/Paris)",
+            )
+        })
+    }
+
+    /// The time zone iAdvize's `YYYY-MM-DD HH:MM:SS` dates are read in.
+    pub fn iadvize_timezone(&self) -> Result<chrono_tz::Tz, ConfigError> {
+        self.vendors.iadvize.timezone.parse().map_err(|_| {
+            ConfigError::key(
+                "vendors.iadvize.timezone",
+                "is not an IANA time zone name (e.g. UTC or Europe/Paris)",
             )
         })
     }
@@ -494,6 +507,8 @@ mod tests {
         assert_eq!(settings.auth.tokens.len(), 2);
         assert!(settings.is_sqlite());
         assert_eq!(settings.vendors.optico.timeout_ms, 5000);
+        assert_eq!(settings.iadvize_timezone().unwrap(), chrono_tz::UTC);
+        assert_eq!(settings.vendors.iadvize.poll_interval_ms, 2000);
     }
 
     #[test]
@@ -535,6 +550,10 @@ mod tests {
                     ("SWITCHBOARD__VENDORS__OPTICO__TIMEZONE", "Mars/Olympus"),
                 ],
                 "vendors.optico.timezone",
+            ),
+            (
+                &[TOKEN, ("SWITCHBOARD__VENDORS__IADVIZE__TIMEZONE", "Paris")],
+                "vendors.iadvize.timezone",
             ),
             (
                 &[
