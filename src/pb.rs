@@ -131,6 +131,8 @@ pub fn provider(value: domain::Provider) -> pb::Provider {
         domain::Provider::Optico => pb::Provider::Optico,
         domain::Provider::FocalScope => pb::Provider::Focalscope,
         domain::Provider::Ccai => pb::Provider::Ccai,
+        // No call is ever stored with iAdvize as its provider.
+        domain::Provider::Iadvize => pb::Provider::Unspecified,
     }
 }
 

@@ -76,8 +76,9 @@ macro_rules! stored_enum {
 }
 
 stored_enum!(
-    /// The vendor a call goes through.
-    Provider { Optico => "optico", FocalScope => "focalscope", Ccai => "ccai" }
+    /// The vendor a call goes through, or that an error comes from (iAdvize
+    /// never carries a call: it only names the vendor of a `VendorError`).
+    Provider { Optico => "optico", FocalScope => "focalscope", Ccai => "ccai", Iadvize => "iadvize" }
 );
 
 stored_enum!(

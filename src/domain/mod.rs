@@ -5,6 +5,7 @@
 mod agent;
 mod call;
 mod dial;
+pub mod operator;
 mod phone;
 mod update;
 mod validation;

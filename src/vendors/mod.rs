@@ -7,6 +7,7 @@
 pub mod ccai;
 mod error;
 pub mod focalscope;
+pub mod iadvize;
 pub mod optico;
 mod wire;
 

@@ -68,3 +68,24 @@ pub fn loose_bool<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D:
         },
     }
 }
+
+/// Like [`loose_bool`] for fields that may be absent: absent or null = None.
+pub fn opt_loose_bool<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<bool>, D::Error> {
+    #[derive(Deserialize)]
+    struct Wrapper(#[serde(deserialize_with = "loose_bool")] bool);
+    Ok(Option::<Wrapper>::deserialize(deserializer)?.map(|Wrapper(value)| value))
+}
+
+/// A list of integers, each a JSON number or numeric string; null counts as
+/// empty.
+pub fn int_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<i64>, D::Error> {
+    #[derive(Deserialize)]
+    struct Wrapper(#[serde(deserialize_with = "int_or_string")] i64);
+    Ok(Option::<Vec<Wrapper>>::deserialize(deserializer)?
+        .unwrap_or_default()
+        .into_iter()
+        .map(|Wrapper(value)| value)
+        .collect())
+}

@@ -1,0 +1,687 @@
+//! The iAdvize REST API 2.0 wire format, field for field as documented
+//! (snake_case, the `meta` / `data` / `pagination` envelope, dates as
+//! `YYYY-MM-DD HH:MM:SS` without a zone), and its conversion into domain
+//! types. The documentation writes its examples in JavaScript notation; the
+//! API sends JSON, which PHP makes loose about numbers and booleans, so every
+//! scalar is read leniently.
+
+use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
+use chrono_tz::Tz;
+use serde::Deserialize;
+
+use crate::{
+    domain::operator::{
+        Availability, ChannelState, ConnectionFilter, GroupFields, OdigoCall, OdigoConversation,
+        Operator, OperatorFields, OperatorFilter, OperatorGroup, OperatorProfile, OperatorRole,
+        OperatorStatistics, SetAvailability, Skill, SkillFields, SkillFilter,
+    },
+    vendors::wire::{
+        int_list, int_or_string, loose_bool, number_or_string, opt_int_or_string, opt_loose_bool,
+    },
+};
+
+/// iAdvize's date format.
+pub const DATE_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
+
+/// Every answer: `meta.status` is "success", "fail" (the request is wrong) or
+/// "error" (e.g. "Forbidden"); `data` is an object or a list; lists carry
+/// `pagination`.
+#[derive(Debug, Deserialize)]
+pub struct Envelope {
+    pub meta: Meta,
+    #[serde(default)]
+    pub data: Option<serde_json::Value>,
+    #[serde(default)]
+    pub pagination: Option<Pagination>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Meta {
+    pub status: String,
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub struct Pagination {
+    #[serde(default, deserialize_with = "opt_int_or_string")]
+    pub page: Option<i64>,
+    #[serde(default, deserialize_with = "opt_int_or_string")]
+    pub pages: Option<i64>,
+    #[serde(default, deserialize_with = "opt_int_or_string")]
+    pub limit: Option<i64>,
+    #[serde(default, deserialize_with = "opt_int_or_string")]
+    pub count: Option<i64>,
+}
+
+/// An operator (`/operator`, `/operator/{id}`). Lists without `full=1` carry
+/// only some fields, so every field may be absent.
+#[derive(Debug, Deserialize)]
+pub struct WireOperator {
+    #[serde(deserialize_with = "int_or_string")]
+    pub id: i64,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub first_name: Option<String>,
+    #[serde(default)]
+    pub pseudo: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub external_id: Option<String>,
+    #[serde(default)]
+    pub role: Option<String>,
+    #[serde(default)]
+    pub roles: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "opt_loose_bool")]
+    pub chat_enabled: Option<bool>,
+    #[serde(default, deserialize_with = "opt_loose_bool")]
+    pub call_enabled: Option<bool>,
+    #[serde(default, deserialize_with = "opt_loose_bool")]
+    pub video_enabled: Option<bool>,
+    #[serde(default, deserialize_with = "opt_int_or_string")]
+    pub chat_max_number: Option<i64>,
+    #[serde(default, deserialize_with = "opt_loose_bool")]
+    pub chat_and_call: Option<bool>,
+    #[serde(default, deserialize_with = "opt_int_or_string")]
+    pub chat_priority: Option<i64>,
+    #[serde(default, deserialize_with = "opt_int_or_string")]
+    pub call_priority: Option<i64>,
+    #[serde(default, deserialize_with = "opt_int_or_string")]
+    pub video_priority: Option<i64>,
+    #[serde(default)]
+    pub language_list: Option<Vec<String>>,
+    #[serde(default)]
+    pub language_admin: Option<String>,
+    #[serde(default, deserialize_with = "opt_int_or_string")]
+    pub group_id: Option<i64>,
+    #[serde(default, deserialize_with = "int_list")]
+    pub website_list: Vec<i64>,
+    #[serde(default, deserialize_with = "int_list")]
+    pub skill_list: Vec<i64>,
+    #[serde(default)]
+    pub sso_key: Option<String>,
+}
+
+/// One channel of `/operator/live`.
+#[derive(Debug, Default, Deserialize)]
+pub struct WireChannel {
+    #[serde(default, deserialize_with = "loose_bool")]
+    pub enabled: bool,
+    #[serde(default, deserialize_with = "opt_int_or_string")]
+    pub slot_number: Option<i64>,
+    #[serde(default, deserialize_with = "opt_int_or_string")]
+    pub slot_max_number: Option<i64>,
+    #[serde(default, deserialize_with = "loose_bool")]
+    pub busy: bool,
+    #[serde(default, deserialize_with = "loose_bool")]
+    pub available: bool,
+}
+
+/// One operator of `/operator/live` (or `/operator/{id}/live`).
+#[derive(Debug, Deserialize)]
+pub struct WireLive {
+    #[serde(deserialize_with = "int_or_string")]
+    pub id: i64,
+    #[serde(default, deserialize_with = "loose_bool")]
+    pub connected: bool,
+    #[serde(default)]
+    pub chat: Option<WireChannel>,
+    #[serde(default)]
+    pub call: Option<WireChannel>,
+    #[serde(default)]
+    pub video: Option<WireChannel>,
+}
+
+/// `/operator/{id}/statistic`.
+#[derive(Debug, Deserialize)]
+pub struct WireStatistic {
+    #[serde(deserialize_with = "int_or_string")]
+    pub id: i64,
+    #[serde(default, deserialize_with = "opt_int_or_string")]
+    pub conversation_number: Option<i64>,
+    #[serde(default, deserialize_with = "number_or_string")]
+    pub satisfaction_global_rate: f64,
+    #[serde(default, deserialize_with = "opt_int_or_string")]
+    pub experience: Option<i64>,
+}
+
+/// `/operator/{id}/profile`.
+#[derive(Debug, Deserialize)]
+pub struct WireProfile {
+    #[serde(deserialize_with = "int_or_string")]
+    pub user_id: i64,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub facebook: Option<String>,
+    #[serde(default)]
+    pub twitter: Option<String>,
+    #[serde(default)]
+    pub city: Option<String>,
+    #[serde(default)]
+    pub country: Option<String>,
+}
+
+/// `/group`, `/group/{id}`.
+#[derive(Debug, Deserialize)]
+pub struct WireGroup {
+    #[serde(deserialize_with = "int_or_string")]
+    pub id: i64,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub created_at: Option<String>,
+    #[serde(default, deserialize_with = "opt_int_or_string")]
+    pub parent_id: Option<i64>,
+    #[serde(default, deserialize_with = "int_list")]
+    pub operator_list: Vec<i64>,
+    #[serde(default, deserialize_with = "int_list")]
+    pub parent_list: Vec<i64>,
+}
+
+/// `/skill`, `/skill/{id}`.
+#[derive(Debug, Deserialize)]
+pub struct WireSkill {
+    #[serde(deserialize_with = "int_or_string")]
+    pub id: i64,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "opt_int_or_string")]
+    pub order: Option<i64>,
+    #[serde(default)]
+    pub created_at: Option<String>,
+    #[serde(default, deserialize_with = "opt_int_or_string")]
+    pub parent_id: Option<i64>,
+    #[serde(default, deserialize_with = "int_list")]
+    pub operator_list: Vec<i64>,
+}
+
+/// `/odigocallback/pickup` answer.
+#[derive(Debug, Deserialize)]
+pub struct WirePickup {
+    #[serde(default, deserialize_with = "opt_int_or_string")]
+    pub targeting_rule_id: Option<i64>,
+    #[serde(default, deserialize_with = "opt_int_or_string")]
+    pub website_id: Option<i64>,
+    #[serde(default, deserialize_with = "opt_int_or_string")]
+    pub conversation_id: Option<i64>,
+    #[serde(default, deserialize_with = "opt_int_or_string")]
+    pub skill_id: Option<i64>,
+    #[serde(default)]
+    pub visitor_phone_number: Option<String>,
+    #[serde(default)]
+    pub visitor_uid: Option<String>,
+}
+
+/// Reads an iAdvize date in `tz`. Empty or malformed dates become `None`
+/// rather than failing the whole answer: a creation date is informative.
+pub fn parse_date(text: Option<&str>, tz: Tz) -> Option<DateTime<Utc>> {
+    let naive = NaiveDateTime::parse_from_str(text?.trim(), DATE_FORMAT).ok()?;
+    // At a DST fold, take the earlier instant; in a DST gap, there is none.
+    tz.from_local_datetime(&naive)
+        .earliest()
+        .map(|local| local.with_timezone(&Utc))
+}
+
+fn non_empty(value: Option<String>) -> Option<String> {
+    value.filter(|v| !v.trim().is_empty())
+}
+
+fn clamp_i32(value: i64) -> i32 {
+    value.clamp(i32::MIN.into(), i32::MAX.into()) as i32
+}
+
+impl WireOperator {
+    pub fn into_domain(self) -> Operator {
+        Operator {
+            id: self.id,
+            name: non_empty(self.name),
+            first_name: non_empty(self.first_name),
+            pseudo: non_empty(self.pseudo),
+            email: non_empty(self.email),
+            external_id: non_empty(self.external_id),
+            role: self.role.as_deref().and_then(OperatorRole::from_vendor),
+            roles: self
+                .roles
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|r| OperatorRole::from_vendor(r))
+                .collect(),
+            chat_enabled: self.chat_enabled,
+            call_enabled: self.call_enabled,
+            video_enabled: self.video_enabled,
+            chat_max_number: self.chat_max_number.map(clamp_i32),
+            chat_and_call: self.chat_and_call,
+            chat_priority: self.chat_priority.map(clamp_i32),
+            call_priority: self.call_priority.map(clamp_i32),
+            video_priority: self.video_priority.map(clamp_i32),
+            language_list: self.language_list.unwrap_or_default(),
+            language_admin: non_empty(self.language_admin),
+            // iAdvize writes no group as null or 0.
+            group_id: self.group_id.filter(|id| *id > 0),
+            website_list: self.website_list,
+            skill_list: self.skill_list,
+            sso_key: non_empty(self.sso_key),
+        }
+    }
+}
+
+impl WireChannel {
+    fn into_domain(self) -> ChannelState {
+        ChannelState {
+            enabled: self.enabled,
+            slot_number: self.slot_number.map_or(0, clamp_i32),
+            slot_max_number: self.slot_max_number.map_or(0, clamp_i32),
+            busy: self.busy,
+            available: self.available,
+        }
+    }
+}
+
+impl WireLive {
+    pub fn into_domain(self) -> Availability {
+        let channel = |c: Option<WireChannel>| c.unwrap_or_default().into_domain();
+        Availability {
+            operator_id: self.id,
+            connected: self.connected,
+            chat: channel(self.chat),
+            call: channel(self.call),
+            video: channel(self.video),
+        }
+    }
+}
+
+impl WireStatistic {
+    pub fn into_domain(self) -> OperatorStatistics {
+        OperatorStatistics {
+            operator_id: self.id,
+            conversation_number: self.conversation_number.unwrap_or(0),
+            satisfaction_global_rate: self.satisfaction_global_rate,
+            experience: self.experience.unwrap_or(0),
+        }
+    }
+}
+
+impl WireProfile {
+    pub fn into_domain(self) -> OperatorProfile {
+        OperatorProfile {
+            operator_id: self.user_id,
+            status: non_empty(self.status),
+            description: non_empty(self.description),
+            facebook: non_empty(self.facebook),
+            twitter: non_empty(self.twitter),
+            city: non_empty(self.city),
+            country: non_empty(self.country),
+        }
+    }
+}
+
+impl WireGroup {
+    pub fn into_domain(self, tz: Tz) -> OperatorGroup {
+        OperatorGroup {
+            id: self.id,
+            name: non_empty(self.name),
+            created_at: parse_date(self.created_at.as_deref(), tz),
+            parent_id: self.parent_id.filter(|id| *id > 0),
+            operator_list: self.operator_list,
+            parent_list: self.parent_list,
+        }
+    }
+}
+
+impl WireSkill {
+    pub fn into_domain(self, tz: Tz) -> Skill {
+        Skill {
+            id: self.id,
+            name: non_empty(self.name),
+            order: self.order.map(clamp_i32),
+            created_at: parse_date(self.created_at.as_deref(), tz),
+            parent_id: self.parent_id.filter(|id| *id > 0),
+            operator_list: self.operator_list,
+        }
+    }
+}
+
+impl WirePickup {
+    pub fn into_domain(self) -> OdigoConversation {
+        OdigoConversation {
+            targeting_rule_id: self.targeting_rule_id.unwrap_or(0),
+            website_id: self.website_id.unwrap_or(0),
+            conversation_id: self.conversation_id.unwrap_or(0),
+            skill_id: self.skill_id,
+            visitor_phone_number: non_empty(self.visitor_phone_number),
+            visitor_uid: non_empty(self.visitor_uid),
+        }
+    }
+}
+
+// ---- requests ----
+
+/// Form fields of a request body, in order; a key may repeat (lists).
+pub type Form = Vec<(String, String)>;
+
+fn flag(value: bool) -> String {
+    if value { "1" } else { "0" }.to_owned()
+}
+
+/// Adds a list the way PHP reads one (`key[]=a&key[]=b`, what iAdvize's own
+/// PHP client sends). PHP cannot express an empty array in a form, so an
+/// empty list is sent as `key=` (an empty value), which clears it.
+fn push_list<T: ToString>(form: &mut Form, key: &str, values: &[T]) {
+    if values.is_empty() {
+        form.push((key.to_owned(), String::new()));
+    }
+    for value in values {
+        form.push((format!("{key}[]"), value.to_string()));
+    }
+}
+
+/// The operator fields to POST / PUT, form-encoded as iAdvize's own client
+/// does. Only `Some` fields are sent.
+pub fn operator_form(fields: &OperatorFields) -> Form {
+    let OperatorFields {
+        name,
+        first_name,
+        pseudo,
+        email,
+        external_id,
+        role,
+        roles,
+        chat_enabled,
+        call_enabled,
+        video_enabled,
+        chat_max_number,
+        chat_and_call,
+        chat_priority,
+        call_priority,
+        video_priority,
+        language_list,
+        language_admin,
+        group_id,
+        website_list,
+        skill_list,
+        sso_key,
+    } = fields;
+    let mut form = Form::new();
+    let mut text = |key: &str, value: &Option<String>| {
+        if let Some(value) = value {
+            form.push((key.to_owned(), value.clone()));
+        }
+    };
+    text("name", name);
+    text("first_name", first_name);
+    text("pseudo", pseudo);
+    text("email", email);
+    text("external_id", external_id);
+    text("sso_key", sso_key);
+    if let Some(role) = role {
+        form.push(("role".to_owned(), role.as_str().to_owned()));
+    }
+    if let Some(roles) = roles {
+        let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+        push_list(&mut form, "roles", &names);
+    }
+    for (key, value) in [
+        ("chat_enabled", chat_enabled),
+        ("call_enabled", call_enabled),
+        ("video_enabled", video_enabled),
+        ("chat_and_call", chat_and_call),
+    ] {
+        if let Some(value) = value {
+            form.push((key.to_owned(), flag(*value)));
+        }
+    }
+    if let Some(value) = chat_max_number {
+        form.push(("chat_max_number".to_owned(), value.to_string()));
+    }
+    for (key, value) in [
+        ("chat_priority", chat_priority),
+        ("call_priority", call_priority),
+        ("video_priority", video_priority),
+    ] {
+        if let Some(value) = value {
+            form.push((key.to_owned(), value.value().to_string()));
+        }
+    }
+    if let Some(languages) = language_list {
+        let codes: Vec<&str> = languages.iter().map(|l| l.as_str()).collect();
+        push_list(&mut form, "language_list", &codes);
+    }
+    if let Some(language) = language_admin {
+        form.push(("language_admin".to_owned(), language.as_str().to_owned()));
+    }
+    if let Some(group_id) = group_id {
+        form.push(("group_id".to_owned(), group_id.to_string()));
+    }
+    if let Some(websites) = website_list {
+        push_list(&mut form, "website_list", websites);
+    }
+    if let Some(skills) = skill_list {
+        push_list(&mut form, "skill_list", skills);
+    }
+    form
+}
+
+pub fn group_form(fields: &GroupFields) -> Form {
+    let GroupFields {
+        name,
+        parent_id,
+        operator_list,
+    } = fields;
+    let mut form = Form::new();
+    if let Some(name) = name {
+        form.push(("name".to_owned(), name.clone()));
+    }
+    if let Some(parent_id) = parent_id {
+        form.push(("parent_id".to_owned(), parent_id.to_string()));
+    }
+    if let Some(operators) = operator_list {
+        push_list(&mut form, "operator_list", operators);
+    }
+    form
+}
+
+pub fn skill_form(fields: &SkillFields) -> Form {
+    let SkillFields {
+        name,
+        order,
+        parent_id,
+    } = fields;
+    let mut form = Form::new();
+    if let Some(name) = name {
+        form.push(("name".to_owned(), name.clone()));
+    }
+    if let Some(order) = order {
+        form.push(("order".to_owned(), order.to_string()));
+    }
+    if let Some(parent_id) = parent_id {
+        form.push(("parent_id".to_owned(), parent_id.to_string()));
+    }
+    form
+}
+
+/// `PUT /operator/{id}/live` fields.
+pub fn availability_form(change: &SetAvailability) -> Form {
+    match change {
+        SetAvailability::Disconnect => vec![("connected".to_owned(), "0".to_owned())],
+        SetAvailability::Channels { chat, call, video } => [
+            ("chat[available]", chat),
+            ("call[available]", call),
+            ("video[available]", video),
+        ]
+        .into_iter()
+        .filter_map(|(key, value)| value.map(|v| (key.to_owned(), flag(v))))
+        .collect(),
+    }
+}
+
+/// `POST /odigocallback/{pickup,hangup}` fields.
+pub fn odigo_form(call: &OdigoCall) -> Form {
+    vec![
+        (
+            "operator_external_id".to_owned(),
+            call.operator_external_id.clone(),
+        ),
+        ("website_id".to_owned(), call.website_id.to_string()),
+        ("phone_number".to_owned(), call.phone_number.clone()),
+    ]
+}
+
+/// The `filters[...]` query parameters of an operator list.
+pub fn operator_filters(filter: &OperatorFilter) -> Form {
+    let OperatorFilter {
+        id,
+        group_id,
+        website_id,
+        website_list,
+        skill_id,
+        name,
+        external_id,
+        connected,
+    } = filter;
+    let mut query = Form::new();
+    let mut push = |key: &str, value: String| query.push((format!("filters[{key}]"), value));
+    if let Some(id) = id {
+        push("id", id.to_string());
+    }
+    if let Some(group_id) = group_id {
+        push("group_id", group_id.to_string());
+    }
+    if let Some(website_id) = website_id {
+        push("website_id", website_id.to_string());
+    }
+    if !website_list.is_empty() {
+        let ids: Vec<String> = website_list.iter().map(i64::to_string).collect();
+        push("website_list", ids.join(","));
+    }
+    if let Some(skill_id) = skill_id {
+        push("skill_id", skill_id.to_string());
+    }
+    if let Some(name) = name {
+        push("name", name.clone());
+    }
+    if let Some(external_id) = external_id {
+        push("external_id", external_id.clone());
+    }
+    match connected {
+        Some(ConnectionFilter::Online) => push("connected", "1".to_owned()),
+        Some(ConnectionFilter::Offline) => push("connected", "0".to_owned()),
+        None => {}
+    }
+    query
+}
+
+/// The `filters[...]` query parameters of the skill list.
+pub fn skill_filters(filter: &SkillFilter) -> Form {
+    let SkillFilter {
+        operator_id,
+        parent_id,
+    } = filter;
+    let mut query = Form::new();
+    if let Some(operator_id) = operator_id {
+        query.push(("filters[operator_id]".to_owned(), operator_id.to_string()));
+    }
+    if let Some(parent_id) = parent_id {
+        query.push(("filters[parent_id]".to_owned(), parent_id.to_string()));
+    }
+    query
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::operator::Priority;
+
+    #[test]
+    fn reads_the_documented_live_example_and_loose_scalars() {
+        let live: WireLive = serde_json::from_str(
+            r#"{"id": "456", "connected": 1,
+                "chat": {"enabled": true, "slot_number": "2", "slot_max_number": 4, "busy": false, "available": "1"}}"#,
+        )
+        .unwrap();
+        let live = live.into_domain();
+        assert_eq!(live.operator_id, 456);
+        assert!(live.connected);
+        assert_eq!(live.chat.slot_number, 2);
+        assert!(live.chat.available);
+        assert_eq!(live.call, ChannelState::default());
+    }
+
+    #[test]
+    fn operators_without_full_have_absent_fields() {
+        let operator: WireOperator =
+            serde_json::from_str(r#"{"id": 789, "_link": "/operator/789"}"#).unwrap();
+        let operator = operator.into_domain();
+        assert_eq!(operator.id, 789);
+        assert_eq!(operator.chat_enabled, None);
+        assert_eq!(operator.chat_priority, None);
+        assert!(operator.roles.is_empty());
+    }
+
+    #[test]
+    fn dates_are_read_in_the_configured_zone() {
+        let paris: Tz = "Europe/Paris".parse().unwrap();
+        let time = parse_date(Some("2013-08-22 14:12:45"), paris).unwrap();
+        assert_eq!(time.to_rfc3339(), "2013-08-22T12:12:45+00:00");
+        assert_eq!(parse_date(Some("22/08/2013"), paris), None);
+    }
+
+    #[test]
+    fn forms_send_only_set_fields_and_lists_the_php_way() {
+        let fields = OperatorFields {
+            name: Some("Doe".into()),
+            chat_enabled: Some(false),
+            chat_priority: Some(Priority::parse("p", 10).unwrap()),
+            website_list: Some(vec![1, 2]),
+            skill_list: Some(vec![]),
+            ..Default::default()
+        };
+        let form = operator_form(&fields);
+        assert_eq!(
+            form,
+            [
+                ("name", "Doe"),
+                ("chat_enabled", "0"),
+                ("chat_priority", "10"),
+                ("website_list[]", "1"),
+                ("website_list[]", "2"),
+                ("skill_list", ""),
+            ]
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        );
+        let change = SetAvailability::Channels {
+            chat: Some(true),
+            call: None,
+            video: Some(false),
+        };
+        assert_eq!(
+            availability_form(&change),
+            [("chat[available]", "1"), ("video[available]", "0")]
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        );
+    }
+
+    #[test]
+    fn filters_are_sent_as_documented() {
+        let filter = OperatorFilter {
+            website_list: vec![3, 1, 2],
+            name: Some("*uli*".into()),
+            connected: Some(ConnectionFilter::Offline),
+            ..Default::default()
+        }
+        .normalized();
+        assert_eq!(
+            operator_filters(&filter),
+            [
+                ("filters[website_list]", "1,2,3"),
+                ("filters[name]", "*uli*"),
+                ("filters[connected]", "0"),
+            ]
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        );
+    }
+}
