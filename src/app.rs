@@ -29,6 +29,7 @@ use tonic_health::ServingStatus;
 use tracing::{info, warn};
 
 use crate::{
+    availability::AvailabilityWatch,
     calls::CallDesk,
     config::Settings,
     dials::Dialer,
@@ -51,6 +52,7 @@ use crate::{
     vendors::{
         ccai::{CcaiCalls, CcaiClient},
         focalscope::{FocalScopeClient, FocalScopeDialer},
+        iadvize::{Iadvize, IadvizeClient},
         optico::{OpticoCallCenter, OpticoClient},
     },
 };
@@ -261,12 +263,14 @@ impl Application {
             }
         });
 
+        let agents = agents_api(&settings, heartbeat, streams_stop.clone())?;
         let grpc_addr = grpc_listener.local_addr().ok();
         let grpc = grpc_server(
             &settings,
             calls.clone(),
             dialer.clone(),
             updates,
+            agents,
             health_service,
             grpc_listener,
             serve_stop.clone(),
@@ -373,6 +377,7 @@ fn grpc_server(
     calls: CallDesk,
     dialer: Dialer,
     updates: Updates,
+    agents: AgentsApi,
     health_service: tonic_health::pb::health_server::HealthServer<
         impl tonic_health::pb::health_server::Health,
     >,
@@ -438,7 +443,7 @@ fn grpc_server(
             auth.clone(),
         ))
         .add_service(InterceptedService::new(
-            AgentsServiceServer::new(AgentsApi).max_decoding_message_size(max_request),
+            AgentsServiceServer::new(agents).max_decoding_message_size(max_request),
             auth.clone(),
         ))
         .add_service(InterceptedService::new(
@@ -455,6 +460,40 @@ fn grpc_server(
             stop.cancelled_owned(),
         );
     Ok(server)
+}
+
+/// AgentsService over iAdvize, with the availability pollers of its watch
+/// stream (ended by `streams_stop`). Unconfigured without an API key.
+fn agents_api(
+    settings: &Settings,
+    heartbeat: Duration,
+    streams_stop: CancellationToken,
+) -> Result<AgentsApi, StartupError> {
+    let iadvize_settings = &settings.vendors.iadvize;
+    let Some(key) = &iadvize_settings.api_key else {
+        warn!(
+            key = "vendors.iadvize.api_key",
+            "iadvize is not configured; AgentsService will answer FAILED_PRECONDITION"
+        );
+        return Ok(AgentsApi::new(None, None));
+    };
+    let timezone = settings
+        .iadvize_timezone()
+        .map_err(|e| StartupError::Config(e.to_string()))?;
+    let iadvize: Arc<dyn Iadvize> = Arc::new(IadvizeClient::new(
+        iadvize_settings.base_url.clone(),
+        key.clone(),
+        timezone,
+        Duration::from_millis(iadvize_settings.timeout_ms),
+    ));
+    let watch = AvailabilityWatch::new(
+        iadvize.clone(),
+        Duration::from_millis(iadvize_settings.poll_interval_ms),
+        heartbeat,
+        settings.streams.buffer,
+        streams_stop,
+    );
+    Ok(AgentsApi::new(Some(iadvize), Some(watch)))
 }
 
 /// Forgets dedupe keys past the retention, hourly.

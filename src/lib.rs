@@ -1,6 +1,7 @@
 //! switchboard: one typed gRPC API in front of contact-center vendor APIs.
 
 pub mod app;
+pub mod availability;
 pub mod calls;
 pub mod cli;
 pub mod config;
