@@ -7,6 +7,7 @@
 
 pub mod ccai;
 pub mod focalscope;
+pub mod iadvize;
 pub mod optico;
 
 use std::{net::SocketAddr, time::Duration};
@@ -20,6 +21,8 @@ use crate::{app::random_token, config::Settings};
 
 /// How long the simulated caller waits between actions.
 const PACE: Duration = Duration::from_millis(1500);
+/// How often a simulated iAdvize operator's availability changes.
+const IADVIZE_PACE: Duration = Duration::from_secs(3);
 
 pub struct Sandbox {
     addr: SocketAddr,
@@ -37,10 +40,13 @@ impl Sandbox {
             .unwrap_or(chrono_tz::Europe::Paris);
         let optico = optico::OpticoSim::new(timezone, PACE);
         let focalscope = focalscope::FocalScopeSim::new(PACE);
+        let iadvize = iadvize::IadvizeSim::new();
+        tokio::spawn(iadvize.clone().simulate(IADVIZE_PACE));
         let router = axum::Router::new()
             .nest("/optico", optico.router())
             .nest("/focalscope", focalscope.router())
-            .nest("/ccai", ccai::CcaiSim::new().router());
+            .nest("/ccai", ccai::CcaiSim::new().router())
+            .nest("/iadvize", iadvize.router());
         tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, router).await {
                 warn!(error = %e, "sandbox vendor server stopped");
@@ -72,6 +78,8 @@ impl Sandbox {
         settings.vendors.ccai.company_key = Some(SecretString::from(ccai::SANDBOX_COMPANY_KEY));
         settings.vendors.ccai.company_secret =
             Some(SecretString::from(ccai::SANDBOX_COMPANY_SECRET));
+        settings.vendors.iadvize.base_url = self.url("iadvize")?;
+        settings.vendors.iadvize.api_key = Some(SecretString::from(iadvize::SANDBOX_API_KEY));
         if settings.webhooks.optico_token.is_none() {
             settings.webhooks.optico_token = Some(random_token());
         }
