@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod agents;
 mod call_context;
 mod dial_ccai;
 mod dial_focalscope;

@@ -5,6 +5,7 @@
 pub mod ccai_doc;
 pub mod fake_ccai;
 pub mod fake_focalscope;
+pub mod fake_iadvize;
 pub mod fake_optico;
 pub mod postgres;
 pub mod process;
@@ -46,6 +47,7 @@ pub enum Db {
 pub struct AppOptions {
     pub db: Db,
     pub optico_url: Option<String>,
+    pub iadvize_url: Option<String>,
     /// Extra SWITCHBOARD__… variables.
     pub env: Vec<(String, String)>,
 }
@@ -55,6 +57,7 @@ impl Default for AppOptions {
         Self {
             db: Db::Sqlite,
             optico_url: None,
+            iadvize_url: None,
             env: Vec::new(),
         }
     }
@@ -63,6 +66,12 @@ impl Default for AppOptions {
 impl AppOptions {
     pub fn optico(mut self, url: &str) -> Self {
         self.optico_url = Some(url.to_owned());
+        self
+    }
+
+    /// Points iAdvize at `url` with the fake's API key.
+    pub fn iadvize(mut self, url: &str) -> Self {
+        self.iadvize_url = Some(url.to_owned());
         self
     }
 
@@ -160,6 +169,20 @@ pub fn test_settings(dir: &std::path::Path, options: &AppOptions) -> Settings {
         env.insert(
             "SWITCHBOARD__VENDORS__OPTICO__API_KEY".into(),
             OPTICO_API_KEY.into(),
+        );
+    }
+    if let Some(url) = &options.iadvize_url {
+        env.insert(
+            "SWITCHBOARD__VENDORS__IADVIZE__BASE_URL".into(),
+            url.clone(),
+        );
+        env.insert(
+            "SWITCHBOARD__VENDORS__IADVIZE__API_KEY".into(),
+            fake_iadvize::IADVIZE_API_KEY.into(),
+        );
+        env.insert(
+            "SWITCHBOARD__VENDORS__IADVIZE__TIMEOUT_MS".into(),
+            "500".into(),
         );
     }
     for (key, value) in &options.env {
