@@ -11,9 +11,11 @@ pub mod iadvize;
 pub mod optico;
 mod wire;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub use error::{VendorError, VendorErrorKind, redact};
+
+use crate::domain::Provider;
 
 /// The HTTP client every adapter uses: a per-request timeout, no automatic
 /// redirects (a redirected POST could be replayed by the client library) and
@@ -29,6 +31,26 @@ pub fn http_client(timeout: Duration) -> reqwest::Client {
         // Building only fails when the TLS backend cannot start, which is a
         // broken installation: nothing useful can run without it.
         .unwrap_or_else(|e| panic!("cannot build the HTTP client (TLS backend failed): {e}"))
+}
+
+/// Records how long a vendor request took and how it ended (ok, refused, or
+/// unavailable) in `switchboard_vendor_request_seconds`. `endpoint` must not
+/// hold ids or secrets (it is a metrics label).
+pub fn record_request<T>(
+    vendor: Provider,
+    endpoint: String,
+    started: Instant,
+    result: &Result<T, VendorError>,
+) {
+    let outcome = match result {
+        Ok(_) => "ok",
+        Err(e) => match e.kind {
+            VendorErrorKind::Unavailable | VendorErrorKind::OutcomeUnknown => "unavailable",
+            _ => "refused",
+        },
+    };
+    metrics::histogram!("switchboard_vendor_request_seconds", "vendor" => vendor.as_str(), "endpoint" => endpoint, "outcome" => outcome)
+        .record(started.elapsed().as_secs_f64());
 }
 
 /// Joins an endpoint path onto a vendor base URL, keeping the base's own path

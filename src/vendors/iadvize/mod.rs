@@ -24,7 +24,7 @@ use crate::{
             Skill, SkillFields, SkillFilter,
         },
     },
-    vendors::{VendorError, VendorErrorKind, endpoint, http_client, redact},
+    vendors::{VendorError, VendorErrorKind, endpoint, http_client, record_request, redact},
 };
 
 /// The largest page iAdvize serves (`limit`).
@@ -150,15 +150,7 @@ impl IadvizeClient {
         loop {
             let started = Instant::now();
             let result = self.send_once(&method, path, query, form).await;
-            let outcome = match &result {
-                Ok(_) => "ok",
-                Err(e) => match e.kind {
-                    VendorErrorKind::Unavailable | VendorErrorKind::OutcomeUnknown => "unavailable",
-                    _ => "refused",
-                },
-            };
-            metrics::histogram!("switchboard_vendor_request_seconds", "vendor" => "iadvize", "endpoint" => endpoint_label(path), "outcome" => outcome)
-                .record(started.elapsed().as_secs_f64());
+            record_request(Provider::Iadvize, endpoint_label(path), started, &result);
             match result {
                 Err(error) if error.kind == VendorErrorKind::Unavailable && attempt < retries => {
                     let pause = RETRY_BACKOFF * 2_u32.pow(attempt);

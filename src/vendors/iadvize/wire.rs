@@ -11,9 +11,10 @@ use serde::Deserialize;
 
 use crate::{
     domain::operator::{
-        Availability, ChannelState, ConnectionFilter, GroupFields, OdigoCall, OdigoConversation,
-        Operator, OperatorFields, OperatorFilter, OperatorGroup, OperatorProfile, OperatorRole,
-        OperatorStatistics, SetAvailability, Skill, SkillFields, SkillFilter,
+        AdminLanguage, Availability, ChannelState, ConnectionFilter, GroupFields, LanguageCode,
+        OdigoCall, OdigoConversation, Operator, OperatorFields, OperatorFilter, OperatorGroup,
+        OperatorProfile, OperatorRole, OperatorStatistics, Priority, SetAvailability, Skill,
+        SkillFields, SkillFilter,
     },
     vendors::wire::{
         int_list, int_or_string, loose_bool, number_or_string, opt_int_or_string, opt_loose_bool,
@@ -368,15 +369,41 @@ fn flag(value: bool) -> String {
     if value { "1" } else { "0" }.to_owned()
 }
 
-/// Adds a list the way PHP reads one (`key[]=a&key[]=b`, what iAdvize's own
-/// PHP client sends). PHP cannot express an empty array in a form, so an
-/// empty list is sent as `key=` (an empty value), which clears it.
-fn push_list<T: ToString>(form: &mut Form, key: &str, values: &[T]) {
-    if values.is_empty() {
-        form.push((key.to_owned(), String::new()));
+/// A form body built from optional fields: `None` is not sent.
+#[derive(Default)]
+struct FormBuilder(Form);
+
+impl FormBuilder {
+    fn value(mut self, key: &str, value: Option<impl ToString>) -> Self {
+        if let Some(value) = value {
+            self.0.push((key.to_owned(), value.to_string()));
+        }
+        self
     }
-    for value in values {
-        form.push((format!("{key}[]"), value.to_string()));
+
+    /// Booleans as iAdvize writes them: 1 or 0.
+    fn flag(self, key: &str, value: Option<bool>) -> Self {
+        self.value(key, value.map(flag))
+    }
+
+    /// A list the way PHP reads one (`key[]=a&key[]=b`, what iAdvize's own
+    /// PHP client sends). PHP cannot express an empty array in a form, so an
+    /// empty list is sent as `key=` (an empty value), which clears it.
+    fn list<T: ToString>(mut self, key: &str, values: Option<&[T]>) -> Self {
+        match values {
+            None => {}
+            Some([]) => self.0.push((key.to_owned(), String::new())),
+            Some(values) => {
+                for value in values {
+                    self.0.push((format!("{key}[]"), value.to_string()));
+                }
+            }
+        }
+        self
+    }
+
+    fn build(self) -> Form {
+        self.0
     }
 }
 
@@ -406,64 +433,38 @@ pub fn operator_form(fields: &OperatorFields) -> Form {
         skill_list,
         sso_key,
     } = fields;
-    let mut form = Form::new();
-    let mut text = |key: &str, value: &Option<String>| {
-        if let Some(value) = value {
-            form.push((key.to_owned(), value.clone()));
-        }
-    };
-    text("name", name);
-    text("first_name", first_name);
-    text("pseudo", pseudo);
-    text("email", email);
-    text("external_id", external_id);
-    text("sso_key", sso_key);
-    if let Some(role) = role {
-        form.push(("role".to_owned(), role.as_str().to_owned()));
-    }
-    if let Some(roles) = roles {
-        let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
-        push_list(&mut form, "roles", &names);
-    }
-    for (key, value) in [
-        ("chat_enabled", chat_enabled),
-        ("call_enabled", call_enabled),
-        ("video_enabled", video_enabled),
-        ("chat_and_call", chat_and_call),
-    ] {
-        if let Some(value) = value {
-            form.push((key.to_owned(), flag(*value)));
-        }
-    }
-    if let Some(value) = chat_max_number {
-        form.push(("chat_max_number".to_owned(), value.to_string()));
-    }
-    for (key, value) in [
-        ("chat_priority", chat_priority),
-        ("call_priority", call_priority),
-        ("video_priority", video_priority),
-    ] {
-        if let Some(value) = value {
-            form.push((key.to_owned(), value.value().to_string()));
-        }
-    }
-    if let Some(languages) = language_list {
-        let codes: Vec<&str> = languages.iter().map(|l| l.as_str()).collect();
-        push_list(&mut form, "language_list", &codes);
-    }
-    if let Some(language) = language_admin {
-        form.push(("language_admin".to_owned(), language.as_str().to_owned()));
-    }
-    if let Some(group_id) = group_id {
-        form.push(("group_id".to_owned(), group_id.to_string()));
-    }
-    if let Some(websites) = website_list {
-        push_list(&mut form, "website_list", websites);
-    }
-    if let Some(skills) = skill_list {
-        push_list(&mut form, "skill_list", skills);
-    }
-    form
+    let roles: Option<Vec<&str>> = roles
+        .as_ref()
+        .map(|roles| roles.iter().map(|r| r.as_str()).collect());
+    let languages: Option<Vec<&str>> = language_list
+        .as_ref()
+        .map(|languages| languages.iter().map(LanguageCode::as_str).collect());
+    FormBuilder::default()
+        .value("name", name.as_ref())
+        .value("first_name", first_name.as_ref())
+        .value("pseudo", pseudo.as_ref())
+        .value("email", email.as_ref())
+        .value("external_id", external_id.as_ref())
+        .value("sso_key", sso_key.as_ref())
+        .value("role", role.map(OperatorRole::as_str))
+        .list("roles", roles.as_deref())
+        .flag("chat_enabled", *chat_enabled)
+        .flag("call_enabled", *call_enabled)
+        .flag("video_enabled", *video_enabled)
+        .flag("chat_and_call", *chat_and_call)
+        .value("chat_max_number", *chat_max_number)
+        .value("chat_priority", chat_priority.map(Priority::value))
+        .value("call_priority", call_priority.map(Priority::value))
+        .value("video_priority", video_priority.map(Priority::value))
+        .list("language_list", languages.as_deref())
+        .value(
+            "language_admin",
+            language_admin.as_ref().map(AdminLanguage::as_str),
+        )
+        .value("group_id", *group_id)
+        .list("website_list", website_list.as_deref())
+        .list("skill_list", skill_list.as_deref())
+        .build()
 }
 
 pub fn group_form(fields: &GroupFields) -> Form {
@@ -472,17 +473,11 @@ pub fn group_form(fields: &GroupFields) -> Form {
         parent_id,
         operator_list,
     } = fields;
-    let mut form = Form::new();
-    if let Some(name) = name {
-        form.push(("name".to_owned(), name.clone()));
-    }
-    if let Some(parent_id) = parent_id {
-        form.push(("parent_id".to_owned(), parent_id.to_string()));
-    }
-    if let Some(operators) = operator_list {
-        push_list(&mut form, "operator_list", operators);
-    }
-    form
+    FormBuilder::default()
+        .value("name", name.as_ref())
+        .value("parent_id", *parent_id)
+        .list("operator_list", operator_list.as_deref())
+        .build()
 }
 
 pub fn skill_form(fields: &SkillFields) -> Form {
@@ -491,44 +486,37 @@ pub fn skill_form(fields: &SkillFields) -> Form {
         order,
         parent_id,
     } = fields;
-    let mut form = Form::new();
-    if let Some(name) = name {
-        form.push(("name".to_owned(), name.clone()));
-    }
-    if let Some(order) = order {
-        form.push(("order".to_owned(), order.to_string()));
-    }
-    if let Some(parent_id) = parent_id {
-        form.push(("parent_id".to_owned(), parent_id.to_string()));
-    }
-    form
+    FormBuilder::default()
+        .value("name", name.as_ref())
+        .value("order", *order)
+        .value("parent_id", *parent_id)
+        .build()
 }
 
 /// `PUT /operator/{id}/live` fields.
 pub fn availability_form(change: &SetAvailability) -> Form {
     match change {
-        SetAvailability::Disconnect => vec![("connected".to_owned(), "0".to_owned())],
-        SetAvailability::Channels { chat, call, video } => [
-            ("chat[available]", chat),
-            ("call[available]", call),
-            ("video[available]", video),
-        ]
-        .into_iter()
-        .filter_map(|(key, value)| value.map(|v| (key.to_owned(), flag(v))))
-        .collect(),
+        SetAvailability::Disconnect => FormBuilder::default().value("connected", Some(0)),
+        SetAvailability::Channels { chat, call, video } => FormBuilder::default()
+            .flag("chat[available]", *chat)
+            .flag("call[available]", *call)
+            .flag("video[available]", *video),
     }
+    .build()
 }
 
 /// `POST /odigocallback/{pickup,hangup}` fields.
 pub fn odigo_form(call: &OdigoCall) -> Form {
-    vec![
-        (
-            "operator_external_id".to_owned(),
-            call.operator_external_id.clone(),
-        ),
-        ("website_id".to_owned(), call.website_id.to_string()),
-        ("phone_number".to_owned(), call.phone_number.clone()),
-    ]
+    let OdigoCall {
+        operator_external_id,
+        website_id,
+        phone_number,
+    } = call;
+    FormBuilder::default()
+        .value("operator_external_id", Some(operator_external_id))
+        .value("website_id", Some(website_id))
+        .value("phone_number", Some(phone_number))
+        .build()
 }
 
 /// The `filters[...]` query parameters of an operator list.
@@ -543,36 +531,29 @@ pub fn operator_filters(filter: &OperatorFilter) -> Form {
         external_id,
         connected,
     } = filter;
-    let mut query = Form::new();
-    let mut push = |key: &str, value: String| query.push((format!("filters[{key}]"), value));
-    if let Some(id) = id {
-        push("id", id.to_string());
-    }
-    if let Some(group_id) = group_id {
-        push("group_id", group_id.to_string());
-    }
-    if let Some(website_id) = website_id {
-        push("website_id", website_id.to_string());
-    }
-    if !website_list.is_empty() {
-        let ids: Vec<String> = website_list.iter().map(i64::to_string).collect();
-        push("website_list", ids.join(","));
-    }
-    if let Some(skill_id) = skill_id {
-        push("skill_id", skill_id.to_string());
-    }
-    if let Some(name) = name {
-        push("name", name.clone());
-    }
-    if let Some(external_id) = external_id {
-        push("external_id", external_id.clone());
-    }
-    match connected {
-        Some(ConnectionFilter::Online) => push("connected", "1".to_owned()),
-        Some(ConnectionFilter::Offline) => push("connected", "0".to_owned()),
-        None => {}
-    }
-    query
+    let websites = (!website_list.is_empty()).then(|| {
+        website_list
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    });
+    FormBuilder::default()
+        .value("filters[id]", *id)
+        .value("filters[group_id]", *group_id)
+        .value("filters[website_id]", *website_id)
+        .value("filters[website_list]", websites)
+        .value("filters[skill_id]", *skill_id)
+        .value("filters[name]", name.as_ref())
+        .value("filters[external_id]", external_id.as_ref())
+        .value(
+            "filters[connected]",
+            connected.map(|c| match c {
+                ConnectionFilter::Online => 1,
+                ConnectionFilter::Offline => 0,
+            }),
+        )
+        .build()
 }
 
 /// The `filters[...]` query parameters of the skill list.
@@ -581,20 +562,15 @@ pub fn skill_filters(filter: &SkillFilter) -> Form {
         operator_id,
         parent_id,
     } = filter;
-    let mut query = Form::new();
-    if let Some(operator_id) = operator_id {
-        query.push(("filters[operator_id]".to_owned(), operator_id.to_string()));
-    }
-    if let Some(parent_id) = parent_id {
-        query.push(("filters[parent_id]".to_owned(), parent_id.to_string()));
-    }
-    query
+    FormBuilder::default()
+        .value("filters[operator_id]", *operator_id)
+        .value("filters[parent_id]", *parent_id)
+        .build()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::operator::Priority;
 
     #[test]
     fn reads_the_documented_live_example_and_loose_scalars() {

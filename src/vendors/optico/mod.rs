@@ -15,7 +15,7 @@ use url::Url;
 
 use crate::{
     domain::{AgentName, CallerPhone, OpticoMatch, PhoneNumber, Provider},
-    vendors::{VendorError, VendorErrorKind, endpoint, http_client, redact},
+    vendors::{VendorError, VendorErrorKind, endpoint, http_client, record_request, redact},
 };
 
 /// What switchboard needs from the Optico Call Center API.
@@ -62,15 +62,7 @@ impl OpticoClient {
     ) -> Result<Vec<T>, VendorError> {
         let started = Instant::now();
         let result = self.post_inner(path, form).await;
-        let outcome = match &result {
-            Ok(_) => "ok",
-            Err(e) => match e.kind {
-                VendorErrorKind::Unavailable | VendorErrorKind::OutcomeUnknown => "unavailable",
-                _ => "refused",
-            },
-        };
-        metrics::histogram!("switchboard_vendor_request_seconds", "vendor" => "optico", "endpoint" => path.to_owned(), "outcome" => outcome)
-            .record(started.elapsed().as_secs_f64());
+        record_request(Provider::Optico, path.to_owned(), started, &result);
         result
     }
 
