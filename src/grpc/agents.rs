@@ -67,6 +67,19 @@ fn vendor_error(mut error: VendorError, rename: impl Fn(&str) -> String) -> Erro
     Error::Vendor(error)
 }
 
+/// A required message field: a violation when absent.
+fn required<'a, T>(
+    violations: &mut Violations,
+    field: &str,
+    what: &str,
+    value: &'a Option<T>,
+) -> Option<&'a T> {
+    if value.is_none() {
+        violations.push(FieldViolation::new(field, format!("is required: {what}")));
+    }
+    value.as_ref()
+}
+
 fn nested(prefix: &'static str) -> impl Fn(&str) -> String {
     move |field| format!("{prefix}.{field}")
 }
@@ -909,16 +922,13 @@ impl AgentsService for AgentsApi {
     ) -> Result<Response<proto::CreateAgentResponse>, Status> {
         let proto::CreateAgentRequest { agent: new_agent } = request.into_inner();
         let mut violations = Violations::new();
-        let fields = match &new_agent {
-            Some(new_agent) => operator_fields(&mut violations, new_agent, None),
-            None => {
-                violations.push(FieldViolation::new(
-                    "agent",
-                    "is required: the operator to create",
-                ));
-                None
-            }
-        };
+        let fields = required(
+            &mut violations,
+            "agent",
+            "the operator to create",
+            &new_agent,
+        )
+        .and_then(|agent| operator_fields(&mut violations, agent, None));
         let fields = violations.finish(fields).map_err(Error::from)?;
         let created = self
             .iadvize()?
@@ -940,19 +950,16 @@ impl AgentsService for AgentsApi {
         } = request.into_inner();
         let mut violations = Violations::new();
         let mask = parse_update_mask(&mut violations, update_mask, AgentField::NAMES, "Agent");
-        let (id, fields) = match &changed {
-            Some(changed) => (
-                violations.check(required_id("agent.id", changed.id)),
-                mask.and_then(|mask| operator_fields(&mut violations, changed, Some(&mask))),
-            ),
-            None => {
-                violations.push(FieldViolation::new(
-                    "agent",
-                    "is required: its id names the operator, its fields carry the new values",
-                ));
-                (None, None)
-            }
-        };
+        let changed = required(
+            &mut violations,
+            "agent",
+            "its id names the operator, its fields carry the new values",
+            &changed,
+        );
+        let id = changed.and_then(|agent| violations.check(required_id("agent.id", agent.id)));
+        let fields = mask
+            .zip(changed)
+            .and_then(|(mask, agent)| operator_fields(&mut violations, agent, Some(&mask)));
         let (id, fields) = violations
             .finish(crate::all_some!(id, fields))
             .map_err(Error::from)?;
@@ -1187,16 +1194,8 @@ impl AgentsService for AgentsApi {
     ) -> Result<Response<proto::CreateGroupResponse>, Status> {
         let proto::CreateGroupRequest { group: new_group } = request.into_inner();
         let mut violations = Violations::new();
-        let fields = match &new_group {
-            Some(new_group) => group_fields(&mut violations, new_group, None),
-            None => {
-                violations.push(FieldViolation::new(
-                    "group",
-                    "is required: the group to create",
-                ));
-                None
-            }
-        };
+        let fields = required(&mut violations, "group", "the group to create", &new_group)
+            .and_then(|group| group_fields(&mut violations, group, None));
         let fields = violations.finish(fields).map_err(Error::from)?;
         let created = self
             .iadvize()?
@@ -1218,19 +1217,16 @@ impl AgentsService for AgentsApi {
         } = request.into_inner();
         let mut violations = Violations::new();
         let mask = parse_update_mask(&mut violations, update_mask, GroupField::NAMES, "Group");
-        let (id, fields) = match &changed {
-            Some(changed) => (
-                violations.check(required_id("group.id", changed.id)),
-                mask.and_then(|mask| group_fields(&mut violations, changed, Some(&mask))),
-            ),
-            None => {
-                violations.push(FieldViolation::new(
-                    "group",
-                    "is required: its id names the group, its fields carry the new values",
-                ));
-                (None, None)
-            }
-        };
+        let changed = required(
+            &mut violations,
+            "group",
+            "its id names the group, its fields carry the new values",
+            &changed,
+        );
+        let id = changed.and_then(|group| violations.check(required_id("group.id", group.id)));
+        let fields = mask
+            .zip(changed)
+            .and_then(|(mask, group)| group_fields(&mut violations, group, Some(&mask)));
         let (id, fields) = violations
             .finish(crate::all_some!(id, fields))
             .map_err(Error::from)?;
@@ -1309,16 +1305,8 @@ impl AgentsService for AgentsApi {
     ) -> Result<Response<proto::CreateSkillResponse>, Status> {
         let proto::CreateSkillRequest { skill: new_skill } = request.into_inner();
         let mut violations = Violations::new();
-        let fields = match &new_skill {
-            Some(new_skill) => skill_fields(&mut violations, new_skill, None),
-            None => {
-                violations.push(FieldViolation::new(
-                    "skill",
-                    "is required: the skill to create",
-                ));
-                None
-            }
-        };
+        let fields = required(&mut violations, "skill", "the skill to create", &new_skill)
+            .and_then(|skill| skill_fields(&mut violations, skill, None));
         let fields = violations.finish(fields).map_err(Error::from)?;
         let created = self
             .iadvize()?
@@ -1340,19 +1328,16 @@ impl AgentsService for AgentsApi {
         } = request.into_inner();
         let mut violations = Violations::new();
         let mask = parse_update_mask(&mut violations, update_mask, SkillField::NAMES, "Skill");
-        let (id, fields) = match &changed {
-            Some(changed) => (
-                violations.check(required_id("skill.id", changed.id)),
-                mask.and_then(|mask| skill_fields(&mut violations, changed, Some(&mask))),
-            ),
-            None => {
-                violations.push(FieldViolation::new(
-                    "skill",
-                    "is required: its id names the skill, its fields carry the new values",
-                ));
-                (None, None)
-            }
-        };
+        let changed = required(
+            &mut violations,
+            "skill",
+            "its id names the skill, its fields carry the new values",
+            &changed,
+        );
+        let id = changed.and_then(|skill| violations.check(required_id("skill.id", skill.id)));
+        let fields = mask
+            .zip(changed)
+            .and_then(|(mask, skill)| skill_fields(&mut violations, skill, Some(&mask)));
         let (id, fields) = violations
             .finish(crate::all_some!(id, fields))
             .map_err(Error::from)?;
