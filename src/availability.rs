@@ -125,7 +125,7 @@ struct PollerState {
     /// next good poll is then sent whole).
     latest: Option<Arc<Snapshot>>,
     /// The failure of the last poll, for watchers joining during an outage.
-    last_failure: Option<(DateTime<Utc>, VendorError)>,
+    last_failure: Option<VendorError>,
     watchers: usize,
 }
 
@@ -185,7 +185,7 @@ impl AvailabilityWatch {
 /// What a joining watcher starts with.
 enum Initial {
     Snapshot(Arc<Snapshot>),
-    Failure(DateTime<Utc>, VendorError),
+    Failure(VendorError),
     Nothing,
 }
 
@@ -224,7 +224,7 @@ impl Hub {
         let live = state.sender.subscribe();
         let initial = match (&state.latest, &state.last_failure) {
             (Some(snapshot), _) => Initial::Snapshot(snapshot.clone()),
-            (None, Some((at, error))) => Initial::Failure(*at, error.clone()),
+            (None, Some(error)) => Initial::Failure(error.clone()),
             (None, None) => Initial::Nothing,
         };
         drop(state);
@@ -280,7 +280,7 @@ impl Hub {
                     warn!(filter = ?poller.filter, error = %error, "availability poll failed; polling goes on");
                     let mut state = lock(&poller.state);
                     state.latest = None;
-                    state.last_failure = Some((observed_at, error.clone()));
+                    state.last_failure = Some(error.clone());
                     let _ = state
                         .sender
                         .send(Arc::new(PollEvent::Failed { observed_at, error }));
@@ -484,7 +484,9 @@ impl Watcher {
                 }
                 synced = true;
             }
-            Initial::Failure(observed_at, error) => {
+            Initial::Failure(error) => {
+                // An error is dated when it is sent (see the contract).
+                let observed_at = Utc::now();
                 if let Err(stop) = self
                     .send(WatchItem::VendorError { observed_at, error })
                     .await

@@ -1440,6 +1440,21 @@ async fn forbidden_is_failed_precondition_and_the_key_never_leaks() {
         "{}",
         status.message()
     );
+
+    // A page that is not iAdvize's (a wrong base URL) is our configuration
+    // too, not an unknown operator.
+    iadvize.answer(Method::GET, "/operator/456", 404, "<html>Not Found</html>");
+    let status = client(&app)
+        .await
+        .get_agent(proto::GetAgentRequest { agent_id: 456 })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::FailedPrecondition);
+    assert!(
+        status.message().contains("vendors.iadvize.base_url"),
+        "{}",
+        status.message()
+    );
 }
 
 #[tokio::test]

@@ -317,8 +317,13 @@ fn http_failure(status: reqwest::StatusCode, side_effect: bool) -> VendorError {
     let code = status.as_u16();
     let message = format!("iadvize answered HTTP {code} without its JSON envelope");
     match code {
-        401 | 403 => VendorError::new(Provider::Iadvize, VendorErrorKind::Misconfigured, message),
-        404 => VendorError::new(Provider::Iadvize, VendorErrorKind::NotFound, message),
+        // Without the envelope, these are not iAdvize judging the request
+        // but our key or base URL being wrong.
+        401 | 403 | 404 => VendorError::new(
+            Provider::Iadvize,
+            VendorErrorKind::Misconfigured,
+            format!("{message}; check vendors.iadvize.base_url and api_key"),
+        ),
         // Overloaded or down: the request was not taken.
         429 | 503 => VendorError::unavailable(Provider::Iadvize, message),
         500..=599 if side_effect => VendorError::new(
