@@ -263,14 +263,21 @@ impl Application {
             }
         });
 
-        let agents = agents_api(&settings, heartbeat, streams_stop.clone())?;
+        let agents = agents_api(
+            &settings,
+            settings.stream_options().heartbeat,
+            streams_stop.clone(),
+        )?;
         let grpc_addr = grpc_listener.local_addr().ok();
+        let services = Services {
+            call_context: CallContextApi::new(calls.clone(), dialer.clone(), updates),
+            outbound_dial: OutboundDialApi::new(dialer.clone()),
+            agents,
+            stats: StatsApi,
+        };
         let grpc = grpc_server(
             &settings,
-            calls.clone(),
-            dialer.clone(),
-            updates,
-            agents,
+            services,
             health_service,
             grpc_listener,
             serve_stop.clone(),
@@ -372,18 +379,29 @@ async fn bind(what: &'static str, addr: SocketAddr) -> Result<TcpListener, Start
 
 /// The gRPC server future: every service behind its layers, serving
 /// `listener` until `stop` fires.
+/// The four switchboard services, ready to serve.
+struct Services {
+    call_context: CallContextApi,
+    outbound_dial: OutboundDialApi,
+    agents: AgentsApi,
+    stats: StatsApi,
+}
+
 fn grpc_server(
     settings: &Settings,
-    calls: CallDesk,
-    dialer: Dialer,
-    updates: Updates,
-    agents: AgentsApi,
+    services: Services,
     health_service: tonic_health::pb::health_server::HealthServer<
         impl tonic_health::pb::health_server::Health,
     >,
     listener: TcpListener,
     stop: CancellationToken,
 ) -> Result<impl Future<Output = Result<(), tonic::transport::Error>> + Send, StartupError> {
+    let Services {
+        call_context,
+        outbound_dial,
+        agents,
+        stats,
+    } = services;
     let server_settings = &settings.server;
     let auth = BearerAuth::new(&settings.auth.tokens, settings.auth.allow_unauthenticated);
     let max_request = server_settings.max_request_bytes;
@@ -438,8 +456,7 @@ fn grpc_server(
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(InterceptedService::new(
-            CallContextServiceServer::new(CallContextApi::new(calls, dialer.clone(), updates))
-                .max_decoding_message_size(max_request),
+            CallContextServiceServer::new(call_context).max_decoding_message_size(max_request),
             auth.clone(),
         ))
         .add_service(InterceptedService::new(
@@ -447,12 +464,11 @@ fn grpc_server(
             auth.clone(),
         ))
         .add_service(InterceptedService::new(
-            OutboundDialServiceServer::new(OutboundDialApi::new(dialer))
-                .max_decoding_message_size(max_request),
+            OutboundDialServiceServer::new(outbound_dial).max_decoding_message_size(max_request),
             auth.clone(),
         ))
         .add_service(InterceptedService::new(
-            StatsServiceServer::new(StatsApi).max_decoding_message_size(max_request),
+            StatsServiceServer::new(stats).max_decoding_message_size(max_request),
             auth,
         ))
         .serve_with_incoming_shutdown(
