@@ -7,8 +7,9 @@
 //!    get its latest snapshot at once (or the first poll's when none yet);
 //! 2. after each poll the poller compares with the previous one and
 //!    broadcasts the differences once; it never waits for a watcher: a
-//!    watcher that falls further behind than the broadcast buffer is ended
-//!    with RESOURCE_EXHAUSTED (reconnecting starts with a snapshot);
+//!    watcher that falls further behind than the broadcast buffer skips the
+//!    differences it missed and gets the poller's latest snapshot instead
+//!    (availability is a state, so a fresh snapshot loses nothing);
 //! 3. a retryable failure (iAdvize down, slow, 5xx) is broadcast and polling
 //!    goes on; the next good poll sends a full snapshot again. A failure no
 //!    retry can fix (bad key, unknown filter value) ends every watcher with
@@ -110,6 +111,22 @@ struct Hub {
     buffer: usize,
     shutdown: CancellationToken,
     pollers: Mutex<HashMap<OperatorFilter, Arc<Poller>>>,
+}
+
+impl Poller {
+    /// A receiver of what follows the latest poll, and that poll's result.
+    /// Both are read under the poller's lock, so the receiver sees exactly
+    /// the differences that follow that snapshot.
+    fn subscribe(&self) -> (broadcast::Receiver<Arc<PollEvent>>, Initial) {
+        let state = lock(&self.state);
+        let live = state.sender.subscribe();
+        let initial = match (&state.latest, &state.last_failure) {
+            (Some(snapshot), _) => Initial::Snapshot(snapshot.clone()),
+            (None, Some(error)) => Initial::Failure(error.clone()),
+            (None, None) => Initial::Nothing,
+        };
+        (live, initial)
+    }
 }
 
 struct Poller {
@@ -219,15 +236,8 @@ impl Hub {
                 poller
             }
         };
-        let mut state = lock(&poller.state);
-        state.watchers += 1;
-        let live = state.sender.subscribe();
-        let initial = match (&state.latest, &state.last_failure) {
-            (Some(snapshot), _) => Initial::Snapshot(snapshot.clone()),
-            (None, Some(error)) => Initial::Failure(error.clone()),
-            (None, None) => Initial::Nothing,
-        };
-        drop(state);
+        lock(&poller.state).watchers += 1;
+        let (live, initial) = poller.subscribe();
         (poller, live, initial)
     }
 
@@ -469,6 +479,25 @@ impl Watcher {
         }
     }
 
+    /// Sends what a (re)joining watcher starts with; returns whether the
+    /// watcher now holds a snapshot to apply differences to.
+    async fn start_from(&self, initial: Initial) -> Result<bool, Stop> {
+        match initial {
+            Initial::Snapshot(snapshot) => {
+                self.send(WatchItem::Snapshot(snapshot)).await?;
+                Ok(true)
+            }
+            Initial::Failure(error) => {
+                // An error is dated when it is sent (see the contract).
+                let observed_at = Utc::now();
+                self.send(WatchItem::VendorError { observed_at, error })
+                    .await?;
+                Ok(false)
+            }
+            Initial::Nothing => Ok(false),
+        }
+    }
+
     async fn deliver(
         &self,
         live: &mut broadcast::Receiver<Arc<PollEvent>>,
@@ -476,26 +505,10 @@ impl Watcher {
     ) -> Stop {
         let hub = &self.membership.hub;
         // Differences only make sense on top of a snapshot.
-        let mut synced = false;
-        match initial {
-            Initial::Snapshot(snapshot) => {
-                if let Err(stop) = self.send(WatchItem::Snapshot(snapshot)).await {
-                    return stop;
-                }
-                synced = true;
-            }
-            Initial::Failure(error) => {
-                // An error is dated when it is sent (see the contract).
-                let observed_at = Utc::now();
-                if let Err(stop) = self
-                    .send(WatchItem::VendorError { observed_at, error })
-                    .await
-                {
-                    return stop;
-                }
-            }
-            Initial::Nothing => {}
-        }
+        let mut synced = match self.start_from(initial).await {
+            Ok(synced) => synced,
+            Err(stop) => return stop,
+        };
         let mut heartbeat =
             tokio::time::interval_at(tokio::time::Instant::now() + hub.heartbeat, hub.heartbeat);
         loop {
@@ -527,11 +540,20 @@ impl Watcher {
                         PollEvent::Ended(error) => return Stop::End(Error::Vendor(error.clone())),
                     },
                     Err(broadcast::error::RecvError::Lagged(skipped)) => {
+                        // Missed differences are replaced by the latest
+                        // snapshot; what follows it arrives on the fresh
+                        // receiver.
                         metrics::counter!("switchboard_availability_watch_lagged_total").increment(1);
-                        debug!(skipped, "availability watcher fell behind its poller; ending it");
-                        return Stop::End(Error::TooSlow(format!(
-                            "this stream fell {skipped} poll(s) behind (read faster); reconnect to start again from a snapshot"
-                        )));
+                        debug!(skipped, "availability watcher fell behind its poller; resynchronising from the latest snapshot");
+                        let (fresh, initial) = self.membership.poller.subscribe();
+                        *live = fresh;
+                        match self.start_from(initial).await {
+                            Ok(now_synced) => {
+                                synced = now_synced;
+                                Ok(())
+                            }
+                            Err(stop) => Err(stop),
+                        }
                     }
                     // The poller is gone without a word: only at shutdown.
                     Err(broadcast::error::RecvError::Closed) => return Stop::Shutdown,
@@ -717,7 +739,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_watcher_that_falls_behind_is_ended_without_holding_up_others() {
+    async fn a_watcher_that_falls_behind_resynchronises_without_holding_up_others() {
         let iadvize = Arc::new(Ticking::default());
         let watch = hub(iadvize.clone(), 16);
         let mut slow = watch.watch(OperatorFilter::default());
@@ -742,19 +764,35 @@ mod tests {
                 other => panic!("unexpected {other:?}"),
             }
         }
-        // The slow one gets what fitted in its buffer, then RESOURCE_EXHAUSTED.
-        let ended = loop {
-            match tokio::time::timeout(Duration::from_secs(5), slow.recv())
-                .await
-                .expect("slow stream progresses")
-            {
-                Some(Ok(_)) => continue,
-                Some(Err(error)) => break error,
-                None => panic!("ended without an error"),
+        // The slow one gets what fitted in its buffer, then, having missed
+        // polls, a fresh snapshot; the differences after it chain on it with
+        // no poll skipped.
+        let slots = |snapshot: &Snapshot| snapshot.agents[&1].chat.slot_number;
+        let mut snapshots = 0;
+        let mut last = None;
+        while snapshots < 2 {
+            if let WatchItem::Snapshot(snapshot) = next(&mut slow).await {
+                snapshots += 1;
+                last = Some(slots(&snapshot));
             }
-        };
-        assert!(matches!(ended, Error::TooSlow(_)), "{ended:?}");
-        assert_eq!(watch.pollers(), 1, "the fast watcher keeps its poller");
+        }
+        for _ in 0..5 {
+            match next(&mut slow).await {
+                WatchItem::Delta {
+                    delta: Delta::Changed(AvailabilityChange::Channel { before, after, .. }),
+                    ..
+                } => {
+                    assert_eq!(
+                        Some(before.slot_number),
+                        last,
+                        "chains on the fresh snapshot"
+                    );
+                    last = Some(after.slot_number);
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert_eq!(watch.pollers(), 1, "one poller for both");
     }
 
     #[tokio::test]

@@ -59,9 +59,6 @@ pub enum Error {
     /// The client did not present a valid bearer token.
     #[error("{0}")]
     Unauthenticated(&'static str),
-    /// A stream's client reads too slowly to keep up; it may reconnect.
-    #[error("{0}")]
-    TooSlow(String),
 }
 
 impl Error {
@@ -153,7 +150,6 @@ impl From<Error> for Status {
                 }
             }
             Error::Unauthenticated(_) => (Code::Unauthenticated, "UNAUTHENTICATED"),
-            Error::TooSlow(_) => (Code::ResourceExhausted, "STREAM_TOO_SLOW"),
             Error::ShuttingDown(_) => {
                 details.set_retry_info(Some(Duration::from_millis(100)));
                 (Code::Unavailable, "SHUTTING_DOWN")
