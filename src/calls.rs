@@ -181,9 +181,6 @@ impl CallDesk {
         dedupe_key: String,
     ) -> Result<Recorded> {
         let mut tx = self.store.begin_write().await?;
-        if events::is_duplicate(&tx, &dedupe_key).await? {
-            return Ok(Recorded::Duplicate);
-        }
         let vendor_ref = VendorRef::new(RefKind::OpticoCallId, optico_call_id.to_string());
         // A call first seen through a webhook started, as far as we know,
         // now (StartCall fills in its real start time later).

@@ -177,6 +177,17 @@ pub async fn find_call_id(
     }
 }
 
+/// The agent of a call (one column, for the hot webhook path).
+pub async fn agent_of(conn: &impl ConnectionTrait, id: &CallId) -> StoreResult<Option<String>> {
+    let agent: Option<Option<String>> = call::Entity::find_by_id(id.as_str().to_owned())
+        .select_only()
+        .column(call::Column::Agent)
+        .into_tuple()
+        .one(conn)
+        .await?;
+    Ok(agent.flatten())
+}
+
 /// A call with its refs and legs.
 pub async fn load_call(conn: &impl ConnectionTrait, id: &CallId) -> StoreResult<Option<Call>> {
     match call::Entity::find_by_id(id.as_str().to_owned())

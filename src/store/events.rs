@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    sea_query::{Expr, ExprTrait},
+    sea_query::{Expr, ExprTrait, OnConflict},
 };
 
 use super::{
@@ -58,10 +58,24 @@ pub async fn append(
     event: NewEvent,
 ) -> StoreResult<Recorded> {
     let received_at = Utc::now();
-    if let Some(key) = &event.dedupe_key
-        && is_duplicate(tx, key).await?
-    {
-        return Ok(Recorded::Duplicate);
+    // Claim the delivery's key first: a re-delivery stops here, having
+    // written nothing.
+    if let Some(key) = &event.dedupe_key {
+        let claimed = dedupe_key::Entity::insert(dedupe_key::ActiveModel {
+            key: Set(key.clone()),
+            sequence: Set(None),
+            created_at: Set(to_micros(received_at)),
+        })
+        .on_conflict(
+            OnConflict::column(dedupe_key::Column::Key)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(tx.conn())
+        .await?;
+        if claimed == 0 {
+            return Ok(Recorded::Duplicate);
+        }
     }
     let payload = serde_json::to_string(&event.update)
         .map_err(|e| StoreError::Corrupt(format!("event payload: {e}")))?;
@@ -78,13 +92,12 @@ pub async fn append(
     .await?;
     let sequence = inserted.last_insert_id;
     if let Some(key) = event.dedupe_key {
-        dedupe_key::Entity::insert(dedupe_key::ActiveModel {
-            key: Set(key),
-            sequence: Set(Some(sequence)),
-            created_at: Set(to_micros(received_at)),
-        })
-        .exec_without_returning(tx.conn())
-        .await?;
+        // Which event a delivery became, for whoever investigates one.
+        dedupe_key::Entity::update_many()
+            .col_expr(dedupe_key::Column::Sequence, Some(sequence).into())
+            .filter(dedupe_key::Column::Key.eq(key))
+            .exec(tx.conn())
+            .await?;
     }
     tx.mark_appended(sequence);
     Ok(Recorded::Stored(sequence))

@@ -117,7 +117,10 @@ impl Store {
                     .busy_timeout(Duration::from_secs(10))
                     .foreign_keys(true)
                     .create_if_missing(true)
-            });
+            })
+            // A local file needs no liveness probe before each use (the
+            // probe is a query of its own).
+            .map_sqlx_sqlite_pool_opts(|pool| pool.test_before_acquire(false));
         let db = Database::connect(options).await?;
         let backend = db.get_database_backend();
         Ok(Self {
