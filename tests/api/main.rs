@@ -10,6 +10,7 @@ mod dial_ccai;
 mod dial_focalscope;
 mod replicas;
 mod restart;
+mod sandbox;
 mod server;
 mod store;
 mod streams;

@@ -433,3 +433,114 @@ async fn watch_prints_one_line_per_update_and_refuses_bad_references() {
         assert!(!output.stderr.is_empty());
     }
 }
+
+#[tokio::test]
+async fn no_secret_reaches_the_logs_even_at_debug_level() {
+    let optico = crate::helpers::fake_optico::FakeOptico::start().await;
+    optico.behave(crate::helpers::fake_optico::Behaviour::InvalidKey);
+    let dir = tempfile::tempdir().unwrap();
+    let log_path = dir.path().join("server.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let (grpc_port, http_port) = (crate::helpers::closed_port(), crate::helpers::closed_port());
+    let api_key = crate::helpers::OPTICO_API_KEY;
+    // A PostgreSQL URL with a password (the test cluster trusts local
+    // connections, so any password is accepted).
+    let db_password = "db-pass-0123456789";
+    let db_url = crate::helpers::postgres::fresh_database().await.replace(
+        "postgres://postgres@",
+        &format!("postgres://postgres:{db_password}@"),
+    );
+    let mut command = Command::new(env!("CARGO_BIN_EXE_switchboard"));
+    for (name, _) in std::env::vars().filter(|(k, _)| k.starts_with("SWITCHBOARD")) {
+        command.env_remove(name);
+    }
+    let mut child = command
+        .arg("serve")
+        .env(
+            "SWITCHBOARD__SERVER__GRPC_ADDR",
+            format!("127.0.0.1:{grpc_port}"),
+        )
+        .env(
+            "SWITCHBOARD__SERVER__HTTP_ADDR",
+            format!("127.0.0.1:{http_port}"),
+        )
+        .env("SWITCHBOARD__DATABASE__URL", &db_url)
+        .env("SWITCHBOARD__AUTH__TOKENS", TEST_TOKEN)
+        .env(
+            "SWITCHBOARD__WEBHOOKS__OPTICO_TOKEN",
+            crate::helpers::WEBHOOK_TOKEN,
+        )
+        .env("SWITCHBOARD__VENDORS__OPTICO__BASE_URL", &optico.url)
+        .env("SWITCHBOARD__VENDORS__OPTICO__API_KEY", api_key)
+        .env("RUST_LOG", "debug")
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let client = crate::helpers::http_client();
+    let base = format!("http://127.0.0.1:{http_port}");
+    let mut ready = false;
+    for _ in 0..300 {
+        if client
+            .get(format!("{base}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(ready);
+    // A webhook with the right token, one with a wrong token, an RPC with the
+    // bearer token, one whose vendor echoes our key.
+    for token in [crate::helpers::WEBHOOK_TOKEN, "wrong-token-0123456789"] {
+        client
+            .post(format!("{base}/webhooks/optico/{token}"))
+            .form(&[("realtimeData", crate::helpers::fake_optico::WEBHOOK_VIEW)])
+            .send()
+            .await
+            .unwrap();
+    }
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{grpc_port}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let token = crate::helpers::BearerToken(Some(format!("Bearer {TEST_TOKEN}").parse().unwrap()));
+    let mut calls = CallContextServiceClient::new(
+        tonic::service::interceptor::InterceptedService::new(channel, token),
+    );
+    let status = calls
+        .start_call(proto::StartCallRequest {
+            destination_phone: "0033123456789".into(),
+            start_time: Some(prost_types::Timestamp {
+                seconds: 1_700_000_000,
+                nanos: 0,
+            }),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::FailedPrecondition);
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+
+    let logs = std::fs::read_to_string(&log_path).unwrap();
+    assert!(
+        logs.contains("webhook stored"),
+        "the log was written: {logs}"
+    );
+    for secret in [
+        api_key,
+        &api_key[..12],
+        TEST_TOKEN,
+        crate::helpers::WEBHOOK_TOKEN,
+        db_password,
+    ] {
+        assert!(!logs.contains(secret), "{secret} found in the logs");
+    }
+}
