@@ -89,3 +89,142 @@ pub fn int_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<i64>, 
         .map(|Wrapper(value)| value)
         .collect())
 }
+
+/// A text field sent as a string, a number or a boolean (PHP APIs print
+/// numeric-looking values either way); null, absent or blank = None.
+pub fn opt_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Text {
+        String(String),
+        Int(i64),
+        Float(f64),
+        Bool(bool),
+    }
+    Ok(match Option::<Text>::deserialize(deserializer)? {
+        None => None,
+        Some(Text::String(text)) => Some(text).filter(|t| !t.trim().is_empty()),
+        Some(Text::Int(value)) => Some(value.to_string()),
+        Some(Text::Float(value)) => Some(value.to_string()),
+        Some(Text::Bool(value)) => Some(value.to_string()),
+    })
+}
+
+/// A page number that may be absent: a number or numeric string, while null,
+/// false, 0 and "" mean "no such page".
+pub fn opt_page_number<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<i64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Page {
+        Int(i64),
+        String(String),
+        Bool(bool),
+    }
+    match Option::<Page>::deserialize(deserializer)? {
+        None | Some(Page::Bool(false)) => Ok(None),
+        Some(Page::Int(value)) => Ok(Some(value).filter(|v| *v != 0)),
+        Some(Page::String(text)) if text.trim().is_empty() => Ok(None),
+        Some(Page::String(text)) => text
+            .trim()
+            .parse::<i64>()
+            .map(|v| Some(v).filter(|v| *v != 0))
+            .map_err(|_| de::Error::custom(format!("expected a page number, got {text:?}"))),
+        Some(Page::Bool(true)) => Err(de::Error::custom("expected a page number, got true")),
+    }
+}
+
+/// A length in seconds: a number (fractions rounded), a numeric string, or
+/// `H:MM:SS` / `MM:SS`; null or absent = 0.
+pub fn seconds<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Seconds {
+        Int(i64),
+        Float(f64),
+        String(String),
+    }
+    match Option::<Seconds>::deserialize(deserializer)? {
+        None => Ok(0),
+        Some(Seconds::Int(value)) => Ok(value),
+        Some(Seconds::Float(value)) => Ok(value.round() as i64),
+        Some(Seconds::String(text)) => {
+            let trimmed = text.trim();
+            if trimmed.is_empty() {
+                return Ok(0);
+            }
+            if let Ok(value) = trimmed.parse::<f64>() {
+                return Ok(value.round() as i64);
+            }
+            let parts: Option<Vec<i64>> = trimmed.split(':').map(|p| p.parse().ok()).collect();
+            match parts.as_deref() {
+                Some([minutes, secs]) => Ok(minutes * 60 + secs),
+                Some([hours, minutes, secs]) => Ok(hours * 3600 + minutes * 60 + secs),
+                _ => Err(de::Error::custom(format!(
+                    "expected a number of seconds, got {text:?}"
+                ))),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Deserialize)]
+    struct Loose {
+        #[serde(default, deserialize_with = "opt_text")]
+        text: Option<String>,
+        #[serde(default, deserialize_with = "opt_page_number")]
+        page: Option<i64>,
+        #[serde(default, deserialize_with = "seconds")]
+        seconds: i64,
+    }
+
+    fn read(json: &str) -> Loose {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn text_numbers_and_blanks() {
+        assert_eq!(read(r#"{"text": "2"}"#).text.as_deref(), Some("2"));
+        assert_eq!(read(r#"{"text": 2}"#).text.as_deref(), Some("2"));
+        assert_eq!(read(r#"{"text": " "}"#).text, None);
+        assert_eq!(read(r#"{"text": null}"#).text, None);
+        assert_eq!(read("{}").text, None);
+    }
+
+    #[test]
+    fn page_numbers_and_their_absence() {
+        assert_eq!(read(r#"{"page": 50}"#).page, Some(50));
+        assert_eq!(read(r#"{"page": "3"}"#).page, Some(3));
+        for none in [
+            r#"{"page": null}"#,
+            r#"{"page": false}"#,
+            r#"{"page": 0}"#,
+            r#"{"page": ""}"#,
+            "{}",
+        ] {
+            assert_eq!(read(none).page, None, "{none}");
+        }
+        assert!(serde_json::from_str::<Loose>(r#"{"page": "next"}"#).is_err());
+    }
+
+    #[test]
+    fn seconds_in_every_spelling() {
+        for (json, expected) in [
+            (r#"{"seconds": 95}"#, 95),
+            (r#"{"seconds": "95"}"#, 95),
+            (r#"{"seconds": 94.6}"#, 95),
+            (r#"{"seconds": "1:35"}"#, 95),
+            (r#"{"seconds": "01:01:35"}"#, 3695),
+            (r#"{"seconds": null}"#, 0),
+            ("{}", 0),
+        ] {
+            assert_eq!(read(json).seconds, expected, "{json}");
+        }
+        assert!(serde_json::from_str::<Loose>(r#"{"seconds": "long"}"#).is_err());
+    }
+}
