@@ -2,6 +2,7 @@
 //! `POST /agent-api/setAgentToCall` (form-encoded, `apiKey` field), and the
 //! `realtimeData` webhook payload.
 
+pub mod data;
 pub mod wire;
 
 use std::time::{Duration, Instant};

@@ -1,0 +1,423 @@
+//! Optico Data API: `GET {base_url}/data-api` exports calls (`type=calls`),
+//! one page per request, or their counts per day (`group_by_day`).
+//!
+//! The API key travels in the query string, so neither a URL nor a request
+//! is ever logged, and Optico's messages are redacted before they go
+//! anywhere.
+
+pub mod wire;
+
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use tracing::warn;
+use url::Url;
+
+use super::wire::parse_date;
+use crate::{
+    domain::{PhoneNumber, Provider},
+    vendors::{VendorError, VendorErrorKind, endpoint, http_client, redact},
+};
+
+/// The documented bounds of `limit` (records per page).
+pub const MIN_LIMIT: u32 = 10;
+pub const MAX_LIMIT: u32 = 5000;
+
+/// Extra attempts of a page request that failed in a way that is safe to
+/// retry (connection refused, timeout, 5xx): a GET changes nothing at Optico.
+const RETRIES: u32 = 2;
+/// Pause before the first retry, doubled before the next.
+const RETRY_PAUSE: Duration = Duration::from_millis(200);
+
+/// Which calls a request covers, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallsQuery {
+    pub start_date: NaiveDate,
+    pub end_date: NaiveDate,
+    pub phone: Option<PhoneNumber>,
+    pub tracking_phone: Option<PhoneNumber>,
+    pub caller_phone: Option<PhoneNumber>,
+    pub offline_phone_description: Option<String>,
+}
+
+/// One call of an export, every documented field.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportedCall {
+    /// `start_date`; `None` when Optico's date cannot be read.
+    pub start_date: Option<DateTime<Utc>>,
+    pub caller: String,
+    pub tracking_number: String,
+    pub phone: String,
+    /// `trigger_type` as sent ("1" to "4" are documented).
+    pub trigger_type: String,
+    pub source: String,
+    pub url: String,
+    pub referer: String,
+    pub keyword: String,
+    pub call_path: Vec<String>,
+    pub status: String,
+    pub duration_seconds: i64,
+    pub revenue: f64,
+    pub keypad: String,
+    pub is_redirect: bool,
+    pub expired_redirect: bool,
+    pub client_data: serde_json::Value,
+    pub visit_id: String,
+}
+
+/// The calls of one day (`group_by_day`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DayCount {
+    /// "YYYY-MM-DD" as Optico gave it.
+    pub date: String,
+    pub calls: i64,
+    pub duration_seconds: i64,
+    pub revenue: f64,
+}
+
+/// One page of a Data API answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DataPage<T> {
+    pub records: Vec<T>,
+    /// `total_results`: records of the whole request, all pages together.
+    pub total_results: i64,
+    /// `next_page`, when Optico says there is one.
+    pub next_page: Option<i64>,
+}
+
+/// What switchboard needs from the Optico Data API.
+#[async_trait]
+pub trait OpticoDataApi: Send + Sync {
+    /// Page `page` (from 1) of the calls, `limit` per page.
+    async fn calls(
+        &self,
+        query: &CallsQuery,
+        page: u32,
+        limit: u32,
+    ) -> Result<DataPage<ExportedCall>, VendorError>;
+
+    /// Page `page` (from 1) of the per-day counts, `limit` days per page.
+    async fn calls_by_day(
+        &self,
+        query: &CallsQuery,
+        page: u32,
+        limit: u32,
+    ) -> Result<DataPage<DayCount>, VendorError>;
+}
+
+/// The Optico Data API HTTP client.
+pub struct OpticoDataClient {
+    http: reqwest::Client,
+    base_url: Url,
+    api_key: SecretString,
+    timezone: Tz,
+}
+
+impl OpticoDataClient {
+    pub fn new(base_url: Url, api_key: SecretString, timezone: Tz, timeout: Duration) -> Self {
+        Self {
+            http: http_client(timeout),
+            base_url,
+            api_key,
+            timezone,
+        }
+    }
+
+    fn query<'a>(
+        &'a self,
+        query: &'a CallsQuery,
+        page: u32,
+        limit: u32,
+        group_by_day: bool,
+    ) -> wire::DataQuery<'a> {
+        let date = |d: NaiveDate| d.format("%Y-%m-%d").to_string();
+        wire::DataQuery {
+            api_key: self.api_key.expose_secret(),
+            kind: wire::TYPE_CALLS,
+            start_date: date(query.start_date),
+            end_date: date(query.end_date),
+            phone: query.phone.as_ref().map(PhoneNumber::key),
+            tracking_phone: query.tracking_phone.as_ref().map(PhoneNumber::key),
+            caller_phone: query.caller_phone.as_ref().map(PhoneNumber::key),
+            offline_phone_description: query.offline_phone_description.as_deref(),
+            page,
+            limit,
+            group_by_day: group_by_day.then_some(1),
+        }
+    }
+
+    /// GETs one page, retrying failures that are safe to retry.
+    async fn get<T: DeserializeOwned>(
+        &self,
+        query: &wire::DataQuery<'_>,
+    ) -> Result<DataPage<T>, VendorError> {
+        let mut pause = RETRY_PAUSE;
+        let mut attempt = 0;
+        loop {
+            let started = Instant::now();
+            let result = self.get_once(query).await;
+            let outcome = match &result {
+                Ok(_) => "ok",
+                Err(e) if e.kind == VendorErrorKind::Unavailable => "unavailable",
+                Err(_) => "refused",
+            };
+            metrics::histogram!("switchboard_vendor_request_seconds", "vendor" => "optico", "endpoint" => "data-api", "outcome" => outcome)
+                .record(started.elapsed().as_secs_f64());
+            match result {
+                Err(error) if error.kind == VendorErrorKind::Unavailable && attempt < RETRIES => {
+                    attempt += 1;
+                    // The error never holds the URL (see VendorError::from_transport).
+                    warn!(page = query.page, attempt, error = %error, "optico data api request failed; retrying");
+                    tokio::time::sleep(pause).await;
+                    pause *= 2;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn get_once<T: DeserializeOwned>(
+        &self,
+        query: &wire::DataQuery<'_>,
+    ) -> Result<DataPage<T>, VendorError> {
+        let response = self
+            .http
+            .get(endpoint(&self.base_url, "data-api"))
+            .query(query)
+            .send()
+            .await
+            // A read: nothing happens at Optico, so a timeout is "unavailable".
+            .map_err(|e| VendorError::from_transport(Provider::Optico, &e, false))?;
+        let status = response.status();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| VendorError::from_transport(Provider::Optico, &e, false))?;
+        if status.is_server_error() {
+            return Err(VendorError::unavailable(
+                Provider::Optico,
+                format!("optico data api answered HTTP {}", status.as_u16()),
+            ));
+        }
+        let envelope: wire::Envelope<T> = match serde_json::from_slice(&body) {
+            Ok(envelope) => envelope,
+            Err(e) if status.is_success() => {
+                // serde quotes offending values: keep any echo of the key out.
+                return Err(VendorError::bad_response(
+                    Provider::Optico,
+                    redact(
+                        &format!("unreadable data api JSON ({e})"),
+                        self.api_key.expose_secret(),
+                    ),
+                ));
+            }
+            Err(_) => {
+                let kind = if matches!(status.as_u16(), 401 | 403) {
+                    VendorErrorKind::Misconfigured
+                } else {
+                    VendorErrorKind::Refused
+                };
+                return Err(VendorError::new(
+                    Provider::Optico,
+                    kind,
+                    format!("optico data api answered HTTP {}", status.as_u16()),
+                ));
+            }
+        };
+        match envelope.status.as_str() {
+            wire::STATUS_OK => {
+                let total_results = envelope.total_results.ok_or_else(|| {
+                    VendorError::bad_response(Provider::Optico, "status OK without total_results")
+                })?;
+                Ok(DataPage {
+                    records: envelope.results.unwrap_or_default(),
+                    total_results,
+                    next_page: envelope.next_page,
+                })
+            }
+            wire::STATUS_ERROR => {
+                let messages: Vec<String> = wire::error_messages(envelope.errors.as_ref())
+                    .iter()
+                    .map(|m| redact(m, self.api_key.expose_secret()))
+                    .collect();
+                Err(VendorError::new(
+                    Provider::Optico,
+                    classify_errors(&messages),
+                    if messages.is_empty() {
+                        "data api refused the request without a message".to_owned()
+                    } else {
+                        messages.join("; ")
+                    },
+                ))
+            }
+            other => Err(VendorError::bad_response(
+                Provider::Optico,
+                format!("status {other:?} (expected OK or ERROR)"),
+            )),
+        }
+    }
+}
+
+/// Kind of a `status: ERROR` answer: a key problem is our configuration,
+/// anything else is about the request's parameters (the only other input).
+pub fn classify_errors(messages: &[String]) -> VendorErrorKind {
+    let about_key = messages.iter().any(|message| {
+        let lower = message.to_lowercase();
+        lower.contains("api key") || lower.contains("api_key") || lower.contains("apikey")
+    });
+    if about_key {
+        VendorErrorKind::Misconfigured
+    } else {
+        VendorErrorKind::InvalidArgument
+    }
+}
+
+fn text(value: Option<String>) -> String {
+    value.unwrap_or_default()
+}
+
+impl wire::WireCall {
+    pub fn into_exported(self, tz: Tz) -> ExportedCall {
+        let wire::WireCall {
+            start_date,
+            caller,
+            tracking_number,
+            phone,
+            trigger_type,
+            source,
+            url,
+            referer,
+            keyword,
+            call_path,
+            status,
+            duration,
+            revenue,
+            keypad,
+            is_redirect,
+            expired_redirect,
+            client_data,
+            visit_id,
+        } = self;
+        ExportedCall {
+            start_date: parse_date(start_date.as_deref(), tz),
+            caller: text(caller),
+            tracking_number: text(tracking_number),
+            phone: text(phone),
+            trigger_type: text(trigger_type).trim().to_owned(),
+            source: text(source),
+            url: text(url),
+            referer: text(referer),
+            keyword: text(keyword),
+            call_path,
+            status: text(status),
+            duration_seconds: duration,
+            revenue,
+            keypad: text(keypad),
+            is_redirect,
+            expired_redirect,
+            client_data,
+            visit_id: text(visit_id),
+        }
+    }
+}
+
+impl From<wire::WireDay> for DayCount {
+    fn from(day: wire::WireDay) -> Self {
+        let wire::WireDay {
+            date,
+            calls,
+            duration,
+            revenue,
+        } = day;
+        DayCount {
+            date: text(date),
+            calls: calls.unwrap_or(0),
+            duration_seconds: duration,
+            revenue,
+        }
+    }
+}
+
+#[async_trait]
+impl OpticoDataApi for OpticoDataClient {
+    async fn calls(
+        &self,
+        query: &CallsQuery,
+        page: u32,
+        limit: u32,
+    ) -> Result<DataPage<ExportedCall>, VendorError> {
+        let page: DataPage<wire::WireCall> =
+            self.get(&self.query(query, page, limit, false)).await?;
+        Ok(DataPage {
+            records: page
+                .records
+                .into_iter()
+                .map(|call| call.into_exported(self.timezone))
+                .collect(),
+            total_results: page.total_results,
+            next_page: page.next_page,
+        })
+    }
+
+    async fn calls_by_day(
+        &self,
+        query: &CallsQuery,
+        page: u32,
+        limit: u32,
+    ) -> Result<DataPage<DayCount>, VendorError> {
+        let page: DataPage<wire::WireDay> = self.get(&self.query(query, page, limit, true)).await?;
+        Ok(DataPage {
+            records: page.records.into_iter().map(DayCount::from).collect(),
+            total_results: page.total_results,
+            next_page: page.next_page,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_errors_are_configuration_the_rest_are_parameters() {
+        assert_eq!(
+            classify_errors(&["Invalid api_key".to_owned()]),
+            VendorErrorKind::Misconfigured
+        );
+        assert_eq!(
+            classify_errors(&["start_date is not a valid date".to_owned()]),
+            VendorErrorKind::InvalidArgument
+        );
+        assert_eq!(classify_errors(&[]), VendorErrorKind::InvalidArgument);
+    }
+
+    #[test]
+    fn the_query_names_every_documented_parameter() {
+        let client = OpticoDataClient::new(
+            Url::parse("http://127.0.0.1:9").unwrap(),
+            SecretString::from("k".repeat(32)),
+            chrono_tz::Europe::Paris,
+            Duration::from_secs(1),
+        );
+        let query = CallsQuery {
+            start_date: NaiveDate::from_ymd_opt(2014, 5, 5).unwrap(),
+            end_date: NaiveDate::from_ymd_opt(2014, 5, 15).unwrap(),
+            phone: Some(PhoneNumber::parse("phone", "+33 1 23 45 67 89").unwrap()),
+            tracking_phone: None,
+            caller_phone: None,
+            offline_phone_description: Some("Salon 2014".to_owned()),
+        };
+        let encoded = serde_urlencoded::to_string(client.query(&query, 5, 1500, true)).unwrap();
+        assert_eq!(
+            encoded,
+            format!(
+                "api_key={}&type=calls&start_date=2014-05-05&end_date=2014-05-15&phone=0033123456789&offline_phone_description=Salon+2014&page=5&limit=1500&group_by_day=1",
+                "k".repeat(32)
+            )
+        );
+    }
+}
