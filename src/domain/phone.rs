@@ -63,6 +63,16 @@ impl PhoneNumber {
         })
     }
 
+    /// Like `parse`, but an empty value means "no number" (optional
+    /// fields and filters).
+    pub fn parse_optional(field: &str, value: &str) -> Result<Option<Self>, FieldViolation> {
+        if value.trim().is_empty() {
+            Ok(None)
+        } else {
+            Self::parse(field, value).map(Some)
+        }
+    }
+
     /// The number as the client gave it (trimmed).
     pub fn as_str(&self) -> &str {
         &self.as_given
@@ -151,6 +161,22 @@ mod tests {
             let err = PhoneNumber::parse("destination_phone", value).unwrap_err();
             assert_eq!(err.field, "destination_phone", "{value}");
         }
+    }
+
+    #[test]
+    fn optional_numbers() {
+        assert_eq!(PhoneNumber::parse_optional("p", "  ").unwrap(), None);
+        assert_eq!(
+            PhoneNumber::parse_optional("p", "+33 1 23 45 67 89")
+                .unwrap()
+                .unwrap()
+                .key(),
+            "0033123456789"
+        );
+        assert_eq!(
+            PhoneNumber::parse_optional("p", "12").unwrap_err().field,
+            "p"
+        );
     }
 
     #[test]

@@ -50,18 +50,6 @@ fn end_user(
     Some(EndUser { number, ticket_id })
 }
 
-fn optional_phone(
-    violations: &mut Violations,
-    field: &str,
-    value: &str,
-) -> Option<Option<PhoneNumber>> {
-    if value.trim().is_empty() {
-        Some(None)
-    } else {
-        violations.check(PhoneNumber::parse(field, value)).map(Some)
-    }
-}
-
 fn recording_permission(
     violations: &mut Violations,
     value: i32,
@@ -153,8 +141,10 @@ impl OutboundDialService for OutboundDialApi {
                     &destination_number,
                     &ticket_id,
                 );
-                let outbound_number =
-                    optional_phone(&mut violations, "outbound_number", &outbound_number);
+                let outbound_number = violations.check(PhoneNumber::parse_optional(
+                    "outbound_number",
+                    &outbound_number,
+                ));
                 let language = violations.check(Language::parse_optional("language", &language));
                 crate::all_some!(agent, end_user, outbound_number, language).map(
                     |(agent, end_user, outbound_number, language)| DialRequest::CcaiOutbound {
@@ -213,7 +203,10 @@ impl OutboundDialService for OutboundDialApi {
         );
         let language = violations.check(Language::parse_optional("language", &language));
         let recording = recording_permission(&mut violations, recording);
-        let outbound_number = optional_phone(&mut violations, "outbound_number", &outbound_number);
+        let outbound_number = violations.check(PhoneNumber::parse_optional(
+            "outbound_number",
+            &outbound_number,
+        ));
         let (request_id, menu_id, end_user, language, recording, outbound_number) = violations
             .finish(crate::all_some!(
                 request_id,
