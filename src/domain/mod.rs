@@ -6,6 +6,7 @@ mod agent;
 mod call;
 mod dial;
 pub mod operator;
+mod dial_stats;
 mod phone;
 mod update;
 mod validation;
@@ -16,6 +17,7 @@ pub use call::{
     LegKind, Provider, RefKind, VendorRef,
 };
 pub use dial::{Language, RecordingPermission, RequestId, dial_status, parse_ticket_id};
+pub use dial_stats::{DialFacts, DialOutcome, DialSummary, DialTally};
 pub use phone::{CallerPhone, PhoneNumber};
 pub use update::{
     AgentAssigned, Cart, DialEvent, NewEvent, OpticoCallInfo, OpticoMatch, Order, PageView,

@@ -4,7 +4,9 @@
 //! first outcome and never a second vendor request.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+};
 
 use super::{StoreResult, WriteTx, entities::idempotency, from_micros, to_micros};
 use crate::domain::CallId;
@@ -79,6 +81,16 @@ pub async fn lookup(
 /// Whether the record is still in flight (a request holds it).
 pub fn is_pending(record: &idempotency::Model) -> bool {
     record.state == PENDING
+}
+
+/// Records of `rpc` that completed with a call (keys `<rpc>:<request_id>`).
+/// A LIKE prefix rather than a key range: PostgreSQL compares text by the
+/// database's collation, which may ignore punctuation such as ':'. (SQLite's
+/// LIKE ignores ASCII case; rpc names differ by more than case.)
+pub fn completed_for(rpc: &str) -> Condition {
+    Condition::all()
+        .add(idempotency::Column::Key.starts_with(format!("{rpc}:")))
+        .add(idempotency::Column::State.eq(DONE))
 }
 
 /// Records that the request produced `call_id`.

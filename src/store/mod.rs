@@ -14,6 +14,7 @@
 //! get-or-create of calls by vendor reference race-free across replicas.
 
 pub mod calls;
+pub mod dial_stats;
 mod entities;
 pub mod events;
 pub mod idempotency;

@@ -10,6 +10,7 @@ use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_call_log;
 mod m20261123_000002_idempotency;
+mod m20261124_000003_idempotency_call_index;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261123_000001_call_log::Migration),
             Box::new(m20261123_000002_idempotency::Migration),
+            Box::new(m20261124_000003_idempotency_call_index::Migration),
         ]
     }
 }
