@@ -30,12 +30,13 @@ use tracing::{info, warn};
 
 use crate::{
     availability::AvailabilityWatch,
+    call_exports::CallExports,
     calls::CallDesk,
     config::Settings,
     dials::Dialer,
     grpc::{
-        AgentsApi, StatsApi, auth::BearerAuth, call_context::CallContextApi,
-        outbound_dial::OutboundDialApi,
+        AgentsApi, auth::BearerAuth, call_context::CallContextApi, outbound_dial::OutboundDialApi,
+        stats::StatsApi,
     },
     http::{self, AppState, webhooks::WebhookToken},
     pb::{
@@ -53,7 +54,10 @@ use crate::{
         ccai::{CcaiCalls, CcaiClient},
         focalscope::{FocalScopeClient, FocalScopeDialer},
         iadvize::{Iadvize, IadvizeClient},
-        optico::{OpticoCallCenter, OpticoClient},
+        optico::{
+            OpticoCallCenter, OpticoClient,
+            data::{OpticoDataApi, OpticoDataClient},
+        },
     },
 };
 
@@ -101,6 +105,7 @@ pub struct Application {
     store: Store,
     calls: CallDesk,
     dialer: Dialer,
+    exports: CallExports,
     /// Cancelled to start the shutdown sequence.
     stop: CancellationToken,
     /// Cancelled once health is NOT_SERVING: ends streams and the log reader.
@@ -160,6 +165,9 @@ impl Application {
             );
         }
         let calls = CallDesk::new(store.clone(), optico);
+        let streams_stop = CancellationToken::new();
+        let exports =
+            CallExports::new(build_optico_data(&settings, timezone), streams_stop.clone());
         let dialer = build_dialer(&settings, store.clone());
         if settings.webhooks.focalscope_token.is_none() {
             warn!(
@@ -174,8 +182,9 @@ impl Application {
             store,
             calls,
             dialer,
+            exports,
             stop: CancellationToken::new(),
-            streams_stop: CancellationToken::new(),
+            streams_stop,
         })
     }
 
@@ -210,6 +219,7 @@ impl Application {
             store,
             calls,
             dialer,
+            exports,
             stop,
             streams_stop,
         } = self;
@@ -273,7 +283,7 @@ impl Application {
             call_context: CallContextApi::new(calls.clone(), dialer.clone(), updates),
             outbound_dial: OutboundDialApi::new(dialer.clone()),
             agents,
-            stats: StatsApi,
+            stats: StatsApi::new(exports, store.clone()),
         };
         let grpc = grpc_server(
             &settings,
@@ -326,6 +336,27 @@ impl Application {
         streams_stop.cancel();
         Ok(())
     }
+}
+
+/// The Optico Data API client, when `vendors.optico.data_api_key` is set.
+fn build_optico_data(
+    settings: &Settings,
+    timezone: chrono_tz::Tz,
+) -> Option<Arc<dyn OpticoDataApi>> {
+    let optico = &settings.vendors.optico;
+    let Some(key) = &optico.data_api_key else {
+        warn!(
+            key = "vendors.optico.data_api_key",
+            "the optico data api is not configured; ExportCalls and GetCallsByDay will answer FAILED_PRECONDITION"
+        );
+        return None;
+    };
+    Some(Arc::new(OpticoDataClient::new(
+        optico.base_url.clone(),
+        key.clone(),
+        timezone,
+        Duration::from_millis(optico.timeout_ms),
+    )))
 }
 
 /// The dialing side: FocalScope when `vendors.focalscope.dial_url` is set,

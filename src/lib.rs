@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod availability;
+pub mod call_exports;
 pub mod calls;
 pub mod cli;
 pub mod config;

@@ -490,7 +490,7 @@ pub fn page_view(view: &domain::PageView) -> pb::PageView {
     }
 }
 
-fn json_value(value: &serde_json::Value) -> prost_types::Value {
+pub fn json_value(value: &serde_json::Value) -> prost_types::Value {
     use prost_types::value::Kind;
     let kind = match value {
         serde_json::Value::Null => Kind::NullValue(0),

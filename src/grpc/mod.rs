@@ -6,11 +6,6 @@ pub mod auth;
 pub mod call_context;
 pub mod outbound_dial;
 pub mod paging;
+pub mod stats;
 
 pub use agents::AgentsApi;
-
-use crate::pb::v1::stats_service_server::StatsService;
-
-/// StatsService: every RPC answers UNIMPLEMENTED until its issue lands.
-pub struct StatsApi;
-impl StatsService for StatsApi {}

@@ -148,7 +148,7 @@ async fn rpcs_of_later_issues_answer_unimplemented() {
     let app = TestApp::spawn().await;
     let mut stats = StatsServiceClient::new(app.channel_with_token(Some(TEST_TOKEN)).await);
     let status = stats
-        .get_dial_stats(proto::GetDialStatsRequest::default())
+        .get_statistics(proto::GetStatisticsRequest::default())
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::Unimplemented);
