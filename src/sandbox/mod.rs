@@ -9,6 +9,7 @@ pub mod ccai;
 pub mod focalscope;
 pub mod iadvize;
 pub mod optico;
+pub mod optico_data;
 
 use std::{net::SocketAddr, time::Duration};
 
@@ -43,7 +44,7 @@ impl Sandbox {
         let iadvize = iadvize::IadvizeSim::new();
         tokio::spawn(iadvize.clone().simulate(IADVIZE_PACE));
         let router = axum::Router::new()
-            .nest("/optico", optico.router())
+            .nest("/optico", optico.router().merge(optico_data::router()))
             .nest("/focalscope", focalscope.router())
             .nest("/ccai", ccai::CcaiSim::new().router())
             .nest("/iadvize", iadvize.router());
@@ -70,6 +71,8 @@ impl Sandbox {
     pub fn apply(&self, settings: &mut Settings) -> Result<(), url::ParseError> {
         settings.vendors.optico.base_url = self.url("optico")?;
         settings.vendors.optico.api_key = Some(SecretString::from(optico::SANDBOX_API_KEY));
+        settings.vendors.optico.data_api_key =
+            Some(SecretString::from(optico_data::SANDBOX_DATA_API_KEY));
         settings.vendors.focalscope.dial_url = Some(format!(
             "{}?agent={{agent}}&number={{number}}",
             self.url("focalscope/dial")?
