@@ -12,6 +12,7 @@ mod replicas;
 mod restart;
 mod sandbox;
 mod server;
+mod stats;
 mod store;
 mod streams;
 mod webhooks;

@@ -7,6 +7,7 @@ pub mod fake_ccai;
 pub mod fake_focalscope;
 pub mod fake_iadvize;
 pub mod fake_optico;
+pub mod fake_optico_data;
 pub mod postgres;
 pub mod process;
 
