@@ -72,46 +72,8 @@ impl OpticoClient {
         path: &str,
         form: &impl serde::Serialize,
     ) -> Result<Vec<T>, VendorError> {
-        let response = self
-            .http
-            .post(endpoint(&self.base_url, path))
-            .form(form)
-            .send()
-            .await
-            // callStart and setAgentToCall only record context at Optico:
-            // nobody is rung, so a timeout is plainly "unavailable".
-            .map_err(|e| VendorError::from_transport(Provider::Optico, &e, false))?;
-        let status = response.status();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| VendorError::from_transport(Provider::Optico, &e, false))?;
-        if status.is_server_error() {
-            return Err(VendorError::unavailable(
-                Provider::Optico,
-                format!("optico answered HTTP {}", status.as_u16()),
-            ));
-        }
-        let envelope: wire::Envelope<T> = match serde_json::from_slice(&body) {
-            Ok(envelope) => envelope,
-            Err(e) if status.is_success() => {
-                return Err(VendorError::bad_response(
-                    Provider::Optico,
-                    format!("unreadable JSON ({e})"),
-                ));
-            }
-            Err(_) => {
-                return Err(VendorError::new(
-                    Provider::Optico,
-                    if status.as_u16() == 401 || status.as_u16() == 403 {
-                        VendorErrorKind::Misconfigured
-                    } else {
-                        VendorErrorKind::Refused
-                    },
-                    format!("optico answered HTTP {}", status.as_u16()),
-                ));
-            }
-        };
+        let request = self.http.post(endpoint(&self.base_url, path)).form(form);
+        let envelope: wire::Envelope<T> = send_json(request, self.api_key.expose_secret()).await?;
         match envelope.status.as_str() {
             "OK" => Ok(envelope.results),
             "NOK" => {
@@ -133,6 +95,51 @@ impl OpticoClient {
                 format!("status {other:?} (expected OK or NOK)"),
             )),
         }
+    }
+}
+
+/// Sends an Optico request and reads its JSON answer, for both Optico APIs.
+/// A transport failure or a 5xx is "unavailable": every Optico endpoint only
+/// records context or reads, nobody is rung, so even a timeout leaves nothing
+/// unknown. A body that is not the expected JSON is an undocumented answer
+/// after a 2xx, and otherwise a refusal (of our configuration on 401/403).
+/// Errors never hold the URL (it may carry a key) and `api_key` is redacted
+/// from what they quote.
+pub(crate) async fn send_json<E: DeserializeOwned>(
+    request: reqwest::RequestBuilder,
+    api_key: &str,
+) -> Result<E, VendorError> {
+    let response = request
+        .send()
+        .await
+        .map_err(|e| VendorError::from_transport(Provider::Optico, &e, false))?;
+    let status = response.status();
+    let body = response
+        .bytes()
+        .await
+        .map_err(|e| VendorError::from_transport(Provider::Optico, &e, false))?;
+    if status.is_server_error() {
+        return Err(VendorError::unavailable(
+            Provider::Optico,
+            format!("optico answered HTTP {}", status.as_u16()),
+        ));
+    }
+    match serde_json::from_slice(&body) {
+        Ok(answer) => Ok(answer),
+        // serde quotes offending values: keep any echo of the key out.
+        Err(e) if status.is_success() => Err(VendorError::bad_response(
+            Provider::Optico,
+            redact(&format!("unreadable JSON ({e})"), api_key),
+        )),
+        Err(_) => Err(VendorError::new(
+            Provider::Optico,
+            if matches!(status.as_u16(), 401 | 403) {
+                VendorErrorKind::Misconfigured
+            } else {
+                VendorErrorKind::Refused
+            },
+            format!("optico answered HTTP {}", status.as_u16()),
+        )),
     }
 }
 

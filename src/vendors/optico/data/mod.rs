@@ -17,7 +17,7 @@ use serde::de::DeserializeOwned;
 use tracing::warn;
 use url::Url;
 
-use super::wire::parse_date;
+use super::{send_json, wire::parse_date};
 use crate::{
     domain::{PhoneNumber, Provider},
     vendors::{VendorError, VendorErrorKind, endpoint, http_client, redact},
@@ -184,50 +184,11 @@ impl OpticoDataClient {
         &self,
         query: &wire::DataQuery<'_>,
     ) -> Result<DataPage<T>, VendorError> {
-        let response = self
+        let request = self
             .http
             .get(endpoint(&self.base_url, "data-api"))
-            .query(query)
-            .send()
-            .await
-            // A read: nothing happens at Optico, so a timeout is "unavailable".
-            .map_err(|e| VendorError::from_transport(Provider::Optico, &e, false))?;
-        let status = response.status();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| VendorError::from_transport(Provider::Optico, &e, false))?;
-        if status.is_server_error() {
-            return Err(VendorError::unavailable(
-                Provider::Optico,
-                format!("optico data api answered HTTP {}", status.as_u16()),
-            ));
-        }
-        let envelope: wire::Envelope<T> = match serde_json::from_slice(&body) {
-            Ok(envelope) => envelope,
-            Err(e) if status.is_success() => {
-                // serde quotes offending values: keep any echo of the key out.
-                return Err(VendorError::bad_response(
-                    Provider::Optico,
-                    redact(
-                        &format!("unreadable data api JSON ({e})"),
-                        self.api_key.expose_secret(),
-                    ),
-                ));
-            }
-            Err(_) => {
-                let kind = if matches!(status.as_u16(), 401 | 403) {
-                    VendorErrorKind::Misconfigured
-                } else {
-                    VendorErrorKind::Refused
-                };
-                return Err(VendorError::new(
-                    Provider::Optico,
-                    kind,
-                    format!("optico data api answered HTTP {}", status.as_u16()),
-                ));
-            }
-        };
+            .query(query);
+        let envelope: wire::Envelope<T> = send_json(request, self.api_key.expose_secret()).await?;
         match envelope.status.as_str() {
             wire::STATUS_OK => {
                 let total_results = envelope.total_results.ok_or_else(|| {
