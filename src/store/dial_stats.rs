@@ -18,7 +18,7 @@ use sea_orm::{
 use super::{
     StoreError, StoreResult,
     entities::{call, call_event, idempotency},
-    from_micros, idempotency as idempotency_records, to_micros,
+    events, from_micros, idempotency as idempotency_records, to_micros,
 };
 use crate::domain::{CallStatus, FailureReason, Provider, Update};
 
@@ -154,12 +154,11 @@ async fn updates_of_calls(
         .await?;
     let mut by_call: HashMap<String, Vec<(DateTime<Utc>, Update)>> = HashMap::new();
     for model in models {
-        let update: Update = serde_json::from_str(&model.payload)
-            .map_err(|e| StoreError::Corrupt(format!("event {} payload: {e}", model.sequence)))?;
+        let event = events::to_domain(model)?;
         by_call
-            .entry(model.call_id)
+            .entry(event.call_id.as_str().to_owned())
             .or_default()
-            .push((from_micros(model.occurred_at), update));
+            .push((event.occurred_at, event.update));
     }
     Ok(by_call)
 }

@@ -103,7 +103,7 @@ pub async fn append(
     Ok(Recorded::Stored(sequence))
 }
 
-fn to_domain(model: call_event::Model) -> StoreResult<StoredEvent> {
+pub(super) fn to_domain(model: call_event::Model) -> StoreResult<StoredEvent> {
     let update: Update = serde_json::from_str(&model.payload)
         .map_err(|e| StoreError::Corrupt(format!("event {} payload: {e}", model.sequence)))?;
     Ok(StoredEvent {
