@@ -87,7 +87,11 @@ fn corrupt(what: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(what.to_string())
 }
 
-fn parse_stored<T>(parse: impl Fn(&str) -> Option<T>, text: &str, column: &str) -> StoreResult<T> {
+pub(super) fn parse_stored<T>(
+    parse: impl Fn(&str) -> Option<T>,
+    text: &str,
+    column: &str,
+) -> StoreResult<T> {
     parse(text).ok_or_else(|| corrupt(format!("unknown {column} {text:?}")))
 }
 

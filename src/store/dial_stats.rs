@@ -16,7 +16,8 @@ use sea_orm::{
 };
 
 use super::{
-    StoreError, StoreResult,
+    StoreResult,
+    calls::parse_stored,
     entities::{call, call_event, idempotency},
     events, from_micros, idempotency as idempotency_records, to_micros,
 };
@@ -116,15 +117,11 @@ pub async fn for_each_dial(
         let mut updates = updates_of_calls(conn, rows.iter().map(|row| row.0.clone())).await?;
         for (id, provider, agent, status, failure_reason, started_at) in rows {
             each(DialRecord {
-                provider: Provider::from_stored(&provider)
-                    .ok_or_else(|| corrupt("provider", &provider))?,
+                provider: parse_stored(Provider::from_stored, &provider, "provider")?,
                 agent,
-                status: CallStatus::from_stored(&status)
-                    .ok_or_else(|| corrupt("status", &status))?,
+                status: parse_stored(CallStatus::from_stored, &status, "status")?,
                 failure_reason: failure_reason
-                    .map(|r| {
-                        FailureReason::from_stored(&r).ok_or_else(|| corrupt("failure reason", &r))
-                    })
+                    .map(|r| parse_stored(FailureReason::from_stored, &r, "failure reason"))
                     .transpose()?,
                 started_at: from_micros(started_at),
                 updates: updates.remove(&id).unwrap_or_default(),
@@ -134,10 +131,6 @@ pub async fn for_each_dial(
             return Ok(());
         }
     }
-}
-
-fn corrupt(column: &str, value: &str) -> StoreError {
-    StoreError::Corrupt(format!("unknown {column} {value:?}"))
 }
 
 /// The `status_changed` and `dial_event` updates of some calls, by call id,
