@@ -1,6 +1,7 @@
 //! Optico Call Center API: `POST /agent-api/callStart` and
 //! `POST /agent-api/setAgentToCall` (form-encoded, `apiKey` field), and the
-//! `realtimeData` webhook payload.
+//! `realtimeData` webhook payload. The Optico Data API (call exports) is in
+//! [`data`].
 
 pub mod data;
 pub mod wire;
