@@ -5,8 +5,8 @@
 mod agent;
 mod call;
 mod dial;
-pub mod operator;
 mod dial_stats;
+pub mod operator;
 mod phone;
 mod update;
 mod validation;
