@@ -4,10 +4,13 @@
 
 mod agent;
 mod call;
+pub mod conversation;
 mod dial;
 mod dial_stats;
 pub mod operator;
 mod phone;
+pub mod statistic;
+mod time_range;
 mod update;
 mod validation;
 
@@ -19,6 +22,7 @@ pub use call::{
 pub use dial::{Language, RecordingPermission, RequestId, dial_status, parse_ticket_id};
 pub use dial_stats::{DialFacts, DialOutcome, DialSummary, DialTally};
 pub use phone::{CallerPhone, PhoneNumber};
+pub use time_range::TimeRange;
 pub use update::{
     AgentAssigned, Cart, DialEvent, NewEvent, OpticoCallInfo, OpticoMatch, Order, PageView,
     Product, StatusChanged, StoredEvent, Update,

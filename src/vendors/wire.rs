@@ -157,15 +157,20 @@ pub fn seconds<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, D::Err
             if let Ok(value) = trimmed.parse::<f64>() {
                 return Ok(value.round() as i64);
             }
-            let parts: Option<Vec<i64>> = trimmed.split(':').map(|p| p.parse().ok()).collect();
-            match parts.as_deref() {
-                Some([minutes, secs]) => Ok(minutes * 60 + secs),
-                Some([hours, minutes, secs]) => Ok(hours * 3600 + minutes * 60 + secs),
-                _ => Err(de::Error::custom(format!(
-                    "expected a number of seconds, got {text:?}"
-                ))),
-            }
+            clock_seconds(trimmed).ok_or_else(|| {
+                de::Error::custom(format!("expected a number of seconds, got {text:?}"))
+            })
         }
+    }
+}
+
+/// A length written on a clock, `H:MM:SS` or `MM:SS`, in seconds.
+pub fn clock_seconds(text: &str) -> Option<i64> {
+    let parts: Option<Vec<i64>> = text.trim().split(':').map(|p| p.parse().ok()).collect();
+    match parts.as_deref()? {
+        [minutes, secs] => Some(minutes * 60 + secs),
+        [hours, minutes, secs] => Some(hours * 3600 + minutes * 60 + secs),
+        _ => None,
     }
 }
 

@@ -1,9 +1,16 @@
 //! iAdvize REST API 2.0: operators, their live availability, statistics and
-//! profile, groups, skills and the Odigo call callbacks. The API key goes in
-//! the `X-API-Key` header; bodies are form-encoded as iAdvize's own client
-//! sends them; every answer is the `meta` / `data` / `pagination` envelope.
+//! profile, groups, skills and the Odigo call callbacks ([`Iadvize`]); and
+//! the reports: statistics, conversations, transactions, satisfaction
+//! surveys and call meetings ([`IadvizeReports`]). The API key goes in the
+//! `X-API-Key` header; bodies are form-encoded as iAdvize's own client sends
+//! them; every answer is the `meta` / `data` / `pagination` envelope.
 
+pub mod records;
+mod reports;
+pub mod statistic;
 pub mod wire;
+
+pub use reports::IadvizeReports;
 
 use std::time::{Duration, Instant};
 

@@ -220,12 +220,32 @@ pub struct WirePickup {
 
 /// Reads an iAdvize date in `tz`. Empty or malformed dates become `None`
 /// rather than failing the whole answer: a creation date is informative.
+/// Besides the documented `YYYY-MM-DD HH:MM:SS`, the ISO form with a `T`
+/// (some resources are documented as "DateTime" only) is read in `tz` too,
+/// and one carrying its own offset is taken as it says.
 pub fn parse_date(text: Option<&str>, tz: Tz) -> Option<DateTime<Utc>> {
-    let naive = NaiveDateTime::parse_from_str(text?.trim(), DATE_FORMAT).ok()?;
-    // At a DST fold, take the earlier instant; in a DST gap, there is none.
+    let text = text?.trim();
+    if let Ok(exact) = DateTime::parse_from_rfc3339(text) {
+        return Some(exact.with_timezone(&Utc));
+    }
+    let naive = NaiveDateTime::parse_from_str(text, DATE_FORMAT)
+        .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S"))
+        .ok()?;
+    local_time(naive, tz)
+}
+
+/// A wall-clock time of `tz` as an instant. At a DST fold, the earlier
+/// instant; in a DST gap, there is none.
+pub fn local_time(naive: NaiveDateTime, tz: Tz) -> Option<DateTime<Utc>> {
     tz.from_local_datetime(&naive)
         .earliest()
         .map(|local| local.with_timezone(&Utc))
+}
+
+/// An instant written as iAdvize filters take it: `YYYY-MM-DD HH:MM:SS` on
+/// the clock of `tz`, sub-seconds dropped.
+pub fn format_date(time: DateTime<Utc>, tz: Tz) -> String {
+    time.with_timezone(&tz).format(DATE_FORMAT).to_string()
 }
 
 fn non_empty(value: Option<String>) -> Option<String> {
@@ -369,12 +389,12 @@ fn flag(value: bool) -> String {
     if value { "1" } else { "0" }.to_owned()
 }
 
-/// A form body built from optional fields: `None` is not sent.
+/// A form body (or a query) built from optional fields: `None` is not sent.
 #[derive(Default)]
-struct FormBuilder(Form);
+pub(super) struct FormBuilder(Form);
 
 impl FormBuilder {
-    fn value(mut self, key: &str, value: Option<impl ToString>) -> Self {
+    pub(super) fn value(mut self, key: &str, value: Option<impl ToString>) -> Self {
         if let Some(value) = value {
             self.0.push((key.to_owned(), value.to_string()));
         }
@@ -402,7 +422,7 @@ impl FormBuilder {
         self
     }
 
-    fn build(self) -> Form {
+    pub(super) fn build(self) -> Form {
         self.0
     }
 }
@@ -604,6 +624,17 @@ mod tests {
         let time = parse_date(Some("2013-08-22 14:12:45"), paris).unwrap();
         assert_eq!(time.to_rfc3339(), "2013-08-22T12:12:45+00:00");
         assert_eq!(parse_date(Some("22/08/2013"), paris), None);
+        assert_eq!(
+            parse_date(Some("2013-08-22T14:12:45"), paris),
+            Some(time),
+            "the ISO form, read in the zone"
+        );
+        assert_eq!(
+            parse_date(Some("2013-08-22T14:12:45+02:00"), chrono_tz::UTC),
+            Some(time),
+            "an offset given wins"
+        );
+        assert_eq!(format_date(time, paris), "2013-08-22 14:12:45");
     }
 
     #[test]
