@@ -62,6 +62,12 @@ pub fn required_timestamp(
     }
 }
 
+/// Reads a proto enum field; a number the contract does not define is a
+/// violation naming `field`.
+pub fn enum_value<E: TryFrom<i32>>(field: &str, value: i32) -> Result<E, FieldViolation> {
+    E::try_from(value).map_err(|_| FieldViolation::new(field, format!("has unknown value {value}")))
+}
+
 // ---- call references ----
 
 /// Validates a `CallRef` (field `field`, e.g. "call") into a lookup.

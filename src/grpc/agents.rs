@@ -4,11 +4,13 @@
 use std::sync::Arc;
 
 use prost_types::FieldMask;
-use serde::{Deserialize, Serialize};
 use tokio_stream::{StreamExt, wrappers::ReceiverStream};
 use tonic::{Code, Request, Response, Status, codegen::BoxStream};
 
-use super::paging;
+use super::{
+    iadvize::{next_page_token, not_configured, page_request},
+    paging,
+};
 use crate::{
     availability::{AvailabilityWatch, Delta, WatchItem},
     domain::{
@@ -26,15 +28,8 @@ use crate::{
         self,
         v1::{self as proto, agents_service_server::AgentsService},
     },
-    vendors::{
-        VendorError,
-        iadvize::{Iadvize, MAX_LIMIT, PageRequest},
-    },
+    vendors::{VendorError, iadvize::Iadvize},
 };
-
-/// iAdvize's own default page size.
-const DEFAULT_PAGE_SIZE: u64 = 20;
-const MAX_PAGE_SIZE: u64 = MAX_LIMIT as u64;
 
 pub struct AgentsApi {
     iadvize: Option<Arc<dyn Iadvize>>,
@@ -50,13 +45,6 @@ impl AgentsApi {
 
     fn iadvize(&self) -> Result<&dyn Iadvize, Error> {
         self.iadvize.as_deref().ok_or_else(not_configured)
-    }
-}
-
-fn not_configured() -> Error {
-    Error::NotConfigured {
-        what: "the iAdvize REST API",
-        key: "vendors.iadvize.api_key",
     }
 }
 
@@ -84,66 +72,7 @@ fn nested(prefix: &'static str) -> impl Fn(&str) -> String {
     move |field| format!("{prefix}.{field}")
 }
 
-// ---- paging ----
-
-/// Where the next page starts, inside a page token.
-#[derive(Debug, Serialize, Deserialize)]
-struct Cursor {
-    page: u32,
-    limit: u32,
-}
-
-/// The iAdvize page to read: the token's when given (its page size is kept
-/// for the whole listing), else the first with the requested size.
-fn page_request(
-    violations: &mut Violations,
-    page_size: i32,
-    page_token: &str,
-    fingerprint: &str,
-) -> Option<PageRequest> {
-    let size = violations.check(paging::page_size(
-        page_size,
-        DEFAULT_PAGE_SIZE,
-        MAX_PAGE_SIZE,
-    ));
-    let cursor = violations.check(paging::decode_token::<Cursor>(page_token, fingerprint))?;
-    match cursor {
-        Some(Cursor { page, limit }) if page >= 1 && (1..=MAX_LIMIT).contains(&limit) => {
-            Some(PageRequest { page, limit })
-        }
-        Some(_) => {
-            violations.push(FieldViolation::new(
-                "page_token",
-                "is not a token returned by this RPC (pass next_page_token as is)",
-            ));
-            None
-        }
-        None => size.map(|size| PageRequest {
-            page: 1,
-            limit: size as u32,
-        }),
-    }
-}
-
-fn next_page_token(next_page: Option<u32>, page: PageRequest, fingerprint: &str) -> String {
-    next_page
-        .map(|next| {
-            paging::encode_token(
-                &Cursor {
-                    page: next,
-                    limit: page.limit,
-                },
-                fingerprint,
-            )
-        })
-        .unwrap_or_default()
-}
-
 // ---- request fields ----
-
-fn enum_value<E: TryFrom<i32>>(field: &str, value: i32) -> Result<E, FieldViolation> {
-    E::try_from(value).map_err(|_| FieldViolation::new(field, format!("has unknown value {value}")))
-}
 
 /// Reads an `AgentFilter` (absent = no filter); violations are named under
 /// `field`, e.g. `filter.agent_id`.
@@ -174,7 +103,7 @@ fn operator_filter(
     let name = violations.check(optional_text(&at("name"), &name));
     let external_id = violations.check(optional_text(&at("external_id"), &external_id));
     let connected = violations
-        .check(enum_value::<proto::AgentConnectionFilter>(
+        .check(pb::enum_value::<proto::AgentConnectionFilter>(
             &at("connected"),
             connected,
         ))
@@ -204,7 +133,7 @@ fn text(field: &str, value: &str) -> Result<String, FieldViolation> {
 }
 
 fn role(field: &str, value: i32, expert_allowed: bool) -> Result<OperatorRole, FieldViolation> {
-    match enum_value::<proto::AgentRole>(field, value)? {
+    match pb::enum_value::<proto::AgentRole>(field, value)? {
         proto::AgentRole::Unspecified => Err(FieldViolation::new(
             field,
             "is unspecified: use operator, manager, admin (or expert in roles)",

@@ -4,6 +4,7 @@
 pub mod agents;
 pub mod auth;
 pub mod call_context;
+pub mod iadvize;
 pub mod outbound_dial;
 pub mod paging;
 pub mod stats;

@@ -1,0 +1,79 @@
+//! What the services over iAdvize (AgentsService, StatsService) share: the
+//! error when iAdvize is not configured, and the paging of iAdvize lists
+//! behind AIP-158 page tokens.
+
+use serde::{Deserialize, Serialize};
+
+use super::paging;
+use crate::{
+    domain::{FieldViolation, Violations},
+    error::Error,
+    vendors::iadvize::{MAX_LIMIT, PageRequest},
+};
+
+/// iAdvize's own default page size.
+const DEFAULT_PAGE_SIZE: u64 = 20;
+const MAX_PAGE_SIZE: u64 = MAX_LIMIT as u64;
+
+/// The answer of every iAdvize RPC (after its request was validated) when
+/// `vendors.iadvize.api_key` is not set.
+pub fn not_configured() -> Error {
+    Error::NotConfigured {
+        what: "the iAdvize REST API",
+        key: "vendors.iadvize.api_key",
+    }
+}
+
+/// Where the next page starts, inside a page token.
+#[derive(Debug, Serialize, Deserialize)]
+struct Cursor {
+    page: u32,
+    limit: u32,
+}
+
+/// The iAdvize page to read: the token's when given (its page size is kept
+/// for the whole listing), else the first with the requested size.
+pub fn page_request(
+    violations: &mut Violations,
+    page_size: i32,
+    page_token: &str,
+    fingerprint: &str,
+) -> Option<PageRequest> {
+    let size = violations.check(paging::page_size(
+        page_size,
+        DEFAULT_PAGE_SIZE,
+        MAX_PAGE_SIZE,
+    ));
+    let cursor = violations.check(paging::decode_token::<Cursor>(page_token, fingerprint))?;
+    match cursor {
+        Some(Cursor { page, limit }) if page >= 1 && (1..=MAX_LIMIT).contains(&limit) => {
+            Some(PageRequest { page, limit })
+        }
+        Some(_) => {
+            violations.push(FieldViolation::new(
+                "page_token",
+                "is not a token returned by this RPC (pass next_page_token as is)",
+            ));
+            None
+        }
+        None => size.map(|size| PageRequest {
+            page: 1,
+            limit: size as u32,
+        }),
+    }
+}
+
+/// The token of the page after `page`; empty when iAdvize has none.
+pub fn next_page_token(next_page: Option<u32>, page: PageRequest, fingerprint: &str) -> String {
+    next_page
+        .map(|next| {
+            paging::encode_token(
+                &Cursor {
+                    page: next,
+                    limit: page.limit,
+                },
+                fingerprint,
+            )
+        })
+        .unwrap_or_default()
+}
