@@ -53,7 +53,7 @@ use crate::{
     vendors::{
         ccai::{CcaiCalls, CcaiClient},
         focalscope::{FocalScopeClient, FocalScopeDialer},
-        iadvize::{Iadvize, IadvizeClient},
+        iadvize::{Iadvize, IadvizeClient, IadvizeReports},
         optico::{
             OpticoCallCenter, OpticoClient,
             data::{OpticoDataApi, OpticoDataClient},
@@ -273,17 +273,27 @@ impl Application {
             }
         });
 
+        let iadvize_timezone = settings
+            .iadvize_timezone()
+            .map_err(|e| StartupError::Config(e.to_string()))?;
+        let iadvize = build_iadvize(&settings, iadvize_timezone);
         let agents = agents_api(
             &settings,
+            iadvize.clone(),
             settings.stream_options().heartbeat,
             streams_stop.clone(),
-        )?;
+        );
         let grpc_addr = grpc_listener.local_addr().ok();
         let services = Services {
             call_context: CallContextApi::new(calls.clone(), dialer.clone(), updates),
             outbound_dial: OutboundDialApi::new(dialer.clone()),
             agents,
-            stats: StatsApi::new(exports, store.clone()),
+            stats: StatsApi::new(
+                exports,
+                store.clone(),
+                iadvize.map(|client| client as Arc<dyn IadvizeReports>),
+                iadvize_timezone,
+            ),
         };
         let grpc = grpc_server(
             &settings,
@@ -509,38 +519,45 @@ fn grpc_server(
     Ok(server)
 }
 
-/// AgentsService over iAdvize, with the availability pollers of its watch
-/// stream (ended by `streams_stop`). Unconfigured without an API key.
-fn agents_api(
-    settings: &Settings,
-    heartbeat: Duration,
-    streams_stop: CancellationToken,
-) -> Result<AgentsApi, StartupError> {
+/// The one iAdvize client (AgentsService, its availability pollers and
+/// StatsService share it), when `vendors.iadvize.api_key` is set.
+fn build_iadvize(settings: &Settings, timezone: chrono_tz::Tz) -> Option<Arc<IadvizeClient>> {
     let iadvize_settings = &settings.vendors.iadvize;
     let Some(key) = &iadvize_settings.api_key else {
         warn!(
             key = "vendors.iadvize.api_key",
-            "iadvize is not configured; AgentsService will answer FAILED_PRECONDITION"
+            "iadvize is not configured; AgentsService and the iadvize rpcs of StatsService will answer FAILED_PRECONDITION"
         );
-        return Ok(AgentsApi::new(None, None));
+        return None;
     };
-    let timezone = settings
-        .iadvize_timezone()
-        .map_err(|e| StartupError::Config(e.to_string()))?;
-    let iadvize: Arc<dyn Iadvize> = Arc::new(IadvizeClient::new(
+    Some(Arc::new(IadvizeClient::new(
         iadvize_settings.base_url.clone(),
         key.clone(),
         timezone,
         Duration::from_millis(iadvize_settings.timeout_ms),
-    ));
+    )))
+}
+
+/// AgentsService over iAdvize, with the availability pollers of its watch
+/// stream (ended by `streams_stop`). Unconfigured without a client.
+fn agents_api(
+    settings: &Settings,
+    iadvize: Option<Arc<IadvizeClient>>,
+    heartbeat: Duration,
+    streams_stop: CancellationToken,
+) -> AgentsApi {
+    let Some(client) = iadvize else {
+        return AgentsApi::new(None, None);
+    };
+    let iadvize: Arc<dyn Iadvize> = client;
     let watch = AvailabilityWatch::new(
         iadvize.clone(),
-        Duration::from_millis(iadvize_settings.poll_interval_ms),
+        Duration::from_millis(settings.vendors.iadvize.poll_interval_ms),
         heartbeat,
         settings.streams.buffer,
         streams_stop,
     );
-    Ok(AgentsApi::new(Some(iadvize), Some(watch)))
+    AgentsApi::new(Some(iadvize), Some(watch))
 }
 
 /// Forgets dedupe keys past the retention, hourly.

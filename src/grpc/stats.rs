@@ -1,16 +1,27 @@
-//! StatsService: the Optico call export and per-day counts (Data API), and
-//! dial statistics from switchboard's own records. The iAdvize RPCs answer
-//! UNIMPLEMENTED until their adapter lands.
+//! StatsService: the Optico call export and per-day counts (Data API),
+//! iAdvize statistics, conversations, transactions, satisfactions and call
+//! meetings (their request checks and answers in [`reports`]), and dial
+//! statistics from switchboard's own records.
 
-use std::collections::HashMap;
+mod reports;
+
+use std::{collections::HashMap, sync::Arc};
 
 use chrono::{NaiveDate, TimeDelta, Utc};
+use chrono_tz::Tz;
 use tokio_stream::StreamExt;
 use tonic::{Request, Response, Status, codegen::BoxStream};
 
+use super::{
+    iadvize::{next_page_token, not_configured, page_request},
+    paging,
+};
 use crate::{
     call_exports::{CallExports, ExportPage},
-    domain::{AgentName, DialFacts, DialTally, FieldViolation, PhoneNumber, Provider, Violations},
+    domain::{
+        AgentName, DialFacts, DialTally, FieldViolation, PhoneNumber, Provider, Violations,
+        operator::required_id,
+    },
     error::Error,
     pb::{
         self,
@@ -20,7 +31,10 @@ use crate::{
         Store,
         dial_stats::{self, DialFilter},
     },
-    vendors::optico::data::{CallsQuery, DayCount, ExportedCall, MAX_LIMIT, MIN_LIMIT},
+    vendors::{
+        iadvize::IadvizeReports,
+        optico::data::{CallsQuery, DayCount, ExportedCall, MAX_LIMIT, MIN_LIMIT},
+    },
 };
 
 /// Records per Optico page when `page_size` is 0.
@@ -31,11 +45,32 @@ const MAX_DESCRIPTION_LEN: usize = 255;
 pub struct StatsApi {
     exports: CallExports,
     store: Store,
+    iadvize: Option<Arc<dyn IadvizeReports>>,
+    /// The zone iAdvize's dates and filters are written in; the 3-month
+    /// conversation window is counted on its clock.
+    iadvize_timezone: Tz,
 }
 
 impl StatsApi {
-    pub fn new(exports: CallExports, store: Store) -> Self {
-        Self { exports, store }
+    /// `iadvize` is `None` when `vendors.iadvize.api_key` is not set: the
+    /// iAdvize RPCs then answer FAILED_PRECONDITION after validating their
+    /// request.
+    pub fn new(
+        exports: CallExports,
+        store: Store,
+        iadvize: Option<Arc<dyn IadvizeReports>>,
+        iadvize_timezone: Tz,
+    ) -> Self {
+        Self {
+            exports,
+            store,
+            iadvize,
+            iadvize_timezone,
+        }
+    }
+
+    fn iadvize(&self) -> Result<&dyn IadvizeReports, Error> {
+        self.iadvize.as_deref().ok_or_else(not_configured)
     }
 }
 
@@ -328,6 +363,209 @@ impl StatsService for StatsApi {
         }))
     }
 
+    async fn get_statistics(
+        &self,
+        request: Request<proto::GetStatisticsRequest>,
+    ) -> Result<Response<proto::GetStatisticsResponse>, Status> {
+        let mut violations = Violations::new();
+        let query = reports::statistics_query(&mut violations, request.into_inner());
+        let query = violations.finish(query).map_err(Error::from)?;
+        let statistics = self
+            .iadvize()?
+            .statistics(&query)
+            .await
+            .map_err(Error::from)?;
+        Ok(Response::new(reports::statistics(statistics)))
+    }
+
+    async fn list_conversations(
+        &self,
+        request: Request<proto::ListConversationsRequest>,
+    ) -> Result<Response<proto::ListConversationsResponse>, Status> {
+        let request = request.into_inner();
+        let mut violations = Violations::new();
+        let filter = reports::conversation_filter(&mut violations, &request, self.iadvize_timezone);
+        let fingerprint = paging::fingerprint(&("conversations", &filter));
+        let page = page_request(
+            &mut violations,
+            request.page_size,
+            &request.page_token,
+            &fingerprint,
+        );
+        let (filter, page) = violations
+            .finish(crate::all_some!(filter, page))
+            .map_err(Error::from)?;
+        let listed = self
+            .iadvize()?
+            .list_conversations(&filter, page)
+            .await
+            .map_err(Error::from)?;
+        Ok(Response::new(proto::ListConversationsResponse {
+            next_page_token: next_page_token(listed.next_page, page, &fingerprint),
+            conversations: listed
+                .items
+                .into_iter()
+                .map(reports::conversation)
+                .collect(),
+        }))
+    }
+
+    async fn get_conversation(
+        &self,
+        request: Request<proto::GetConversationRequest>,
+    ) -> Result<Response<proto::GetConversationResponse>, Status> {
+        let proto::GetConversationRequest { conversation_id } = request.into_inner();
+        let id = required_id("conversation_id", conversation_id).map_err(Error::from)?;
+        let found = self
+            .iadvize()?
+            .get_conversation(id)
+            .await
+            .map_err(Error::from)?;
+        Ok(Response::new(proto::GetConversationResponse {
+            conversation: Some(reports::conversation(found)),
+        }))
+    }
+
+    async fn list_transactions(
+        &self,
+        request: Request<proto::ListTransactionsRequest>,
+    ) -> Result<Response<proto::ListTransactionsResponse>, Status> {
+        let request = request.into_inner();
+        let mut violations = Violations::new();
+        let filter = reports::transaction_filter(&mut violations, &request);
+        let fingerprint = paging::fingerprint(&("transactions", &filter));
+        let page = page_request(
+            &mut violations,
+            request.page_size,
+            &request.page_token,
+            &fingerprint,
+        );
+        let (filter, page) = violations
+            .finish(crate::all_some!(filter, page))
+            .map_err(Error::from)?;
+        let listed = self
+            .iadvize()?
+            .list_transactions(&filter, page)
+            .await
+            .map_err(Error::from)?;
+        Ok(Response::new(proto::ListTransactionsResponse {
+            next_page_token: next_page_token(listed.next_page, page, &fingerprint),
+            transactions: listed.items.into_iter().map(reports::transaction).collect(),
+        }))
+    }
+
+    async fn get_transaction(
+        &self,
+        request: Request<proto::GetTransactionRequest>,
+    ) -> Result<Response<proto::GetTransactionResponse>, Status> {
+        let proto::GetTransactionRequest { transaction_id } = request.into_inner();
+        let id = required_id("transaction_id", transaction_id).map_err(Error::from)?;
+        let found = self
+            .iadvize()?
+            .get_transaction(id)
+            .await
+            .map_err(Error::from)?;
+        Ok(Response::new(proto::GetTransactionResponse {
+            transaction: Some(reports::transaction(found)),
+        }))
+    }
+
+    async fn list_satisfactions(
+        &self,
+        request: Request<proto::ListSatisfactionsRequest>,
+    ) -> Result<Response<proto::ListSatisfactionsResponse>, Status> {
+        let request = request.into_inner();
+        let mut violations = Violations::new();
+        let filter = reports::satisfaction_filter(&mut violations, &request);
+        let fingerprint = paging::fingerprint(&("satisfactions", &filter));
+        let page = page_request(
+            &mut violations,
+            request.page_size,
+            &request.page_token,
+            &fingerprint,
+        );
+        let (filter, page) = violations
+            .finish(crate::all_some!(filter, page))
+            .map_err(Error::from)?;
+        let listed = self
+            .iadvize()?
+            .list_satisfactions(&filter, page)
+            .await
+            .map_err(Error::from)?;
+        Ok(Response::new(proto::ListSatisfactionsResponse {
+            next_page_token: next_page_token(listed.next_page, page, &fingerprint),
+            satisfactions: listed
+                .items
+                .into_iter()
+                .map(reports::satisfaction)
+                .collect(),
+        }))
+    }
+
+    async fn get_satisfaction(
+        &self,
+        request: Request<proto::GetSatisfactionRequest>,
+    ) -> Result<Response<proto::GetSatisfactionResponse>, Status> {
+        let proto::GetSatisfactionRequest { satisfaction_id } = request.into_inner();
+        let id = required_id("satisfaction_id", satisfaction_id).map_err(Error::from)?;
+        let found = self
+            .iadvize()?
+            .get_satisfaction(id)
+            .await
+            .map_err(Error::from)?;
+        Ok(Response::new(proto::GetSatisfactionResponse {
+            satisfaction: Some(reports::satisfaction(found)),
+        }))
+    }
+
+    async fn list_call_meetings(
+        &self,
+        request: Request<proto::ListCallMeetingsRequest>,
+    ) -> Result<Response<proto::ListCallMeetingsResponse>, Status> {
+        let request = request.into_inner();
+        let mut violations = Violations::new();
+        let filter = reports::call_meeting_filter(&mut violations, &request);
+        let fingerprint = paging::fingerprint(&("call meetings", &filter));
+        let page = page_request(
+            &mut violations,
+            request.page_size,
+            &request.page_token,
+            &fingerprint,
+        );
+        let (filter, page) = violations
+            .finish(crate::all_some!(filter, page))
+            .map_err(Error::from)?;
+        let listed = self
+            .iadvize()?
+            .list_call_meetings(&filter, page)
+            .await
+            .map_err(Error::from)?;
+        Ok(Response::new(proto::ListCallMeetingsResponse {
+            next_page_token: next_page_token(listed.next_page, page, &fingerprint),
+            call_meetings: listed
+                .items
+                .into_iter()
+                .map(reports::call_meeting)
+                .collect(),
+        }))
+    }
+
+    async fn get_call_meeting(
+        &self,
+        request: Request<proto::GetCallMeetingRequest>,
+    ) -> Result<Response<proto::GetCallMeetingResponse>, Status> {
+        let proto::GetCallMeetingRequest { call_meeting_id } = request.into_inner();
+        let id = required_id("call_meeting_id", call_meeting_id).map_err(Error::from)?;
+        let found = self
+            .iadvize()?
+            .get_call_meeting(id)
+            .await
+            .map_err(Error::from)?;
+        Ok(Response::new(proto::GetCallMeetingResponse {
+            call_meeting: Some(reports::call_meeting(found)),
+        }))
+    }
+
     async fn get_dial_stats(
         &self,
         request: Request<proto::GetDialStatsRequest>,
@@ -357,10 +595,9 @@ impl StatsService for StatsApi {
         }
         let provider = dial_provider(&mut violations, provider);
         let agent = violations.check(AgentName::parse_optional("agent", &agent));
-        let group_by =
-            violations.check(proto::DialStatsGroupBy::try_from(group_by).map_err(|_| {
-                FieldViolation::new("group_by", format!("has unknown value {group_by}"))
-            }));
+        let group_by = violations.check(pb::enum_value::<proto::DialStatsGroupBy>(
+            "group_by", group_by,
+        ));
         let (from, to, provider, agent, group_by) = violations
             .finish(crate::all_some!(from, to, provider, agent, group_by))
             .map_err(Error::from)?;

@@ -143,18 +143,6 @@ async fn rpcs_need_a_valid_bearer_token() {
 }
 
 #[tokio::test]
-async fn rpcs_of_later_issues_answer_unimplemented() {
-    use switchboard::pb::v1::stats_service_client::StatsServiceClient;
-    let app = TestApp::spawn().await;
-    let mut stats = StatsServiceClient::new(app.channel_with_token(Some(TEST_TOKEN)).await);
-    let status = stats
-        .get_statistics(proto::GetStatisticsRequest::default())
-        .await
-        .unwrap_err();
-    assert_eq!(status.code(), Code::Unimplemented);
-}
-
-#[tokio::test]
 async fn oversized_requests_are_refused() {
     let app = TestApp::spawn().await;
     let status = app
