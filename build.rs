@@ -46,8 +46,8 @@ fn main() -> io::Result<()> {
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)
-        // RPCs whose issue has not landed yet answer UNIMPLEMENTED.
-        .generate_default_stubs(true)
+        // No default stubs: every RPC of the contract is implemented, and
+        // one added to it does not compile until it is.
         .emit_rerun_if_changed(false)
         .compile_fds(descriptors)
 }

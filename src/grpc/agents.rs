@@ -801,6 +801,8 @@ fn watch_message(item: WatchItem) -> proto::WatchAgentAvailabilityResponse {
 
 #[tonic::async_trait]
 impl AgentsService for AgentsApi {
+    type WatchAgentAvailabilityStream = BoxStream<proto::WatchAgentAvailabilityResponse>;
+
     async fn list_agents(
         &self,
         request: Request<proto::ListAgentsRequest>,
@@ -1019,7 +1021,7 @@ impl AgentsService for AgentsApi {
     async fn watch_agent_availability(
         &self,
         request: Request<proto::WatchAgentAvailabilityRequest>,
-    ) -> Result<Response<BoxStream<proto::WatchAgentAvailabilityResponse>>, Status> {
+    ) -> Result<Response<Self::WatchAgentAvailabilityStream>, Status> {
         let proto::WatchAgentAvailabilityRequest { filter } = request.into_inner();
         let mut violations = Violations::new();
         let filter = operator_filter(&mut violations, "filter", filter);

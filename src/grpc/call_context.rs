@@ -56,6 +56,8 @@ fn enum_field<E: TryFrom<i32>>(field: &str, value: i32) -> Result<E, FieldViolat
 
 #[tonic::async_trait]
 impl CallContextService for CallContextApi {
+    type StreamCallUpdatesStream = BoxStream<proto::StreamCallUpdatesResponse>;
+
     async fn start_call(
         &self,
         request: Request<proto::StartCallRequest>,
@@ -206,7 +208,7 @@ impl CallContextService for CallContextApi {
     async fn stream_call_updates(
         &self,
         request: Request<proto::StreamCallUpdatesRequest>,
-    ) -> Result<Response<BoxStream<proto::StreamCallUpdatesResponse>>, Status> {
+    ) -> Result<Response<Self::StreamCallUpdatesStream>, Status> {
         let proto::StreamCallUpdatesRequest {
             call,
             agent,

@@ -328,10 +328,12 @@ fn dial_stats_row(
 
 #[tonic::async_trait]
 impl StatsService for StatsApi {
+    type ExportCallsStream = BoxStream<proto::ExportCallsResponse>;
+
     async fn export_calls(
         &self,
         request: Request<proto::ExportCallsRequest>,
-    ) -> Result<Response<BoxStream<proto::ExportCallsResponse>>, Status> {
+    ) -> Result<Response<Self::ExportCallsStream>, Status> {
         let proto::ExportCallsRequest { filter, page_size } = request.into_inner();
         let mut violations = Violations::new();
         let query = calls_query(&mut violations, filter.as_ref());
