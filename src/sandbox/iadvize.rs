@@ -3,7 +3,8 @@
 //! filters and pagination, behind the `X-API-Key` header. Every few seconds
 //! an operator's live availability changes (a chat starts or ends, someone
 //! goes on a break, logs out or back in), so `WatchAgentAvailability` has
-//! something to show.
+//! something to show. Statistics, conversations, transactions, satisfactions
+//! and call meetings are in [`super::iadvize_reports`].
 
 use std::{
     collections::BTreeMap,
@@ -20,9 +21,12 @@ use axum::{
     response::{IntoResponse, Response},
     routing::{get, post},
 };
+use chrono_tz::Tz;
 use rand::Rng;
 use serde_json::{Map, Value, json};
 use tracing::debug;
+
+use super::iadvize_reports::{self, Reports};
 
 /// The API key the simulation accepts.
 pub const SANDBOX_API_KEY: &str = "sandbox-iadvize-api-key";
@@ -131,6 +135,8 @@ struct SimState {
 #[derive(Clone)]
 pub struct IadvizeSim {
     state: Arc<Mutex<SimState>>,
+    /// Made up once; read only.
+    reports: Arc<Reports>,
 }
 
 fn object(value: Value) -> Map<String, Value> {
@@ -141,7 +147,9 @@ fn object(value: Value) -> Map<String, Value> {
 }
 
 impl IadvizeSim {
-    pub fn new() -> Self {
+    /// A simulation writing its dates on the clock of `timezone` (the
+    /// `vendors.iadvize.timezone` switchboard reads them in).
+    pub fn new(timezone: Tz) -> Self {
         let operator = |id: i64, name: &str, first: &str, group: Option<i64>, skills: &[i64]| {
             object(json!({
                 "id": id, "name": name, "first_name": first, "pseudo": first,
@@ -233,7 +241,35 @@ impl IadvizeSim {
                 next_id: 2000,
                 next_conversation: 139,
             })),
+            reports: Arc::new(Reports::new(timezone, chrono::Utc::now())),
         }
+    }
+
+    pub(super) fn reports(&self) -> &Reports {
+        &self.reports
+    }
+
+    /// Every operator's id and full name, for statistics per operator.
+    pub(super) fn operator_names(&self) -> Vec<(i64, String)> {
+        let text = |operator: &Map<String, Value>, key: &str| {
+            operator
+                .get(key)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        self.state()
+            .operators
+            .iter()
+            .map(|(id, operator)| {
+                let name = format!(
+                    "{} {}",
+                    text(operator, "first_name"),
+                    text(operator, "name")
+                );
+                (*id, name.trim().to_owned())
+            })
+            .collect()
     }
 
     fn state(&self) -> MutexGuard<'_, SimState> {
@@ -267,6 +303,7 @@ impl IadvizeSim {
             )
             .route("/odigocallback/pickup", post(odigo_pickup))
             .route("/odigocallback/hangup", post(odigo_hangup))
+            .merge(iadvize_reports::routes())
             .layer(middleware::from_fn(check_key))
             .with_state(self.clone())
     }
@@ -315,7 +352,7 @@ impl IadvizeSim {
 
 impl Default for IadvizeSim {
     fn default() -> Self {
-        Self::new()
+        Self::new(chrono_tz::UTC)
     }
 }
 
@@ -325,14 +362,14 @@ fn answer(status: StatusCode, body: Value) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
-fn success(data: Value) -> Response {
+pub(super) fn success(data: Value) -> Response {
     answer(
         StatusCode::OK,
         json!({ "meta": { "status": "success" }, "data": data }),
     )
 }
 
-fn fail(status: StatusCode, message: String) -> Response {
+pub(super) fn fail(status: StatusCode, message: String) -> Response {
     answer(
         status,
         json!({ "meta": { "status": "fail", "message": message } }),
@@ -340,7 +377,7 @@ fn fail(status: StatusCode, message: String) -> Response {
 }
 
 /// A `fail` answer not yet sent (small, unlike a `Response`).
-struct Fail(StatusCode, String);
+pub(super) struct Fail(pub(super) StatusCode, pub(super) String);
 
 impl IntoResponse for Fail {
     fn into_response(self) -> Response {
@@ -348,7 +385,7 @@ impl IntoResponse for Fail {
     }
 }
 
-fn unknown(resource: &str, id: i64) -> Response {
+pub(super) fn unknown(resource: &str, id: i64) -> Response {
     fail(
         StatusCode::NOT_FOUND,
         format!("Unknown '{resource}' with 'id' {id}."),
@@ -372,7 +409,7 @@ async fn check_key(request: Request, next: Next) -> Response {
 
 /// Pages `items` as iAdvize does (`page` from 1, `limit` 20 by default, 100
 /// at most).
-fn paged(items: Vec<Value>, query: &BTreeMap<String, String>) -> Response {
+pub(super) fn paged(items: Vec<Value>, query: &BTreeMap<String, String>) -> Response {
     let number = |key: &str, default: usize| {
         query
             .get(key)

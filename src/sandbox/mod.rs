@@ -8,6 +8,7 @@
 pub mod ccai;
 pub mod focalscope;
 pub mod iadvize;
+mod iadvize_reports;
 pub mod optico;
 pub mod optico_data;
 
@@ -41,7 +42,8 @@ impl Sandbox {
             .unwrap_or(chrono_tz::Europe::Paris);
         let optico = optico::OpticoSim::new(timezone, PACE);
         let focalscope = focalscope::FocalScopeSim::new(PACE);
-        let iadvize = iadvize::IadvizeSim::new();
+        let iadvize =
+            iadvize::IadvizeSim::new(settings.iadvize_timezone().unwrap_or(chrono_tz::UTC));
         tokio::spawn(iadvize.clone().simulate(IADVIZE_PACE));
         let router = axum::Router::new()
             .nest("/optico", optico.router().merge(optico_data::router()))
