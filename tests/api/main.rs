@@ -13,6 +13,7 @@ mod restart;
 mod sandbox;
 mod server;
 mod stats;
+mod stats_iadvize;
 mod store;
 mod streams;
 mod webhooks;

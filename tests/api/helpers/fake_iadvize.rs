@@ -100,6 +100,162 @@ pub fn doc_skill(id: i64) -> Value {
     })
 }
 
+/// The doc's "Conversation history types example", exactly as printed
+/// (between braces, with the stray backtick), as the `history` string.
+pub const DOC_HISTORY: &str = r#"{
+  [5,"2016-02-16 11:24:21","http://test.com/"],
+  [2,"2016-02-16 11:24:23","Hello",1455618264049],
+  [3,"2016-02-16 11:24:31","The chat rule has been activated."],
+  [1,"2016-02-16 11:24:43","Hello, how can I help you?",1455618283869],
+  [2,"2016-02-16 11:25:26","I would like to know if my order: xxx has been sent",1455618327321],
+  [1,"2016-02-16 11:25:45","I check it, thank you for your patience",1455618346030],
+  [1,"2016-02-16 11:26:02","Your order has been shipped",1455618363054],
+  [2,"2016-02-16 11:26:09","Thanks, goodbye",1455618370072],
+  [1,"2016-02-16 11:26:17","Goodbye",1455618377364],
+  [3,"2016-02-16 11:26:43","OPERATOR_CHAT_CLOSE"]`
+}"#;
+
+/// Conversation ids the fake knows (666 is the doc's).
+pub const DOC_CONVERSATION_IDS: [i64; 3] = [666, 667, 668];
+
+/// Every documented conversation field. 666 carries the doc's history as
+/// printed; 667 the same messages as a JSON list; 668 as a JSON string.
+pub fn doc_conversation(id: i64) -> Value {
+    let messages = json!([
+        [5, "2016-02-16 11:24:21", "http://test.com/"],
+        [2, "2016-02-16 11:24:23", "Hello", 1455618264049_i64],
+        [6, "2016-02-16 11:24:30", "http://img.png/"],
+        [7, "2016-02-16 11:24:31", "http://img.png/"],
+    ]);
+    let history = match id {
+        666 => json!(DOC_HISTORY),
+        667 => messages,
+        _ => json!(messages.to_string()),
+    };
+    json!({
+        "id": id,
+        "channel": "chat",
+        "visitor_uid": "0a1572b7cc5027fe443f4203eaf0b98d4cbea6d313afa",
+        "history": history,
+        "operator_answer": true,
+        "operator_closed": "1",
+        "waitinglist": 0,
+        "page_type": "product",
+        "created_at": "2016-02-16 11:24:21",
+        "closed_at": "2016-02-16 11:26:43",
+        "website_id": 1,
+        "operator_id": 123,
+        "skill_id": "12",
+        "tag_list": [3, "4"],
+        "rule_id": 107,
+        "xmpp_id": "6f1c3a62-1b7f-4c8e-9d2a-5e0b7c4d1f20",
+        "_link": format!("/conversation/{id}"),
+    })
+}
+
+pub const DOC_TRANSACTION_IDS: [i64; 3] = [123, 124, 125];
+
+/// Every documented transaction field; 125 is linked to no conversation
+/// and no operator (iAdvize null).
+pub fn doc_transaction(id: i64) -> Value {
+    let linked = id != 125;
+    json!({
+        "id": id,
+        "external_id": format!("ORDER-{id}"),
+        "visitor_uid": "0a1572b7cc5027fe443f4203eaf0b98d4cbea6d313afa",
+        "visitor_email": "visitor@example.com",
+        "amount": if linked { json!(129.9) } else { json!("45.50") },
+        "created_at": "2016-02-16 11:30:00",
+        "website_id": 1,
+        "operator_id": if linked { json!(123) } else { Value::Null },
+        "conversation_id": if linked { json!(666) } else { Value::Null },
+        "_link": format!("/transaction/{id}"),
+    })
+}
+
+pub const DOC_SATISFACTION_IDS: [i64; 2] = [123, 124];
+
+/// Every documented satisfaction field, the delay note spelled `node_delay`
+/// as in the doc.
+pub fn doc_satisfaction(id: i64) -> Value {
+    json!({
+        "id": id,
+        "note_welcome": 100,
+        "note_resolution": "75.5",
+        "node_delay": 50.0,
+        "comment": "Quick and helpful",
+        "created_at": "2016-02-16 11:27:00",
+        "website_id": 1,
+        "operator_id": 123,
+        "conversation_id": 666,
+        "_link": format!("/satisfaction/{id}"),
+    })
+}
+
+pub const DOC_CALL_MEETING_IDS: [i64; 2] = [123, 124];
+
+/// Every documented call meeting field; the rule and skill ids are strings
+/// as documented.
+pub fn doc_call_meeting(id: i64) -> Value {
+    json!({
+        "id": id,
+        "phone_number": "0614037735",
+        "visitor_uid": "0a1572b7cc5027fe443f4203eaf0b98d4cbea6d313afa",
+        "status": if id == 123 { "pending" } else { "done" },
+        "start_at": "2015-03-31 19:00:00",
+        "website_id": 1,
+        "targeting_rule_id": "107",
+        "skill_id": "12",
+        "_link": format!("/callmeeting/{id}"),
+    })
+}
+
+/// The fake's GET /statistic answer, in the shapes switchboard reads
+/// (the doc shows none): not grouped, `{indicator: value}`; grouped by
+/// operator, a list of `{id, name, indicator: value}`; with a granularity,
+/// `{indicator: {period: value}}`. The n-th indicator asked is worth
+/// 10 × n (operator 456 adds 1; the second period adds 2).
+fn doc_statistics(received: &Received) -> Value {
+    let indicators: Vec<String> = received
+        .query("filters[indicators]")
+        .unwrap_or("contact_number")
+        .split(',')
+        .map(str::to_owned)
+        .collect();
+    let periods: Option<[&str; 2]> = match received.query("filters[granularity]") {
+        Some("hour") => Some(["2017-03-01 10:00:00", "2017-03-01 11:00:00"]),
+        Some("day") => Some(["2017-03-01", "2017-03-02"]),
+        Some("month") => Some(["2017-03", "2017-04"]),
+        _ => None,
+    };
+    let block = |extra: f64| {
+        let mut block = serde_json::Map::new();
+        for (index, name) in indicators.iter().enumerate() {
+            let value = 10.0 * (index + 1) as f64 + extra;
+            block.insert(
+                name.clone(),
+                match periods {
+                    Some([first, second]) => json!({ first: value, second: value + 2.0 }),
+                    None => json!(value),
+                },
+            );
+        }
+        block
+    };
+    match received.query("filters[resource]") {
+        None => Value::Object(block(0.0)),
+        Some(_) => {
+            let row = |id: i64, name: &str, extra: f64| {
+                let mut row = block(extra);
+                row.insert("id".into(), json!(id));
+                row.insert("name".into(), json!(name));
+                Value::Object(row)
+            };
+            json!([row(123, "John Doe", 0.0), row(456, "Jane Roe", 1.0)])
+        }
+    }
+}
+
 /// One request the fake received.
 #[derive(Debug, Clone)]
 pub struct Received {
@@ -373,6 +529,45 @@ fn documented(fake: &FakeIadvize, received: &Received) -> (StatusCode, Value) {
             "visitor_uid": "0a1572b7cc5027fe443f4203eaf0b98d4cbea6d313afa"
         }))),
         (&Method::POST, ["odigocallback", "hangup"]) => ok(envelope(json!([]))),
+        (&Method::GET, ["statistic"]) => ok(envelope(doc_statistics(received))),
+        (&Method::GET, ["conversation.json-unicode"]) => ok(paged(
+            DOC_CONVERSATION_IDS.map(doc_conversation).to_vec(),
+            received,
+        )),
+        (&Method::GET, ["transaction"]) => ok(paged(
+            DOC_TRANSACTION_IDS.map(doc_transaction).to_vec(),
+            received,
+        )),
+        (&Method::GET, ["satisfaction"]) => ok(paged(
+            DOC_SATISFACTION_IDS.map(doc_satisfaction).to_vec(),
+            received,
+        )),
+        (&Method::GET, ["callmeeting"]) => ok(paged(
+            DOC_CALL_MEETING_IDS.map(doc_call_meeting).to_vec(),
+            received,
+        )),
+        (&Method::GET, [resource, _]) => {
+            let id = id.unwrap_or_default();
+            let (name, known, read): (&str, &[i64], fn(i64) -> Value) = match *resource {
+                "conversation.json-unicode" => {
+                    ("conversation", &DOC_CONVERSATION_IDS, doc_conversation)
+                }
+                "transaction" => ("transaction", &DOC_TRANSACTION_IDS, doc_transaction),
+                "satisfaction" => ("satisfaction", &DOC_SATISFACTION_IDS, doc_satisfaction),
+                "callmeeting" => ("callmeeting", &DOC_CALL_MEETING_IDS, doc_call_meeting),
+                _ => {
+                    return (
+                        StatusCode::NOT_FOUND,
+                        json!({ "meta": { "status": "fail", "message": format!("No route {path}") } }),
+                    );
+                }
+            };
+            if known.contains(&id) {
+                ok(envelope(read(id)))
+            } else {
+                unknown(name, id)
+            }
+        }
         _ => (
             StatusCode::NOT_FOUND,
             json!({ "meta": { "status": "fail", "message": format!("No route {path}") } }),
