@@ -177,7 +177,7 @@ pub fn check_conversation_window(range: &TimeRange, tz: Tz) -> Result<(), FieldV
         return Err(FieldViolation::new(
             "to",
             format!(
-                "is more than {CONVERSATION_WINDOW_MONTHS} months after from ({from_local} to {to_local} in {tz}): iAdvize lists at most {CONVERSATION_WINDOW_MONTHS} months of conversations per request; narrow the window or page through it in steps"
+                "is more than {CONVERSATION_WINDOW_MONTHS} months after from ({from_local} to {to_local} in {tz}): iAdvize lists at most {CONVERSATION_WINDOW_MONTHS} months of conversations per request; ask for a longer period in several requests"
             ),
         ));
     }
