@@ -254,17 +254,20 @@ impl IadvizeClient {
         data(answer.data)
     }
 
-    async fn list<T: DeserializeOwned>(
+    /// Reads one page of a list, each item read as `W` and turned into a
+    /// domain value by `into`.
+    async fn list<W: DeserializeOwned, T>(
         &self,
         path: &str,
         mut query: wire::Form,
         page: PageRequest,
-    ) -> Result<(Vec<T>, Option<u32>), VendorError> {
+        into: impl Fn(W) -> T,
+    ) -> Result<Listed<T>, VendorError> {
         query.push(("page".to_owned(), page.page.to_string()));
         query.push(("limit".to_owned(), page.limit.min(MAX_LIMIT).to_string()));
         let answer = self.call(Method::GET, path, &query, None).await?;
         // An empty list may come as `data: []`, null or nothing at all.
-        let items: Vec<T> = match answer.data {
+        let items: Vec<W> = match answer.data {
             None | Some(serde_json::Value::Null) => Vec::new(),
             data => self::data(data)?,
         };
@@ -275,7 +278,10 @@ impl IadvizeClient {
                 .then(|| u32::try_from(current + 1).ok())
                 .flatten()
         });
-        Ok((items, next_page))
+        Ok(Listed {
+            items: items.into_iter().map(into).collect(),
+            next_page,
+        })
     }
 
     async fn send<T: DeserializeOwned>(
@@ -408,16 +414,8 @@ impl Iadvize for IadvizeClient {
         if full {
             query.push(("full".to_owned(), "1".to_owned()));
         }
-        let (items, next_page) = self
-            .list::<wire::WireOperator>("operator", query, page)
-            .await?;
-        Ok(Listed {
-            items: items
-                .into_iter()
-                .map(wire::WireOperator::into_domain)
-                .collect(),
-            next_page,
-        })
+        self.list("operator", query, page, wire::WireOperator::into_domain)
+            .await
     }
 
     async fn get_operator(&self, id: i64) -> Result<Operator, VendorError> {
@@ -456,13 +454,9 @@ impl Iadvize for IadvizeClient {
         filter: &OperatorFilter,
         page: PageRequest,
     ) -> Result<Listed<Availability>, VendorError> {
-        let (items, next_page) = self
-            .list::<wire::WireLive>("operator/live", wire::operator_filters(filter), page)
-            .await?;
-        Ok(Listed {
-            items: items.into_iter().map(wire::WireLive::into_domain).collect(),
-            next_page,
-        })
+        let query = wire::operator_filters(filter);
+        self.list("operator/live", query, page, wire::WireLive::into_domain)
+            .await
     }
 
     async fn get_availability(&self, id: i64) -> Result<Availability, VendorError> {
@@ -508,14 +502,10 @@ impl Iadvize for IadvizeClient {
         if let Some(parent_id) = parent_id {
             query.push(("filters[parent_id]".to_owned(), parent_id.to_string()));
         }
-        let (items, next_page) = self.list::<wire::WireGroup>("group", query, page).await?;
-        Ok(Listed {
-            items: items
-                .into_iter()
-                .map(|g| g.into_domain(self.timezone))
-                .collect(),
-            next_page,
+        self.list("group", query, page, |g: wire::WireGroup| {
+            g.into_domain(self.timezone)
         })
+        .await
     }
 
     async fn get_group(&self, id: i64) -> Result<OperatorGroup, VendorError> {
@@ -556,14 +546,10 @@ impl Iadvize for IadvizeClient {
     ) -> Result<Listed<Skill>, VendorError> {
         let mut query = vec![("full".to_owned(), "1".to_owned())];
         query.extend(wire::skill_filters(filter));
-        let (items, next_page) = self.list::<wire::WireSkill>("skill", query, page).await?;
-        Ok(Listed {
-            items: items
-                .into_iter()
-                .map(|s| s.into_domain(self.timezone))
-                .collect(),
-            next_page,
+        self.list("skill", query, page, |s: wire::WireSkill| {
+            s.into_domain(self.timezone)
         })
+        .await
     }
 
     async fn get_skill(&self, id: i64) -> Result<Skill, VendorError> {

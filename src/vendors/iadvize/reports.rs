@@ -78,16 +78,10 @@ impl IadvizeReports for IadvizeClient {
         let mut query = vec![(FORMAT_HISTORY.0.to_owned(), FORMAT_HISTORY.1.to_owned())];
         query.extend(records::conversation_filters(filter, self.timezone));
         query.push(full());
-        let (items, next_page) = self
-            .list::<WireConversation>(CONVERSATION_PATH, query, page)
-            .await?;
-        Ok(Listed {
-            items: items
-                .into_iter()
-                .map(|c| c.into_domain(self.timezone))
-                .collect(),
-            next_page,
+        self.list(CONVERSATION_PATH, query, page, |c: WireConversation| {
+            c.into_domain(self.timezone)
         })
+        .await
     }
 
     async fn get_conversation(&self, id: i64) -> Result<Conversation, VendorError> {
@@ -105,16 +99,10 @@ impl IadvizeReports for IadvizeClient {
     ) -> Result<Listed<Transaction>, VendorError> {
         let mut query = records::transaction_filters(filter, self.timezone);
         query.push(full());
-        let (items, next_page) = self
-            .list::<WireTransaction>("transaction", query, page)
-            .await?;
-        Ok(Listed {
-            items: items
-                .into_iter()
-                .map(|t| t.into_domain(self.timezone))
-                .collect(),
-            next_page,
+        self.list("transaction", query, page, |t: WireTransaction| {
+            t.into_domain(self.timezone)
         })
+        .await
     }
 
     async fn get_transaction(&self, id: i64) -> Result<Transaction, VendorError> {
@@ -129,16 +117,10 @@ impl IadvizeReports for IadvizeClient {
     ) -> Result<Listed<Satisfaction>, VendorError> {
         let mut query = records::satisfaction_filters(filter, self.timezone);
         query.push(full());
-        let (items, next_page) = self
-            .list::<WireSatisfaction>("satisfaction", query, page)
-            .await?;
-        Ok(Listed {
-            items: items
-                .into_iter()
-                .map(|s| s.into_domain(self.timezone))
-                .collect(),
-            next_page,
+        self.list("satisfaction", query, page, |s: WireSatisfaction| {
+            s.into_domain(self.timezone)
         })
+        .await
     }
 
     async fn get_satisfaction(&self, id: i64) -> Result<Satisfaction, VendorError> {
@@ -153,16 +135,10 @@ impl IadvizeReports for IadvizeClient {
     ) -> Result<Listed<CallMeeting>, VendorError> {
         let mut query = records::call_meeting_filters(filter, self.timezone);
         query.push(full());
-        let (items, next_page) = self
-            .list::<WireCallMeeting>("callmeeting", query, page)
-            .await?;
-        Ok(Listed {
-            items: items
-                .into_iter()
-                .map(|m| m.into_domain(self.timezone))
-                .collect(),
-            next_page,
+        self.list("callmeeting", query, page, |m: WireCallMeeting| {
+            m.into_domain(self.timezone)
         })
+        .await
     }
 
     async fn get_call_meeting(&self, id: i64) -> Result<CallMeeting, VendorError> {
