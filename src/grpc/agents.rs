@@ -8,7 +8,7 @@ use tokio_stream::{StreamExt, wrappers::ReceiverStream};
 use tonic::{Code, Request, Response, Status, codegen::BoxStream};
 
 use super::{
-    iadvize::{next_page_token, not_configured, page_request},
+    iadvize::{ListRequest, next_page_token, not_configured, page_request},
     paging,
 };
 use crate::{
@@ -928,19 +928,15 @@ impl AgentsService for AgentsApi {
         } = request.into_inner();
         let mut violations = Violations::new();
         let filter = operator_filter(&mut violations, "filter", filter);
-        let fingerprint = paging::fingerprint(&("availability", &filter));
-        let page = page_request(&mut violations, page_size, &page_token, &fingerprint);
-        let (filter, page) = violations
-            .finish(crate::all_some!(filter, page))
-            .map_err(Error::from)?;
+        let list = ListRequest::check(violations, "availability", filter, page_size, &page_token)?;
         let listed = self
             .iadvize()?
-            .list_availability(&filter, page)
+            .list_availability(&list.filter, list.page)
             .await
             .map_err(Error::from)?;
         Ok(Response::new(proto::ListAgentAvailabilityResponse {
             agents: listed.items.iter().map(availability).collect(),
-            next_page_token: next_page_token(listed.next_page, page, &fingerprint),
+            next_page_token: list.next_page_token(listed.next_page),
         }))
     }
 
@@ -1091,18 +1087,14 @@ impl AgentsService for AgentsApi {
         } = request.into_inner();
         let mut violations = Violations::new();
         let parent_id = violations.check(optional_id("parent_id", parent_id));
-        let fingerprint = paging::fingerprint(&("groups", parent_id));
-        let page = page_request(&mut violations, page_size, &page_token, &fingerprint);
-        let (parent_id, page) = violations
-            .finish(crate::all_some!(parent_id, page))
-            .map_err(Error::from)?;
+        let list = ListRequest::check(violations, "groups", parent_id, page_size, &page_token)?;
         let listed = self
             .iadvize()?
-            .list_groups(parent_id, page)
+            .list_groups(list.filter, list.page)
             .await
             .map_err(Error::from)?;
         Ok(Response::new(proto::ListGroupsResponse {
-            next_page_token: next_page_token(listed.next_page, page, &fingerprint),
+            next_page_token: list.next_page_token(listed.next_page),
             groups: listed.items.into_iter().map(group).collect(),
         }))
     }
@@ -1202,18 +1194,14 @@ impl AgentsService for AgentsApi {
                 operator_id,
                 parent_id,
             });
-        let fingerprint = paging::fingerprint(&("skills", &filter));
-        let page = page_request(&mut violations, page_size, &page_token, &fingerprint);
-        let (filter, page) = violations
-            .finish(crate::all_some!(filter, page))
-            .map_err(Error::from)?;
+        let list = ListRequest::check(violations, "skills", filter, page_size, &page_token)?;
         let listed = self
             .iadvize()?
-            .list_skills(&filter, page)
+            .list_skills(&list.filter, list.page)
             .await
             .map_err(Error::from)?;
         Ok(Response::new(proto::ListSkillsResponse {
-            next_page_token: next_page_token(listed.next_page, page, &fingerprint),
+            next_page_token: list.next_page_token(listed.next_page),
             skills: listed.items.into_iter().map(skill).collect(),
         }))
     }

@@ -24,6 +24,44 @@ pub fn not_configured() -> Error {
     }
 }
 
+/// A checked list request: its filter, the iAdvize page to read, and the
+/// fingerprint its page tokens carry.
+pub struct ListRequest<F> {
+    pub filter: F,
+    pub page: PageRequest,
+    fingerprint: String,
+}
+
+impl<F: Serialize> ListRequest<F> {
+    /// Checks `page_size` and `page_token` against `filter` (`None` when one
+    /// of its fields was refused into `violations`), then answers every
+    /// violation at once. `list` names the listing, so that a token of one
+    /// list is refused by another.
+    pub fn check(
+        mut violations: Violations,
+        list: &str,
+        filter: Option<F>,
+        page_size: i32,
+        page_token: &str,
+    ) -> Result<Self, Error> {
+        let fingerprint = paging::fingerprint(&(list, &filter));
+        let page = page_request(&mut violations, page_size, page_token, &fingerprint);
+        let (filter, page) = violations.finish(crate::all_some!(filter, page))?;
+        Ok(Self {
+            filter,
+            page,
+            fingerprint,
+        })
+    }
+}
+
+impl<F> ListRequest<F> {
+    /// The token of the page after this one; empty when iAdvize has none.
+    pub fn next_page_token(&self, next_page: Option<u32>) -> String {
+        next_page_token(next_page, self.page, &self.fingerprint)
+    }
+}
+
 /// Where the next page starts, inside a page token.
 #[derive(Debug, Serialize, Deserialize)]
 struct Cursor {

@@ -12,10 +12,7 @@ use chrono_tz::Tz;
 use tokio_stream::StreamExt;
 use tonic::{Request, Response, Status, codegen::BoxStream};
 
-use super::{
-    iadvize::{next_page_token, not_configured, page_request},
-    paging,
-};
+use super::iadvize::{ListRequest, not_configured};
 use crate::{
     call_exports::{CallExports, ExportPage},
     domain::{
@@ -387,23 +384,20 @@ impl StatsService for StatsApi {
         let request = request.into_inner();
         let mut violations = Violations::new();
         let filter = reports::conversation_filter(&mut violations, &request, self.iadvize_timezone);
-        let fingerprint = paging::fingerprint(&("conversations", &filter));
-        let page = page_request(
-            &mut violations,
+        let list = ListRequest::check(
+            violations,
+            "conversations",
+            filter,
             request.page_size,
             &request.page_token,
-            &fingerprint,
-        );
-        let (filter, page) = violations
-            .finish(crate::all_some!(filter, page))
-            .map_err(Error::from)?;
+        )?;
         let listed = self
             .iadvize()?
-            .list_conversations(&filter, page)
+            .list_conversations(&list.filter, list.page)
             .await
             .map_err(Error::from)?;
         Ok(Response::new(proto::ListConversationsResponse {
-            next_page_token: next_page_token(listed.next_page, page, &fingerprint),
+            next_page_token: list.next_page_token(listed.next_page),
             conversations: listed
                 .items
                 .into_iter()
@@ -435,23 +429,20 @@ impl StatsService for StatsApi {
         let request = request.into_inner();
         let mut violations = Violations::new();
         let filter = reports::transaction_filter(&mut violations, &request);
-        let fingerprint = paging::fingerprint(&("transactions", &filter));
-        let page = page_request(
-            &mut violations,
+        let list = ListRequest::check(
+            violations,
+            "transactions",
+            filter,
             request.page_size,
             &request.page_token,
-            &fingerprint,
-        );
-        let (filter, page) = violations
-            .finish(crate::all_some!(filter, page))
-            .map_err(Error::from)?;
+        )?;
         let listed = self
             .iadvize()?
-            .list_transactions(&filter, page)
+            .list_transactions(&list.filter, list.page)
             .await
             .map_err(Error::from)?;
         Ok(Response::new(proto::ListTransactionsResponse {
-            next_page_token: next_page_token(listed.next_page, page, &fingerprint),
+            next_page_token: list.next_page_token(listed.next_page),
             transactions: listed.items.into_iter().map(reports::transaction).collect(),
         }))
     }
@@ -479,23 +470,20 @@ impl StatsService for StatsApi {
         let request = request.into_inner();
         let mut violations = Violations::new();
         let filter = reports::satisfaction_filter(&mut violations, &request);
-        let fingerprint = paging::fingerprint(&("satisfactions", &filter));
-        let page = page_request(
-            &mut violations,
+        let list = ListRequest::check(
+            violations,
+            "satisfactions",
+            filter,
             request.page_size,
             &request.page_token,
-            &fingerprint,
-        );
-        let (filter, page) = violations
-            .finish(crate::all_some!(filter, page))
-            .map_err(Error::from)?;
+        )?;
         let listed = self
             .iadvize()?
-            .list_satisfactions(&filter, page)
+            .list_satisfactions(&list.filter, list.page)
             .await
             .map_err(Error::from)?;
         Ok(Response::new(proto::ListSatisfactionsResponse {
-            next_page_token: next_page_token(listed.next_page, page, &fingerprint),
+            next_page_token: list.next_page_token(listed.next_page),
             satisfactions: listed
                 .items
                 .into_iter()
@@ -527,23 +515,20 @@ impl StatsService for StatsApi {
         let request = request.into_inner();
         let mut violations = Violations::new();
         let filter = reports::call_meeting_filter(&mut violations, &request);
-        let fingerprint = paging::fingerprint(&("call meetings", &filter));
-        let page = page_request(
-            &mut violations,
+        let list = ListRequest::check(
+            violations,
+            "call meetings",
+            filter,
             request.page_size,
             &request.page_token,
-            &fingerprint,
-        );
-        let (filter, page) = violations
-            .finish(crate::all_some!(filter, page))
-            .map_err(Error::from)?;
+        )?;
         let listed = self
             .iadvize()?
-            .list_call_meetings(&filter, page)
+            .list_call_meetings(&list.filter, list.page)
             .await
             .map_err(Error::from)?;
         Ok(Response::new(proto::ListCallMeetingsResponse {
-            next_page_token: next_page_token(listed.next_page, page, &fingerprint),
+            next_page_token: list.next_page_token(listed.next_page),
             call_meetings: listed
                 .items
                 .into_iter()
