@@ -12,13 +12,13 @@ use switchboard::pb::v1::{
     self as proto, agents_service_client::AgentsServiceClient,
     watch_agent_availability_response::Event,
 };
-use tonic::{Code, Status};
+use tonic::Code;
 use tonic_types::StatusExt;
 
 use crate::helpers::{
-    AppOptions, AuthedChannel, TEST_TOKEN, TestApp, closed_port,
+    AppOptions, AuthedChannel, TEST_TOKEN, TestApp, assert_invalid, closed_port,
     fake_iadvize::{DOC_OPERATOR_IDS, FakeIadvize, IADVIZE_API_KEY},
-    violated_fields,
+    pairs, reason, violated_fields,
 };
 
 const WAIT: Duration = Duration::from_secs(5);
@@ -45,13 +45,6 @@ async fn client(app: &TestApp) -> AgentsServiceClient<AuthedChannel> {
     AgentsServiceClient::new(app.channel_with_token(Some(TEST_TOKEN)).await)
 }
 
-fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
-    items
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
-
 fn mask(paths: &[&str]) -> Option<FieldMask> {
     Some(FieldMask {
         paths: paths.iter().map(|p| p.to_string()).collect(),
@@ -68,21 +61,6 @@ fn assert_form_request(request: &crate::helpers::fake_iadvize::Received) {
         request.content_type
     );
     assert!(request.query.is_empty(), "{:?}", request.query);
-}
-
-/// Asserts INVALID_ARGUMENT naming exactly `fields`.
-fn assert_invalid<T: std::fmt::Debug>(result: Result<T, Status>, fields: &[&str]) {
-    let status = result.expect_err("the request is refused");
-    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
-    assert_eq!(violated_fields(&status), fields, "{}", status.message());
-}
-
-fn reason(status: &Status) -> String {
-    status
-        .get_error_details()
-        .error_info()
-        .map(|info| info.reason.clone())
-        .unwrap_or_default()
 }
 
 #[allow(deprecated)]

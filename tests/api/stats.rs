@@ -9,14 +9,13 @@ use switchboard::pb::v1::{
     self as proto, stats_service_client::StatsServiceClient, stream_call_updates_response::Update,
 };
 use tonic::{Code, Status, service::interceptor::InterceptedService, transport::Endpoint};
-use tonic_types::StatusExt;
 
 use crate::helpers::{
     AppOptions, AuthedChannel, BearerToken, Db, TEST_TOKEN, TestApp,
     fake_ccai::{self, FakeCcai},
     fake_focalscope::{Answer, FakeFocalScope},
     fake_optico_data::{Behaviour, DATA_API_KEY, FakeOpticoData, records},
-    violated_fields,
+    reason, violated_fields,
 };
 
 /// Pages the export task may have fetched beyond what the client read:
@@ -89,14 +88,6 @@ fn visit_ids(messages: &[proto::ExportCallsResponse]) -> Vec<String> {
 
 fn expected_ids(n: usize) -> Vec<String> {
     (0..n).map(|i| i.to_string()).collect()
-}
-
-fn reason(status: &Status) -> String {
-    status
-        .get_error_details()
-        .error_info()
-        .map(|info| info.reason.clone())
-        .unwrap_or_default()
 }
 
 #[tokio::test]

@@ -11,16 +11,16 @@ use chrono::{NaiveDateTime, TimeZone};
 use prost_types::Timestamp;
 use serde_json::json;
 use switchboard::pb::v1::{self as proto, stats_service_client::StatsServiceClient};
-use tonic::{Code, Status};
+use tonic::Code;
 use tonic_types::StatusExt;
 
 use crate::helpers::{
-    AppOptions, AuthedChannel, TEST_TOKEN, TestApp,
+    AppOptions, AuthedChannel, TEST_TOKEN, TestApp, assert_invalid,
     fake_iadvize::{
         DOC_CALL_MEETING_IDS, DOC_CONVERSATION_IDS, DOC_SATISFACTION_IDS, DOC_TRANSACTION_IDS,
         FakeIadvize, IADVIZE_API_KEY, Received,
     },
-    violated_fields,
+    pairs, reason, violated_fields,
 };
 
 const PARIS: &str = "Europe/Paris";
@@ -42,13 +42,6 @@ async fn app_in_paris() -> (TestApp, FakeIadvize) {
 
 async fn stats(app: &TestApp) -> StatsServiceClient<AuthedChannel> {
     StatsServiceClient::new(app.channel_with_token(Some(TEST_TOKEN)).await)
-}
-
-fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
-    items
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
 }
 
 /// A wall-clock time `YYYY-MM-DD HH:MM:SS` of `zone` as a Timestamp.
@@ -73,21 +66,6 @@ fn assert_get(request: &Received, path: &str, query: &[(&str, &str)]) {
     assert_eq!(request.path, path);
     assert_eq!(request.api_key.as_deref(), Some(IADVIZE_API_KEY));
     assert_eq!(request.query, pairs(query));
-}
-
-/// Asserts INVALID_ARGUMENT naming exactly `fields`.
-fn assert_invalid<T: std::fmt::Debug>(result: Result<T, Status>, fields: &[&str]) {
-    let status = result.expect_err("the request is refused");
-    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
-    assert_eq!(violated_fields(&status), fields, "{}", status.message());
-}
-
-fn reason(status: &Status) -> String {
-    status
-        .get_error_details()
-        .error_info()
-        .map(|info| info.reason.clone())
-        .unwrap_or_default()
 }
 
 // ---- GetStatistics ----

@@ -385,6 +385,31 @@ pub fn violated_fields(status: &Status) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The `ErrorInfo` reason of a status, e.g. "VENDOR_NOT_FOUND".
+pub fn reason(status: &Status) -> String {
+    use tonic_types::StatusExt;
+    status
+        .get_error_details()
+        .error_info()
+        .map(|info| info.reason.clone())
+        .unwrap_or_default()
+}
+
+/// Asserts INVALID_ARGUMENT naming exactly `fields`.
+pub fn assert_invalid<T: std::fmt::Debug>(result: Result<T, Status>, fields: &[&str]) {
+    let status = result.expect_err("the request is refused");
+    assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
+    assert_eq!(violated_fields(&status), fields, "{}", status.message());
+}
+
+/// Owned key / value pairs, as a fake vendor decodes a query or a form.
+pub fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
+    items
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
 /// An HTTP client for tests (with the TLS crypto provider the app installs;
 /// reqwest is built without a default one).
 pub fn http_client() -> reqwest::Client {
