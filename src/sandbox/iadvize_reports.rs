@@ -1,8 +1,9 @@
-//! The simulated iAdvize's reports: statistics computed on the fly, and a
-//! few weeks of conversations (with a realistic history), transactions,
-//! satisfaction surveys and call meetings, made up at start-up around the
-//! current time and the same on every run of a given day. Filters, paging,
-//! `full=1` and the 3-month window of conversations behave as documented.
+//! The simulated iAdvize's reports: statistics invented on the fly (the same
+//! question gets the same numbers), and a few weeks of conversations (with a
+//! realistic history), transactions, satisfaction surveys and call meetings,
+//! the same ids and contents on every run, dated back from the time the
+//! sandbox starts. Filters, paging and the 3-month window of conversations
+//! behave as documented.
 
 use std::collections::BTreeMap;
 
