@@ -51,6 +51,7 @@ use crate::{
     store::{Store, StoreError, events},
     updates::Updates,
     vendors::{
+        VendorHttp,
         ccai::{CcaiCalls, CcaiClient},
         focalscope::{FocalScopeClient, FocalScopeDialer},
         iadvize::{Iadvize, IadvizeClient, IadvizeReports},
@@ -106,6 +107,8 @@ pub struct Application {
     calls: CallDesk,
     dialer: Dialer,
     exports: CallExports,
+    /// The HTTP client the vendor adapters share.
+    vendor_http: reqwest::Client,
     /// Cancelled to start the shutdown sequence.
     stop: CancellationToken,
     /// Cancelled once health is NOT_SERVING: ends streams and the log reader.
@@ -143,13 +146,18 @@ impl Application {
         let timezone = settings
             .optico_timezone()
             .map_err(|e| StartupError::Config(e.to_string()))?;
+        let vendor_http = crate::vendors::http_client()
+            .map_err(|e| StartupError::Other(format!("the vendor HTTP client: {e}")))?;
         let optico: Option<Arc<dyn OpticoCallCenter>> =
             settings.vendors.optico.api_key.as_ref().map(|key| {
                 Arc::new(OpticoClient::new(
                     settings.vendors.optico.base_url.clone(),
                     key.clone(),
                     timezone,
-                    Duration::from_millis(settings.vendors.optico.timeout_ms),
+                    VendorHttp::new(
+                        &vendor_http,
+                        Duration::from_millis(settings.vendors.optico.timeout_ms),
+                    ),
                 )) as Arc<dyn OpticoCallCenter>
             });
         if optico.is_none() {
@@ -166,9 +174,11 @@ impl Application {
         }
         let calls = CallDesk::new(store.clone(), optico);
         let streams_stop = CancellationToken::new();
-        let exports =
-            CallExports::new(build_optico_data(&settings, timezone), streams_stop.clone());
-        let dialer = build_dialer(&settings, store.clone());
+        let exports = CallExports::new(
+            build_optico_data(&settings, &vendor_http, timezone),
+            streams_stop.clone(),
+        );
+        let dialer = build_dialer(&settings, &vendor_http, store.clone());
         if settings.webhooks.focalscope_token.is_none() {
             warn!(
                 key = "webhooks.focalscope_token",
@@ -183,6 +193,7 @@ impl Application {
             calls,
             dialer,
             exports,
+            vendor_http,
             stop: CancellationToken::new(),
             streams_stop,
         })
@@ -220,6 +231,7 @@ impl Application {
             calls,
             dialer,
             exports,
+            vendor_http,
             stop,
             streams_stop,
         } = self;
@@ -276,7 +288,7 @@ impl Application {
         let iadvize_timezone = settings
             .iadvize_timezone()
             .map_err(|e| StartupError::Config(e.to_string()))?;
-        let iadvize = build_iadvize(&settings, iadvize_timezone);
+        let iadvize = build_iadvize(&settings, &vendor_http, iadvize_timezone);
         let agents = agents_api(
             &settings,
             iadvize.clone(),
@@ -351,6 +363,7 @@ impl Application {
 /// The Optico Data API client, when `vendors.optico.data_api_key` is set.
 fn build_optico_data(
     settings: &Settings,
+    http: &reqwest::Client,
     timezone: chrono_tz::Tz,
 ) -> Option<Arc<dyn OpticoDataApi>> {
     let optico = &settings.vendors.optico;
@@ -365,19 +378,21 @@ fn build_optico_data(
         optico.base_url.clone(),
         key.clone(),
         timezone,
-        Duration::from_millis(optico.timeout_ms),
+        VendorHttp::new(http, Duration::from_millis(optico.timeout_ms)),
     )))
 }
 
 /// The dialing side: FocalScope when `vendors.focalscope.dial_url` is set,
 /// CCAI when `vendors.ccai.*` is (validated all-or-nothing).
-fn build_dialer(settings: &Settings, store: Store) -> Dialer {
+fn build_dialer(settings: &Settings, http: &reqwest::Client, store: Store) -> Dialer {
     let vendors = &settings.vendors;
     let focalscope_timeout = Duration::from_millis(vendors.focalscope.timeout_ms);
     let ccai_timeout = Duration::from_millis(vendors.ccai.timeout_ms);
     let focalscope = vendors.focalscope.dial_url.as_ref().map(|url| {
-        Arc::new(FocalScopeClient::new(url.clone(), focalscope_timeout))
-            as Arc<dyn FocalScopeDialer>
+        Arc::new(FocalScopeClient::new(
+            url.clone(),
+            VendorHttp::new(http, focalscope_timeout),
+        )) as Arc<dyn FocalScopeDialer>
     });
     let ccai = match (
         &vendors.ccai.base_url,
@@ -388,7 +403,7 @@ fn build_dialer(settings: &Settings, store: Store) -> Dialer {
             url.clone(),
             key.clone(),
             secret.clone(),
-            ccai_timeout,
+            VendorHttp::new(http, ccai_timeout),
         )) as Arc<dyn CcaiCalls>),
         _ => None,
     };
@@ -521,7 +536,11 @@ fn grpc_server(
 
 /// The one iAdvize client (AgentsService, its availability pollers and
 /// StatsService share it), when `vendors.iadvize.api_key` is set.
-fn build_iadvize(settings: &Settings, timezone: chrono_tz::Tz) -> Option<Arc<IadvizeClient>> {
+fn build_iadvize(
+    settings: &Settings,
+    http: &reqwest::Client,
+    timezone: chrono_tz::Tz,
+) -> Option<Arc<IadvizeClient>> {
     let iadvize_settings = &settings.vendors.iadvize;
     let Some(key) = &iadvize_settings.api_key else {
         warn!(
@@ -534,7 +553,7 @@ fn build_iadvize(settings: &Settings, timezone: chrono_tz::Tz) -> Option<Arc<Iad
         iadvize_settings.base_url.clone(),
         key.clone(),
         timezone,
-        Duration::from_millis(iadvize_settings.timeout_ms),
+        VendorHttp::new(http, Duration::from_millis(iadvize_settings.timeout_ms)),
     )))
 }
 

@@ -30,12 +30,12 @@ struct Inner {
     next_request_id: AtomicI64,
     next_call_id: AtomicI64,
     callback_url: OnceLock<String>,
-    http: reqwest::Client,
+    http: crate::vendors::VendorHttp,
     pace: Duration,
 }
 
 impl FocalScopeSim {
-    pub fn new(pace: Duration) -> Self {
+    pub fn new(pace: Duration, http: reqwest::Client) -> Self {
         let seed = chrono::Utc::now().timestamp_millis();
         Self {
             inner: Arc::new(Inner {
@@ -43,7 +43,8 @@ impl FocalScopeSim {
                 next_request_id: AtomicI64::new(seed / 100),
                 next_call_id: AtomicI64::new(1_000_000_000_000 + seed % 1_000_000_000 * 100),
                 callback_url: OnceLock::new(),
-                http: crate::vendors::http_client(Duration::from_secs(5)),
+                // Webhooks to our own port: 5 s is plenty.
+                http: crate::vendors::VendorHttp::new(&http, Duration::from_secs(5)),
                 pace,
             }),
         }

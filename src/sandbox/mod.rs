@@ -40,8 +40,9 @@ impl Sandbox {
         let timezone = settings
             .optico_timezone()
             .unwrap_or(chrono_tz::Europe::Paris);
-        let optico = optico::OpticoSim::new(timezone, PACE);
-        let focalscope = focalscope::FocalScopeSim::new(PACE);
+        let http = crate::vendors::http_client().map_err(std::io::Error::other)?;
+        let optico = optico::OpticoSim::new(timezone, PACE, http.clone());
+        let focalscope = focalscope::FocalScopeSim::new(PACE, http);
         let iadvize =
             iadvize::IadvizeSim::new(settings.iadvize_timezone().unwrap_or(chrono_tz::UTC));
         tokio::spawn(iadvize.clone().simulate(IADVIZE_PACE));

@@ -34,14 +34,14 @@ struct Inner {
     calls: Mutex<HashMap<i64, Option<String>>>,
     /// Where realtime webhooks go, once the app is listening.
     webhook_url: OnceLock<String>,
-    http: reqwest::Client,
+    http: crate::vendors::VendorHttp,
     timezone: Tz,
     /// Pause between simulated caller actions.
     pace: Duration,
 }
 
 impl OpticoSim {
-    pub fn new(timezone: Tz, pace: Duration) -> Self {
+    pub fn new(timezone: Tz, pace: Duration, http: reqwest::Client) -> Self {
         Self {
             inner: Arc::new(Inner {
                 // Unique across restarts on the same database: a restarted
@@ -49,7 +49,8 @@ impl OpticoSim {
                 next_call_id: AtomicI64::new(Utc::now().timestamp_millis() / 100),
                 calls: Mutex::new(HashMap::new()),
                 webhook_url: OnceLock::new(),
-                http: crate::vendors::http_client(Duration::from_secs(5)),
+                // Webhooks to our own port: 5 s is plenty.
+                http: crate::vendors::VendorHttp::new(&http, Duration::from_secs(5)),
                 timezone,
                 pace,
             }),

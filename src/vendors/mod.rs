@@ -17,20 +17,50 @@ pub use error::{VendorError, VendorErrorKind, redact};
 
 use crate::domain::Provider;
 
-/// The HTTP client every adapter uses: a per-request timeout, no automatic
+/// The HTTP client all adapters share, built once at start-up: no automatic
 /// redirects (a redirected POST could be replayed by the client library) and
 /// no automatic retries (reqwest does none; a dial must never be sent twice).
-pub fn http_client(timeout: Duration) -> reqwest::Client {
+/// Fails only when the TLS backend cannot start.
+pub fn http_client() -> Result<reqwest::Client, reqwest::Error> {
     install_crypto_provider();
     reqwest::Client::builder()
-        .timeout(timeout)
-        .connect_timeout(timeout.min(Duration::from_secs(5)))
+        .connect_timeout(Duration::from_secs(5))
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("switchboard/", env!("CARGO_PKG_VERSION")))
         .build()
-        // Building only fails when the TLS backend cannot start, which is a
-        // broken installation: nothing useful can run without it.
-        .unwrap_or_else(|e| panic!("cannot build the HTTP client (TLS backend failed): {e}"))
+}
+
+/// An adapter's handle on the shared client: every request it makes carries
+/// the vendor's own timeout (`vendors.<vendor>.timeout_ms`).
+#[derive(Clone)]
+pub struct VendorHttp {
+    client: reqwest::Client,
+    timeout: Duration,
+}
+
+impl VendorHttp {
+    pub fn new(client: &reqwest::Client, timeout: Duration) -> Self {
+        Self {
+            client: client.clone(),
+            timeout,
+        }
+    }
+
+    pub fn request(
+        &self,
+        method: reqwest::Method,
+        url: impl reqwest::IntoUrl,
+    ) -> reqwest::RequestBuilder {
+        self.client.request(method, url).timeout(self.timeout)
+    }
+
+    pub fn get(&self, url: impl reqwest::IntoUrl) -> reqwest::RequestBuilder {
+        self.request(reqwest::Method::GET, url)
+    }
+
+    pub fn post(&self, url: impl reqwest::IntoUrl) -> reqwest::RequestBuilder {
+        self.request(reqwest::Method::POST, url)
+    }
 }
 
 /// Records how long a vendor request took and how it ended (ok, refused, or

@@ -13,7 +13,7 @@ use url::Url;
 
 use crate::{
     domain::Provider,
-    vendors::{VendorError, VendorErrorKind, endpoint, http_client, redact},
+    vendors::{VendorError, VendorErrorKind, VendorHttp, endpoint, redact},
 };
 
 /// What a call-creation request produced.
@@ -39,7 +39,7 @@ pub trait CcaiCalls: Send + Sync {
 }
 
 pub struct CcaiClient {
-    http: reqwest::Client,
+    http: VendorHttp,
     base_url: Url,
     company_key: SecretString,
     company_secret: SecretString,
@@ -54,10 +54,10 @@ impl CcaiClient {
         base_url: Url,
         company_key: SecretString,
         company_secret: SecretString,
-        timeout: Duration,
+        http: VendorHttp,
     ) -> Self {
         Self {
-            http: http_client(timeout),
+            http,
             base_url,
             company_key,
             company_secret,

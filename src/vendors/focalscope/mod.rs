@@ -4,14 +4,14 @@
 //! back later through the URL adapter callbacks
 //! (`GET /webhooks/focalscope/{token}?CallType=…`).
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use async_trait::async_trait;
 use serde::Deserialize;
 
 use crate::{
     domain::{AgentName, DialEventType, LegKind, PhoneNumber, Provider},
-    vendors::{VendorError, VendorErrorKind, http_client},
+    vendors::{VendorError, VendorErrorKind, VendorHttp},
 };
 
 /// What switchboard needs from FocalScope.
@@ -22,18 +22,15 @@ pub trait FocalScopeDialer: Send + Sync {
 }
 
 pub struct FocalScopeClient {
-    http: reqwest::Client,
+    http: VendorHttp,
     /// Validated at start-up to contain both placeholders and to be an
     /// http(s) URL (see `Settings::validate`).
     dial_url: String,
 }
 
 impl FocalScopeClient {
-    pub fn new(dial_url: String, timeout: Duration) -> Self {
-        Self {
-            http: http_client(timeout),
-            dial_url,
-        }
+    pub fn new(dial_url: String, http: VendorHttp) -> Self {
+        Self { http, dial_url }
     }
 
     /// The dial URL for `agent` and `number`, each URL-encoded so that a
@@ -286,7 +283,10 @@ mod tests {
     fn substitutes_url_encoded_values() {
         let client = FocalScopeClient::new(
             "http://pbx/dial?agent={agent}&number={number}".into(),
-            Duration::from_secs(1),
+            crate::vendors::VendorHttp::new(
+                &crate::vendors::http_client().unwrap(),
+                std::time::Duration::from_secs(1),
+            ),
         );
         assert_eq!(
             client.dial_url("ext 12&x", "+33 6 12"),

@@ -31,7 +31,7 @@ use crate::{
             Skill, SkillFields, SkillFilter,
         },
     },
-    vendors::{VendorError, VendorErrorKind, endpoint, http_client, record_request, redact},
+    vendors::{VendorError, VendorErrorKind, VendorHttp, endpoint, record_request, redact},
 };
 
 /// The largest page iAdvize serves (`limit`).
@@ -116,7 +116,7 @@ pub trait Iadvize: Send + Sync {
 
 /// The iAdvize HTTP client.
 pub struct IadvizeClient {
-    http: reqwest::Client,
+    http: VendorHttp,
     base_url: Url,
     api_key: SecretString,
     timezone: Tz,
@@ -130,9 +130,9 @@ struct Answer {
 }
 
 impl IadvizeClient {
-    pub fn new(base_url: Url, api_key: SecretString, timezone: Tz, timeout: Duration) -> Self {
+    pub fn new(base_url: Url, api_key: SecretString, timezone: Tz, http: VendorHttp) -> Self {
         Self {
-            http: http_client(timeout),
+            http,
             base_url,
             api_key,
             timezone,

@@ -6,7 +6,7 @@
 pub mod data;
 pub mod wire;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -17,7 +17,7 @@ use url::Url;
 
 use crate::{
     domain::{AgentName, CallerPhone, OpticoMatch, PhoneNumber, Provider},
-    vendors::{VendorError, VendorErrorKind, endpoint, http_client, record_request, redact},
+    vendors::{VendorError, VendorErrorKind, VendorHttp, endpoint, record_request, redact},
 };
 
 /// What switchboard needs from the Optico Call Center API.
@@ -40,16 +40,16 @@ pub struct CallStart {
 
 /// The Optico HTTP client.
 pub struct OpticoClient {
-    http: reqwest::Client,
+    http: VendorHttp,
     base_url: Url,
     api_key: SecretString,
     timezone: Tz,
 }
 
 impl OpticoClient {
-    pub fn new(base_url: Url, api_key: SecretString, timezone: Tz, timeout: Duration) -> Self {
+    pub fn new(base_url: Url, api_key: SecretString, timezone: Tz, http: VendorHttp) -> Self {
         Self {
-            http: http_client(timeout),
+            http,
             base_url,
             api_key,
             timezone,

@@ -20,7 +20,7 @@ use url::Url;
 use super::{send_json, wire::parse_date};
 use crate::{
     domain::{PhoneNumber, Provider},
-    vendors::{VendorError, VendorErrorKind, endpoint, http_client, redact},
+    vendors::{VendorError, VendorErrorKind, VendorHttp, endpoint, redact},
 };
 
 /// The documented bounds of `limit` (records per page).
@@ -111,16 +111,16 @@ pub trait OpticoDataApi: Send + Sync {
 
 /// The Optico Data API HTTP client.
 pub struct OpticoDataClient {
-    http: reqwest::Client,
+    http: VendorHttp,
     base_url: Url,
     api_key: SecretString,
     timezone: Tz,
 }
 
 impl OpticoDataClient {
-    pub fn new(base_url: Url, api_key: SecretString, timezone: Tz, timeout: Duration) -> Self {
+    pub fn new(base_url: Url, api_key: SecretString, timezone: Tz, http: VendorHttp) -> Self {
         Self {
-            http: http_client(timeout),
+            http,
             base_url,
             api_key,
             timezone,
@@ -362,7 +362,10 @@ mod tests {
             Url::parse("http://127.0.0.1:9").unwrap(),
             SecretString::from("k".repeat(32)),
             chrono_tz::Europe::Paris,
-            Duration::from_secs(1),
+            crate::vendors::VendorHttp::new(
+                &crate::vendors::http_client().unwrap(),
+                std::time::Duration::from_secs(1),
+            ),
         );
         let query = CallsQuery {
             start_date: NaiveDate::from_ymd_opt(2014, 5, 5).unwrap(),
