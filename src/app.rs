@@ -591,13 +591,9 @@ async fn prune_dedupe_keys(store: Store, retention: Duration, stop: Cancellation
             return;
         };
         let before = chrono::Utc::now() - retention;
-        let result = async {
-            let tx = store.begin_write().await?;
-            let pruned = events::prune_dedupe_keys(&tx, before).await?;
-            tx.commit().await?;
-            Ok::<_, StoreError>(pruned)
-        }
-        .await;
+        let result = store
+            .write(move |tx| Box::pin(async move { events::prune_dedupe_keys(tx, before).await }))
+            .await;
         match result {
             Ok(0) => {}
             Ok(pruned) => info!(pruned, "pruned expired webhook dedupe keys"),

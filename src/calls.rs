@@ -12,7 +12,7 @@ use crate::{
         OpticoMatch, Provider, RefKind, StatusChanged, Update, VendorRef,
     },
     error::{Error, Result},
-    store::{CallUpsert, Recorded, Store, calls, events},
+    store::{CallUpsert, Recorded, Store, calls, events, events::Prepared},
     vendors::optico::{CallStart, OpticoCallCenter},
 };
 
@@ -78,59 +78,65 @@ impl CallDesk {
         fields.destination_phone = Some(request.destination.as_str().to_owned());
         fields.agent = request.agent.as_ref().map(|a| a.as_str().to_owned());
         fields.vendor_status = matches.first().and_then(|m| m.call.status.clone());
+        let started = Prepared::new(new_event(
+            Update::StatusChanged(StatusChanged {
+                previous: None,
+                status: CallStatus::Active,
+                failure_reason: None,
+                detail: None,
+            }),
+            request.start_time,
+        ))?;
+        let job = Arc::new((refs, fields, started));
 
-        let mut tx = self.store.begin_write().await?;
-        let mut existing = None;
-        for vendor_ref in &refs {
-            if let Some(id) =
-                calls::find_call_id(tx.conn(), &CallLookup::Vendor(vendor_ref.clone())).await?
-            {
-                existing = Some(id);
-                break;
-            }
-        }
-        let id = match existing {
-            Some(id) => {
-                let before = calls::load_call(tx.conn(), &id).await?;
-                calls::complete_call(&tx, &id, &fields).await?;
-                calls::add_refs(&tx, &id, &refs).await?;
-                let previous_agent = before.and_then(|c| c.agent);
-                if let Some(agent) = &fields.agent
-                    && previous_agent.as_deref() != Some(agent.as_str())
-                {
-                    let update = Update::AgentAssigned(AgentAssigned {
-                        agent: agent.clone(),
-                        previous_agent,
-                    });
-                    events::append(&mut tx, &id, Some(agent), new_event(update, Utc::now()))
-                        .await?;
-                }
-                id
-            }
-            None => {
-                let agent = fields.agent.clone();
-                let id = calls::insert_call(&tx, fields, &refs).await?;
-                let update = Update::StatusChanged(StatusChanged {
-                    previous: None,
-                    status: CallStatus::Active,
-                    failure_reason: None,
-                    detail: None,
-                });
-                events::append(
-                    &mut tx,
-                    &id,
-                    agent.as_deref(),
-                    new_event(update, request.start_time),
-                )
-                .await?;
-                id
-            }
+        // A new call costs 4 statements (look up the refs, insert the call,
+        // its refs, its first update) and is answered from what was written;
+        // a known one is completed and read back after the commit.
+        let written = self
+            .store
+            .write(move |tx| {
+                let job = job.clone();
+                Box::pin(async move {
+                    let (refs, fields, started) = &*job;
+                    let mut existing = None;
+                    for vendor_ref in refs {
+                        if let Some(id) =
+                            calls::find_call_id(tx.conn(), &CallLookup::Vendor(vendor_ref.clone()))
+                                .await?
+                        {
+                            existing = Some(id);
+                            break;
+                        }
+                    }
+                    let Some(id) = existing else {
+                        let call = calls::insert_call_record(tx, fields.clone(), refs).await?;
+                        events::append(tx, &call.id, call.agent.as_deref(), started).await?;
+                        return Ok(Written::New(Box::new(call)));
+                    };
+                    let previous_agent = calls::agent_of(tx.conn(), &id).await?;
+                    calls::complete_call(tx, &id, fields).await?;
+                    calls::add_refs(tx, &id, refs).await?;
+                    if let Some(agent) = &fields.agent
+                        && previous_agent.as_deref() != Some(agent.as_str())
+                    {
+                        let update = Prepared::new(new_event(
+                            Update::AgentAssigned(AgentAssigned {
+                                agent: agent.clone(),
+                                previous_agent,
+                            }),
+                            Utc::now(),
+                        ))?;
+                        events::append(tx, &id, Some(agent), &update).await?;
+                    }
+                    Ok(Written::Known(id))
+                })
+            })
+            .await?;
+        let call = match written {
+            Written::New(call) => *call,
+            Written::Known(id) => self.reload(&id).await?,
         };
-        tx.commit().await?;
-        Ok(StartedCall {
-            call: self.reload(&id).await?,
-            matches,
-        })
+        Ok(StartedCall { call, matches })
     }
 
     /// Optico setAgentToCall for a call with an Optico reference, then the
@@ -151,28 +157,41 @@ impl CallDesk {
             .set_agent_to_call(optico_call_id, agent)
             .await?;
 
-        let mut tx = self.store.begin_write().await?;
-        let previous = calls::set_agent(&tx, &call.id, agent.as_str()).await?;
-        if previous.as_deref() != Some(agent.as_str()) {
-            let update = Update::AgentAssigned(AgentAssigned {
-                agent: agent.as_str().to_owned(),
-                previous_agent: previous,
-            });
-            events::append(
-                &mut tx,
-                &call.id,
-                Some(agent.as_str()),
-                new_event(update, Utc::now()),
-            )
+        let (id, agent) = (call.id.clone(), agent.as_str().to_owned());
+        self.store
+            .write(move |tx| {
+                let (id, agent) = (id.clone(), agent.clone());
+                Box::pin(async move {
+                    let previous = calls::set_agent(tx, &id, &agent).await?;
+                    if previous.as_deref() != Some(agent.as_str()) {
+                        let update = Prepared::new(new_event(
+                            Update::AgentAssigned(AgentAssigned {
+                                agent: agent.clone(),
+                                previous_agent: previous,
+                            }),
+                            Utc::now(),
+                        ))?;
+                        events::append(tx, &id, Some(&agent), &update).await?;
+                    }
+                    Ok(())
+                })
+            })
             .await?;
-        }
-        tx.commit().await?;
         self.reload(&call.id).await
     }
 
     /// Stores one Optico realtime update (view, cart or order) of Optico call
     /// `optico_call_id`, creating the call if Optico is faster than StartCall.
     /// Returns once committed; a re-delivery is recognised by `dedupe_key`.
+    ///
+    /// Statements: for a call already known, one — the event is inserted
+    /// with its dedupe claim, the call's agent and its sequence in a single
+    /// `INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING` (see
+    /// `store::events::append_by_ref`). A re-delivery costs two (the insert
+    /// that did nothing, then the key's lookup); the first event of a call
+    /// not yet known five (plus the call and its reference). Each batch adds
+    /// BEGIN, one read of the log head and COMMIT, and on PostgreSQL the
+    /// writers' advisory lock and a NOTIFY, shared by every write in it.
     pub async fn record_optico_update(
         &self,
         optico_call_id: i64,
@@ -180,31 +199,49 @@ impl CallDesk {
         occurred_at: DateTime<Utc>,
         dedupe_key: String,
     ) -> Result<Recorded> {
-        let mut tx = self.store.begin_write().await?;
-        let vendor_ref = VendorRef::new(RefKind::OpticoCallId, optico_call_id.to_string());
-        // A call first seen through a webhook started, as far as we know,
-        // now (StartCall fills in its real start time later).
-        let (id, _created) = calls::find_or_create_by_ref(&tx, &vendor_ref, || {
-            CallUpsert::new(
-                Direction::Inbound,
-                Provider::Optico,
-                CallStatus::Active,
-                Utc::now(),
-            )
-        })
-        .await?;
-        let agent = calls::load_call(tx.conn(), &id)
-            .await?
-            .and_then(|c| c.agent);
-        let event = NewEvent {
+        let event = Prepared::new(NewEvent {
             update,
             occurred_at,
             dedupe_key: Some(dedupe_key),
-        };
-        let recorded = events::append(&mut tx, &id, agent.as_deref(), event).await?;
-        tx.commit().await?;
+        })?;
+        let job = Arc::new((
+            VendorRef::new(RefKind::OpticoCallId, optico_call_id.to_string()),
+            event,
+        ));
+        let recorded = self
+            .store
+            .write(move |tx| {
+                let job = job.clone();
+                Box::pin(async move {
+                    let (vendor_ref, event) = &*job;
+                    if let Some((_, recorded)) =
+                        events::append_by_ref(tx, vendor_ref, event).await?
+                    {
+                        return Ok(recorded);
+                    }
+                    // A call first seen through a webhook started, as far as
+                    // we know, now (StartCall fills in its real start time
+                    // later).
+                    let fields = CallUpsert::new(
+                        Direction::Inbound,
+                        Provider::Optico,
+                        CallStatus::Active,
+                        Utc::now(),
+                    );
+                    let id =
+                        calls::insert_call(tx, fields, std::slice::from_ref(vendor_ref)).await?;
+                    events::append(tx, &id, None, event).await
+                })
+            })
+            .await?;
         Ok(recorded)
     }
+}
+
+/// What StartCall's write did.
+enum Written {
+    New(Box<Call>),
+    Known(CallId),
 }
 
 fn new_event(update: Update, occurred_at: DateTime<Utc>) -> NewEvent {

@@ -27,8 +27,8 @@ use crate::{
     },
     error::{Error, Result},
     store::{
-        CallUpsert, LegEvent, Recorded, Store, WriteTx, calls, events, idempotency,
-        idempotency::Reservation,
+        CallUpsert, LegEvent, Recorded, Store, StoreResult, WriteTx, calls, events,
+        events::Prepared, idempotency, idempotency::Reservation,
     },
     vendors::{
         VendorError, VendorErrorKind,
@@ -289,19 +289,48 @@ impl Dialer {
         let fingerprint = request.fingerprint();
         let deadline = tokio::time::Instant::now() + self.in_flight_limit + Duration::from_secs(1);
         loop {
-            let tx = self.store.begin_write().await?;
-            match idempotency::reserve(&tx, &key, &fingerprint).await? {
-                Reservation::Reserved => {
-                    tx.commit().await?;
-                    break;
+            let stale_after = self.in_flight_limit;
+            let job = Arc::new((key.clone(), fingerprint.clone(), request.clone()));
+            let reservation = self
+                .store
+                .write(move |tx| {
+                    let job = job.clone();
+                    Box::pin(async move {
+                        let (key, fingerprint, request) = &*job;
+                        let reservation = idempotency::reserve(tx, key, fingerprint).await?;
+                        if let Reservation::InFlight { since } = reservation
+                            && (Utc::now() - since).to_std().unwrap_or_default() > stale_after
+                        {
+                            // The request that reserved this id never recorded
+                            // its outcome: its process died while the vendor
+                            // may have acted.
+                            let id = settle_unknown(
+                                tx,
+                                key,
+                                request,
+                                "the request was interrupted before the vendor answered",
+                            )
+                            .await?;
+                            return Ok(Reserve::Settled(id));
+                        }
+                        Ok(Reserve::Found(reservation))
+                    })
+                })
+                .await?;
+            let reservation = match reservation {
+                Reserve::Settled(id) => {
+                    warn!(rpc, request_id = %request_id, call_id = %id, "interrupted request settled as unknown");
+                    return self.load(&id).await;
                 }
+                Reserve::Found(reservation) => reservation,
+            };
+            match reservation {
+                Reservation::Reserved => break,
                 Reservation::Done(id) => {
-                    drop(tx);
                     info!(rpc, request_id = %request_id, call_id = %id, "repeated request_id answered from the first result");
                     return self.load(&id).await;
                 }
                 Reservation::Failed { code, message } => {
-                    drop(tx);
                     return Err(replayed_refusal(request.provider(), &code, message));
                 }
                 Reservation::Mismatch => {
@@ -311,23 +340,6 @@ impl Dialer {
                     ));
                 }
                 Reservation::InFlight { since } => {
-                    let age = (Utc::now() - since).to_std().unwrap_or_default();
-                    if age > self.in_flight_limit {
-                        // The request that reserved this id never recorded its
-                        // outcome: its process died while the vendor may have
-                        // acted.
-                        let id = self
-                            .settle_unknown(
-                                tx,
-                                &key,
-                                &request,
-                                "the request was interrupted before the vendor answered",
-                            )
-                            .await?;
-                        warn!(rpc, request_id = %request_id, call_id = %id, "interrupted request settled as unknown");
-                        return self.load(&id).await;
-                    }
-                    drop(tx);
                     // Wait for the twin's outcome with plain reads, then look
                     // again under the lock.
                     loop {
@@ -367,22 +379,6 @@ impl Dialer {
             .await
     }
 
-    async fn settle_unknown(
-        &self,
-        mut tx: WriteTx,
-        key: &str,
-        request: &DialRequest,
-        detail: &str,
-    ) -> Result<CallId> {
-        let mut fields = request.call_fields(CallStatus::Unknown);
-        fields.status_detail = Some(detail.to_owned());
-        let id = calls::insert_call(&tx, fields.clone(), &[]).await?;
-        announce_new(&mut tx, &id, &fields, CallStatus::Unknown, Some(detail)).await?;
-        idempotency::complete(&tx, key, &id).await?;
-        tx.commit().await?;
-        Ok(id)
-    }
-
     async fn record_outcome(
         &self,
         rpc: &str,
@@ -391,200 +387,53 @@ impl Dialer {
         request: &DialRequest,
         outcome: std::result::Result<Accepted, VendorError>,
     ) -> Result<Call> {
-        let mut tx = self.store.begin_write().await?;
-        // A twin may have settled this request as unknown if we were very
-        // slow; then that call is the one to complete.
-        let settled = idempotency::lookup(tx.conn(), key)
-            .await?
-            .filter(|r| r.state == "done")
-            .and_then(|r| r.call_id)
-            .map(CallId::from_stored);
-        let accepted = match outcome {
-            Ok(accepted) => accepted,
-            Err(error) => {
-                return match error.kind {
-                    VendorErrorKind::OutcomeUnknown => {
-                        let id = match settled {
-                            Some(id) => id,
-                            None => {
-                                let mut fields = request.call_fields(CallStatus::Unknown);
-                                fields.status_detail = Some(error.message.clone());
-                                let id = calls::insert_call(&tx, fields.clone(), &[]).await?;
-                                announce_new(
-                                    &mut tx,
-                                    &id,
-                                    &fields,
-                                    CallStatus::Unknown,
-                                    Some(&error.message),
-                                )
-                                .await?;
-                                idempotency::complete(&tx, key, &id).await?;
-                                id
-                            }
-                        };
-                        tx.commit().await?;
-                        warn!(rpc, request_id = %request_id, call_id = %id, error = %error, "vendor outcome unknown; call kept as unknown");
-                        Err(Error::OutcomeUnknown { error, call_id: id })
-                    }
-                    VendorErrorKind::Unavailable => {
-                        // Nothing reached the vendor: a retry may try again.
-                        idempotency::release(&tx, key).await?;
-                        tx.commit().await?;
-                        Err(Error::Vendor(error))
-                    }
-                    _ => {
-                        let code = match &error.field {
-                            Some(field) => format!("{}:{field}", error.kind.as_str()),
-                            None => error.kind.as_str().to_owned(),
-                        };
-                        idempotency::fail(&tx, key, &code, &error.message).await?;
-                        tx.commit().await?;
-                        Err(Error::Vendor(error))
-                    }
-                };
-            }
+        let (accepted, error) = match outcome {
+            Ok(accepted) => (Some(accepted), None),
+            Err(error) => (None, Some(error)),
         };
-
-        let (status, vendor_ref, vendor_status, vendor_data) = match &accepted {
-            Accepted::FocalScope { request_id } => (
-                CallStatus::Dialing,
-                Some(VendorRef::new(
-                    RefKind::FocalscopeRequestId,
-                    request_id.to_string(),
-                )),
-                None,
-                None,
-            ),
-            Accepted::Ccai(Created::Call(call)) => (
-                ccai_status(call.status.as_deref()),
-                call.id
-                    .map(|id| VendorRef::new(RefKind::CcaiCallId, id.to_string())),
-                call.status.clone(),
-                serde_json::to_value(call.as_ref()).ok(),
-            ),
-            Accepted::Ccai(Created::PendingAgentAction { .. }) => {
-                (CallStatus::PendingAgentAction, None, None, None)
+        let job = Arc::new((key.to_owned(), request.clone(), accepted, error.clone()));
+        let recorded = self
+            .store
+            .write(move |tx| {
+                let job = job.clone();
+                Box::pin(async move {
+                    let (key, request, accepted, error) = &*job;
+                    record_outcome(tx, key, request, accepted.as_ref(), error.as_ref()).await
+                })
+            })
+            .await?;
+        match (recorded, error) {
+            (Outcome::Accepted { id, status }, _) => {
+                info!(rpc, request_id = %request_id, call_id = %id, status = %status, "dial accepted by the vendor");
+                self.load(&id).await
             }
-        };
-        let mut fields = request.call_fields(status);
-        fields.failure_reason = ccai_failure(status);
-        fields.vendor_status = vendor_status;
-        fields.vendor_data = vendor_data;
-        if let Accepted::Ccai(Created::PendingAgentAction { http_status }) = &accepted {
-            fields.status_detail = Some(format!(
-                "ccai accepted the request (HTTP {http_status}); the agent must finish it in the CCAI widget"
-            ));
+            (Outcome::Unknown(id), Some(error)) => {
+                warn!(rpc, request_id = %request_id, call_id = %id, error = %error, "vendor outcome unknown; call kept as unknown");
+                Err(Error::OutcomeUnknown { error, call_id: id })
+            }
+            (Outcome::Refused, Some(error)) => Err(Error::Vendor(error)),
+            (Outcome::Unknown(_) | Outcome::Refused, None) => Err(Error::Store(
+                crate::store::StoreError::Corrupt("a refusal was recorded without an error".into()),
+            )),
         }
-        if let Accepted::Ccai(Created::Call(call)) = &accepted
-            && let Some(at) = call
-                .scheduled_at
-                .as_deref()
-                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-        {
-            fields.scheduled_at = Some(at.with_timezone(&Utc));
-        }
-
-        // An early callback may already have created the call under the
-        // vendor's id: that call becomes the dial's call (its updates were
-        // already streamed under its id).
-        let early = match &vendor_ref {
-            Some(vendor_ref) => {
-                calls::find_call_id(tx.conn(), &CallLookup::Vendor(vendor_ref.clone())).await?
-            }
-            None => None,
-        };
-        let refs: Vec<VendorRef> = vendor_ref.into_iter().collect();
-        let id = match early.or(settled) {
-            Some(id) => {
-                calls::complete_call(&tx, &id, &fields).await?;
-                calls::add_refs(&tx, &id, &refs).await?;
-                let agent = fields.agent.clone();
-                if let Some(change) =
-                    calls::advance_status(&tx, &id, status, None, fields.status_detail.clone())
-                        .await?
-                {
-                    events::append(&mut tx, &id, agent.as_deref(), status_event(change)).await?;
-                }
-                id
-            }
-            None => {
-                let id = calls::insert_call(&tx, fields.clone(), &refs).await?;
-                announce_new(
-                    &mut tx,
-                    &id,
-                    &fields,
-                    status,
-                    fields.status_detail.as_deref(),
-                )
-                .await?;
-                id
-            }
-        };
-        idempotency::complete(&tx, key, &id).await?;
-        tx.commit().await?;
-        info!(rpc, request_id = %request_id, call_id = %id, status = %status, "dial accepted by the vendor");
-        self.load(&id).await
     }
 
     /// Stores one FocalScope callback: the leg, its references, a
     /// `dial_event` update, and the status it leads to. A callback whose dial
     /// has not committed yet creates the call (by RequestID) for the dial to
     /// find. Returns once committed.
+    ///
+    /// Statements, for a dial already recorded: one join finds the call with
+    /// its agent and status; one inserts the update with its dedupe claim (a
+    /// re-delivery stops there, having written nothing); one or two per leg
+    /// id (CallID, CallUUID) attach them; two upsert the leg; one reads the
+    /// dial's updates, which decide its status; one moves the status and one
+    /// announces it when it changes — seven to eleven in all.
     pub async fn record_focalscope_callback(
         &self,
         callback: Callback,
         dedupe_key: String,
     ) -> Result<Recorded> {
-        let mut tx = self.store.begin_write().await?;
-        if events::is_duplicate(&tx, &dedupe_key).await? {
-            return Ok(Recorded::Duplicate);
-        }
-        let received_at = Utc::now();
-        let request_ref = VendorRef::new(
-            RefKind::FocalscopeRequestId,
-            callback.request_id.to_string(),
-        );
-        let (id, created) = calls::find_or_create_by_ref(&tx, &request_ref, || {
-            CallUpsert::new(
-                Direction::Outbound,
-                Provider::FocalScope,
-                CallStatus::Unknown,
-                received_at,
-            )
-        })
-        .await?;
-        if created {
-            info!(request_id = callback.request_id, call_id = %id, "focalscope callback arrived before its dial was recorded; kept");
-        }
-        let mut leg_refs = vec![VendorRef::new(
-            RefKind::FocalscopeCallId,
-            callback.call_id.clone(),
-        )];
-        if let Some(uuid) = &callback.call_uuid {
-            leg_refs.push(VendorRef::new(RefKind::CallUuid, uuid.clone()));
-        }
-        for vendor_ref in &leg_refs {
-            if !calls::try_add_ref(&tx, &id, vendor_ref).await? {
-                warn!(kind = %vendor_ref.kind, value = %vendor_ref.value, call_id = %id, "focalscope id already belongs to another call; not attached");
-            }
-        }
-        calls::upsert_leg(
-            &tx,
-            &id,
-            &LegEvent {
-                kind: callback.leg,
-                focalscope_call_id: Some(&callback.call_id),
-                call_uuid: callback.call_uuid.as_deref(),
-                event: callback.event,
-                event_code: callback.event_code,
-                recorded: callback.recorded,
-                at: received_at,
-            },
-        )
-        .await?;
-        let agent = calls::load_call(tx.conn(), &id)
-            .await?
-            .and_then(|c| c.agent);
         let dial_event = DialEvent {
             leg: callback.leg,
             event: callback.event,
@@ -594,32 +443,22 @@ impl Dialer {
             call_uuid: callback.call_uuid.clone(),
             request_id: Some(callback.request_id.to_string()),
         };
-        let recorded = events::append(
-            &mut tx,
-            &id,
-            agent.as_deref(),
-            NewEvent {
-                update: Update::DialEvent(dial_event),
-                occurred_at: received_at,
-                dedupe_key: Some(dedupe_key),
-            },
-        )
-        .await?;
-        // Every leg event seen so far decides the status, whatever their
-        // arrival order; the status only moves forward.
-        let seen: Vec<_> = events::updates_of(tx.conn(), &id, "dial_event")
-            .await?
-            .into_iter()
-            .filter_map(|update| match update {
-                Update::DialEvent(event) => Some((event.leg, event.event)),
-                _ => None,
+        let event = Prepared::new(NewEvent {
+            update: Update::DialEvent(dial_event),
+            occurred_at: Utc::now(),
+            dedupe_key: Some(dedupe_key),
+        })?;
+        let job = Arc::new((callback, event));
+        let recorded = self
+            .store
+            .write(move |tx| {
+                let job = job.clone();
+                Box::pin(async move {
+                    let (callback, event) = &*job;
+                    record_callback(tx, callback, event).await
+                })
             })
-            .collect();
-        let (status, reason) = dial_status(&seen);
-        if let Some(change) = calls::advance_status(&tx, &id, status, reason, None).await? {
-            events::append(&mut tx, &id, agent.as_deref(), status_event(change)).await?;
-        }
-        tx.commit().await?;
+            .await?;
         Ok(recorded)
     }
 
@@ -644,6 +483,270 @@ impl Dialer {
     }
 }
 
+/// What happened to a reserved request.
+enum Reserve {
+    Found(Reservation),
+    /// Its reservation was stale and is now settled as UNKNOWN.
+    Settled(CallId),
+}
+
+/// What recording a vendor's answer wrote.
+enum Outcome {
+    Accepted {
+        id: CallId,
+        status: CallStatus,
+    },
+    /// The vendor may have acted: the call is kept as UNKNOWN.
+    Unknown(CallId),
+    /// A refusal (recorded for retries) or nothing sent (released).
+    Refused,
+}
+
+/// Settles a request whose outcome nobody will learn as a call with status
+/// UNKNOWN (the vendor may have acted), which retries then get.
+async fn settle_unknown(
+    tx: &mut WriteTx,
+    key: &str,
+    request: &DialRequest,
+    detail: &str,
+) -> StoreResult<CallId> {
+    let mut fields = request.call_fields(CallStatus::Unknown);
+    fields.status_detail = Some(detail.to_owned());
+    let id = calls::insert_call(tx, fields.clone(), &[]).await?;
+    announce_new(tx, &id, &fields, CallStatus::Unknown, Some(detail)).await?;
+    idempotency::complete(tx, key, &id).await?;
+    Ok(id)
+}
+
+/// Records the vendor's answer to a reserved request (see the module docs).
+async fn record_outcome(
+    tx: &mut WriteTx,
+    key: &str,
+    request: &DialRequest,
+    accepted: Option<&Accepted>,
+    error: Option<&VendorError>,
+) -> StoreResult<Outcome> {
+    // A twin may have settled this request as unknown if we were very slow;
+    // then that call is the one to complete.
+    let settled = idempotency::lookup(tx.conn(), key)
+        .await?
+        .filter(|r| r.state == "done")
+        .and_then(|r| r.call_id)
+        .map(CallId::from_stored);
+    let accepted = match (accepted, error) {
+        (Some(accepted), _) => accepted,
+        (None, Some(error)) => {
+            return match error.kind {
+                VendorErrorKind::OutcomeUnknown => {
+                    let id = match settled {
+                        Some(id) => id,
+                        None => settle_unknown(tx, key, request, &error.message).await?,
+                    };
+                    Ok(Outcome::Unknown(id))
+                }
+                VendorErrorKind::Unavailable => {
+                    // Nothing reached the vendor: a retry may try again.
+                    idempotency::release(tx, key).await?;
+                    Ok(Outcome::Refused)
+                }
+                _ => {
+                    let code = match &error.field {
+                        Some(field) => format!("{}:{field}", error.kind.as_str()),
+                        None => error.kind.as_str().to_owned(),
+                    };
+                    idempotency::fail(tx, key, &code, &error.message).await?;
+                    Ok(Outcome::Refused)
+                }
+            };
+        }
+        (None, None) => {
+            return Err(crate::store::StoreError::Corrupt(
+                "a dial outcome with neither answer nor error".into(),
+            ));
+        }
+    };
+
+    let (status, vendor_ref, vendor_status, vendor_data) = match accepted {
+        Accepted::FocalScope { request_id } => (
+            CallStatus::Dialing,
+            Some(VendorRef::new(
+                RefKind::FocalscopeRequestId,
+                request_id.to_string(),
+            )),
+            None,
+            None,
+        ),
+        Accepted::Ccai(Created::Call(call)) => (
+            ccai_status(call.status.as_deref()),
+            call.id
+                .map(|id| VendorRef::new(RefKind::CcaiCallId, id.to_string())),
+            call.status.clone(),
+            serde_json::to_value(call.as_ref()).ok(),
+        ),
+        Accepted::Ccai(Created::PendingAgentAction { .. }) => {
+            (CallStatus::PendingAgentAction, None, None, None)
+        }
+    };
+    let mut fields = request.call_fields(status);
+    fields.failure_reason = ccai_failure(status);
+    fields.vendor_status = vendor_status;
+    fields.vendor_data = vendor_data;
+    if let Accepted::Ccai(Created::PendingAgentAction { http_status }) = accepted {
+        fields.status_detail = Some(format!(
+            "ccai accepted the request (HTTP {http_status}); the agent must finish it in the CCAI widget"
+        ));
+    }
+    if let Accepted::Ccai(Created::Call(call)) = accepted
+        && let Some(at) = call
+            .scheduled_at
+            .as_deref()
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+    {
+        fields.scheduled_at = Some(at.with_timezone(&Utc));
+    }
+
+    // An early callback may already have created the call under the vendor's
+    // id: that call becomes the dial's call (its updates were already
+    // streamed under its id). But an id that an earlier, different dial
+    // holds (the PBX restarted, its counter wrapped) is a clash: that call
+    // and its stored result stay as they are, and this dial gets its own.
+    let mut clash = None;
+    let early = match &vendor_ref {
+        Some(vendor_ref) => {
+            match calls::find_call_id(tx.conn(), &CallLookup::Vendor(vendor_ref.clone())).await? {
+                Some(owner) if settled.as_ref() != Some(&owner) => {
+                    // The owner's newest reuse, if any, may be this dial's
+                    // early call.
+                    let newest = calls::dial_of_request(tx, vendor_ref)
+                        .await?
+                        .map(|(id, _, _)| id)
+                        .unwrap_or(owner);
+                    if calls::is_dial_call(tx, &newest).await? {
+                        clash = Some(vendor_ref.clone());
+                        None
+                    } else {
+                        Some(newest)
+                    }
+                }
+                found => found,
+            }
+        }
+        None => None,
+    };
+    let refs: Vec<VendorRef> = match &clash {
+        Some(_) => Vec::new(),
+        None => vendor_ref.into_iter().collect(),
+    };
+    let id = match early.or(settled) {
+        Some(id) => {
+            calls::complete_call(tx, &id, &fields).await?;
+            if !refs.is_empty() && !calls::try_add_ref(tx, &id, &refs[0]).await? {
+                // Only a reused id can be owned elsewhere here: keep the owner.
+                clash = refs.first().cloned();
+            }
+            let agent = fields.agent.clone();
+            if let Some(change) =
+                calls::advance_status(tx, &id, status, None, fields.status_detail.clone()).await?
+            {
+                let event = Prepared::new(status_event(change))?;
+                events::append(tx, &id, agent.as_deref(), &event).await?;
+            }
+            id
+        }
+        None => {
+            let id = calls::insert_call(tx, fields.clone(), &refs).await?;
+            announce_new(tx, &id, &fields, status, fields.status_detail.as_deref()).await?;
+            id
+        }
+    };
+    if let Some(vendor_ref) = &clash {
+        calls::supersede(tx, vendor_ref, &id).await?;
+        metrics::counter!("switchboard_vendor_id_reused_total", "kind" => vendor_ref.kind.to_string()).increment(1);
+        warn!(kind = %vendor_ref.kind, value = %vendor_ref.value, call_id = %id, "the vendor gave a new dial an id another call holds; that call is left as it is and later callbacks with this id go to the new dial");
+    }
+    idempotency::complete(tx, key, &id).await?;
+    Ok(Outcome::Accepted { id, status })
+}
+
+/// Records one FocalScope callback (see `Dialer::record_focalscope_callback`).
+async fn record_callback(
+    tx: &mut WriteTx,
+    callback: &Callback,
+    event: &Prepared,
+) -> StoreResult<Recorded> {
+    let request_ref = VendorRef::new(
+        RefKind::FocalscopeRequestId,
+        callback.request_id.to_string(),
+    );
+    let (id, agent, status) = match calls::dial_of_request(tx, &request_ref).await? {
+        Some(found) => found,
+        None => {
+            // The first callback of a dial not recorded yet — unless this is
+            // a re-delivery whose call was since renamed.
+            if let Some(key) = event.dedupe_key()
+                && events::delivered_to(tx, key).await?.is_some()
+            {
+                return Ok(Recorded::Duplicate);
+            }
+            let fields = CallUpsert::new(
+                Direction::Outbound,
+                Provider::FocalScope,
+                CallStatus::Unknown,
+                Utc::now(),
+            );
+            let id = calls::insert_call(tx, fields, std::slice::from_ref(&request_ref)).await?;
+            info!(request_id = callback.request_id, call_id = %id, "focalscope callback arrived before its dial was recorded; kept");
+            (id, None, CallStatus::Unknown)
+        }
+    };
+    let recorded = events::append(tx, &id, agent.as_deref(), event).await?;
+    if recorded == Recorded::Duplicate {
+        return Ok(recorded);
+    }
+    let mut leg_refs = vec![VendorRef::new(
+        RefKind::FocalscopeCallId,
+        callback.call_id.clone(),
+    )];
+    if let Some(uuid) = &callback.call_uuid {
+        leg_refs.push(VendorRef::new(RefKind::CallUuid, uuid.clone()));
+    }
+    for vendor_ref in &leg_refs {
+        if !calls::try_add_ref(tx, &id, vendor_ref).await? {
+            warn!(kind = %vendor_ref.kind, value = %vendor_ref.value, call_id = %id, "focalscope id already belongs to another call; not attached");
+        }
+    }
+    calls::upsert_leg(
+        tx,
+        &id,
+        &LegEvent {
+            kind: callback.leg,
+            focalscope_call_id: Some(&callback.call_id),
+            call_uuid: callback.call_uuid.as_deref(),
+            event: callback.event,
+            event_code: callback.event_code,
+            recorded: callback.recorded,
+            at: Utc::now(),
+        },
+    )
+    .await?;
+    // Every leg event seen so far decides the status, whatever their
+    // arrival order; the status only moves forward.
+    let seen: Vec<_> = events::updates_of(tx.conn(), &id, "dial_event")
+        .await?
+        .into_iter()
+        .filter_map(|update| match update {
+            Update::DialEvent(event) => Some((event.leg, event.event)),
+            _ => None,
+        })
+        .collect();
+    let (next, reason) = dial_status(&seen);
+    if let Some(change) = calls::advance_status_from(tx, &id, status, next, reason, None).await? {
+        let change = Prepared::new(status_event(change))?;
+        events::append(tx, &id, agent.as_deref(), &change).await?;
+    }
+    Ok(recorded)
+}
+
 /// A new call's first update: its status.
 async fn announce_new(
     tx: &mut WriteTx,
@@ -651,14 +754,15 @@ async fn announce_new(
     fields: &CallUpsert,
     status: CallStatus,
     detail: Option<&str>,
-) -> Result<()> {
+) -> StoreResult<()> {
     let change = StatusChanged {
         previous: None,
         status,
         failure_reason: None,
         detail: detail.map(str::to_owned),
     };
-    events::append(tx, id, fields.agent.as_deref(), status_event(change)).await?;
+    let event = Prepared::new(status_event(change))?;
+    events::append(tx, id, fields.agent.as_deref(), &event).await?;
     Ok(())
 }
 

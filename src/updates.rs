@@ -1,37 +1,65 @@
-//! The event log reader and the fan-out feeding every stream.
+//! The log tail and the fan-out feeding every StreamCallUpdates stream.
 //!
-//! One reader task per process tails `call_events` (woken after each local
-//! commit, and by PostgreSQL NOTIFY for other replicas' commits) and
-//! broadcasts each new event once, in sequence order. Subscribers never poll
-//! the database while they keep up:
+//! One tail task per process publishes every committed event once, in
+//! sequence order:
+//! - this process's commits arrive from the committer with their events (no
+//!   read back), and with the log head their batch started from: when the
+//!   tail has published up to that head, nothing can be missing; otherwise
+//!   it first reads the gap from the log (another replica's commit whose
+//!   NOTIFY has not arrived yet);
+//! - other replicas' commits are read from the log when their NOTIFY
+//!   arrives, and on a slow safety-net poll.
 //!
-//! 1. subscribe to the broadcast first, then replay the log after the
-//!    client's `after_sequence` (anything committed before the subscription is
-//!    in the database; anything after it arrives on the broadcast);
-//! 2. tail the broadcast, skipping sequences already delivered;
-//! 3. a subscriber that falls behind the broadcast buffer (a slow client) is
-//!    told it lagged, and catches up from the log itself: it never holds up
-//!    the reader or other subscribers, and never loses an event.
+//! Subscribers are indexed by scope: a stream of one call or one agent is
+//! only handed that call's or agent's events; only all-calls streams see
+//! every event. Each subscriber has a slot — a queue that is empty (and
+//! allocates nothing) while the client keeps up — and a waker; publishing
+//! pushes into the matching slots and wakes them. No task, channel or timer
+//! beyond one heartbeat deadline is kept per stream: a stream is a `Stream`
+//! polled by the transport, so an idle stream costs a few hundred bytes.
+//!
+//! A stream:
+//! 1. registers its slot first, then replays the log after the client's
+//!    `after_sequence` (anything committed before the registration is in the
+//!    database; anything after it reaches the slot);
+//! 2. then delivers from its slot, skipping sequences already delivered;
+//! 3. a slot that fills up (a client that stopped reading) is emptied and
+//!    marked lagged; the stream catches up from the log itself, so a slow
+//!    client never holds up the tail or other streams, and loses nothing.
 //!
 //! No gap, because sequence order is commit order (see `store`); no
-//! duplicate, because a subscriber only delivers sequences above the last it
+//! duplicate, because a stream only delivers sequences above the last it
 //! delivered.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    collections::{HashMap, VecDeque},
+    pin::Pin,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
+    task::{Context, Poll, Waker},
+    time::Duration,
+};
 
-use tokio::sync::{broadcast, mpsc};
+use futures::Stream;
+use tokio::{
+    sync::mpsc,
+    time::{Instant, Sleep},
+};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
 use crate::{
     domain::StoredEvent,
     error::Error,
-    store::{EventFilter, Store, events},
+    store::{BoxFuture, Committed, EventFilter, Store, StoreResult, events},
 };
 
 /// Events read from the log per query.
 const BATCH: u64 = 500;
-/// Items buffered per stream between its task and the gRPC transport.
+/// Items buffered per stream between its task and the gRPC transport (for
+/// the streams that still use a task: agent availability watches).
 pub const STREAM_BUFFER: usize = 64;
 
 /// What a subscriber receives.
@@ -51,222 +79,532 @@ pub struct StreamOptions {
     pub heartbeat: Duration,
     /// Streams end (resumably) after this long, if set.
     pub max_lifetime: Option<Duration>,
-    /// How far (in updates) a subscriber may fall behind the broadcast before
-    /// it catches up from the log instead.
+    /// How many updates a stream may have waiting for its client before it
+    /// catches up from the log instead.
     pub buffer: usize,
-    /// Safety net: the reader also looks at the log this often, in case a
+    /// Safety net: the tail also looks at the log this often, in case a
     /// wake-up was missed.
     pub poll_interval: Duration,
 }
 
+/// The scope a stream is indexed by.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Scope {
+    All,
+    Call(String),
+    Agent(String),
+}
+
+impl Scope {
+    fn of(filter: &EventFilter) -> Self {
+        match (&filter.call_id, &filter.agent) {
+            (Some(call_id), _) => Scope::Call(call_id.as_str().to_owned()),
+            (None, Some(agent)) => Scope::Agent(agent.clone()),
+            (None, None) => Scope::All,
+        }
+    }
+
+    fn label(&self) -> &'static str {
+        match self {
+            Scope::All => "all",
+            Scope::Call(_) => "call",
+            Scope::Agent(_) => "agent",
+        }
+    }
+}
+
+#[derive(Default)]
+struct SlotState {
+    /// Published events the stream has not taken yet.
+    queue: VecDeque<Arc<StoredEvent>>,
+    /// The queue overflowed and was emptied: catch up from the log.
+    lagged: bool,
+    /// The server is shutting down.
+    closed: bool,
+    waker: Option<Waker>,
+}
+
+#[derive(Default)]
+struct Slot {
+    state: Mutex<SlotState>,
+}
+
+type Members = HashMap<u64, Arc<Slot>>;
+
+#[derive(Default)]
+struct Index {
+    all: Members,
+    calls: HashMap<String, Members>,
+    agents: HashMap<String, Members>,
+    closed: bool,
+}
+
+impl Index {
+    fn members(&mut self, scope: &Scope) -> Option<&mut Members> {
+        match scope {
+            Scope::All => Some(&mut self.all),
+            Scope::Call(id) => self.calls.get_mut(id),
+            Scope::Agent(agent) => self.agents.get_mut(agent),
+        }
+    }
+}
+
+/// The subscribers, by scope.
+struct Hub {
+    index: Mutex<Index>,
+    next_id: AtomicU64,
+    /// Per-stream queue bound (`streams.buffer`).
+    buffer: usize,
+}
+
+impl Hub {
+    fn register(&self, scope: &Scope) -> (u64, Arc<Slot>) {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let slot = Arc::new(Slot::default());
+        if let Ok(mut index) = self.index.lock() {
+            if index.closed
+                && let Ok(mut state) = slot.state.lock()
+            {
+                state.closed = true;
+            }
+            let members = match scope {
+                Scope::All => &mut index.all,
+                Scope::Call(call_id) => index.calls.entry(call_id.clone()).or_default(),
+                Scope::Agent(agent) => index.agents.entry(agent.clone()).or_default(),
+            };
+            members.insert(id, slot.clone());
+        }
+        (id, slot)
+    }
+
+    fn unregister(&self, scope: &Scope, id: u64) {
+        let Ok(mut index) = self.index.lock() else {
+            return;
+        };
+        let now_empty = match index.members(scope) {
+            Some(members) => {
+                members.remove(&id);
+                members.is_empty()
+            }
+            None => false,
+        };
+        if now_empty {
+            // Keep no empty map per call or agent that nobody streams.
+            match scope {
+                Scope::All => {}
+                Scope::Call(call_id) => {
+                    index.calls.remove(call_id);
+                }
+                Scope::Agent(agent) => {
+                    index.agents.remove(agent);
+                }
+            }
+        }
+    }
+
+    /// Hands each event to the streams it matches, in order.
+    fn publish(&self, events: &[Arc<StoredEvent>]) {
+        let Ok(index) = self.index.lock() else {
+            return;
+        };
+        for event in events {
+            let call = index.calls.get(event.call_id.as_str());
+            let agent = event.agent.as_deref().and_then(|a| index.agents.get(a));
+            let targets = index
+                .all
+                .values()
+                .chain(call.into_iter().flat_map(|m| m.values()))
+                .chain(agent.into_iter().flat_map(|m| m.values()));
+            for slot in targets {
+                self.push(slot, event);
+            }
+        }
+    }
+
+    fn push(&self, slot: &Slot, event: &Arc<StoredEvent>) {
+        let waker = {
+            let Ok(mut state) = slot.state.lock() else {
+                return;
+            };
+            if state.closed || state.lagged {
+                return;
+            }
+            if state.queue.len() >= self.buffer {
+                // The client stopped reading: free what waited and let the
+                // stream catch up from the log when it reads again.
+                state.lagged = true;
+                state.queue = VecDeque::new();
+            } else {
+                state.queue.push_back(event.clone());
+            }
+            state.waker.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// Ends every stream, now and to come.
+    fn close(&self) {
+        let Ok(mut index) = self.index.lock() else {
+            return;
+        };
+        index.closed = true;
+        let slots = index
+            .all
+            .values()
+            .chain(index.calls.values().flat_map(|m| m.values()))
+            .chain(index.agents.values().flat_map(|m| m.values()));
+        for slot in slots {
+            let waker = slot.state.lock().ok().and_then(|mut state| {
+                state.closed = true;
+                state.waker.take()
+            });
+            if let Some(waker) = waker {
+                waker.wake();
+            }
+        }
+    }
+}
+
+struct Shared {
+    store: Store,
+    hub: Hub,
+    options: StreamOptions,
+    delivery_lag: metrics::Histogram,
+}
+
+/// The log tail and its subscribers. Cheap to clone.
 #[derive(Clone)]
 pub struct Updates {
-    store: Store,
-    sender: broadcast::Sender<Arc<StoredEvent>>,
-    shutdown: CancellationToken,
-    options: StreamOptions,
+    shared: Arc<Shared>,
 }
 
 impl Updates {
-    /// Starts the log reader (and, on PostgreSQL, the listener for other
+    /// Starts the log tail (and, on PostgreSQL, the listener for other
     /// replicas' commits). `shutdown` ends them and every stream.
     pub async fn start(
         store: Store,
         shutdown: CancellationToken,
         options: StreamOptions,
     ) -> Result<Self, Error> {
-        let (sender, _) = broadcast::channel(options.buffer.max(1));
-        // Streams replay anything up to the current head from the log; the
-        // reader broadcasts what commits after it.
+        // Attach first, then read the head: a commit before the head read is
+        // at or below it (streams replay it from the log), one after it
+        // reaches the feed.
+        let (feed, local) = mpsc::unbounded_channel();
+        store.attach_feed(feed);
         let head = events::head_sequence(store.connection()).await?;
-        let updates = Self {
+        let shared = Arc::new(Shared {
+            hub: Hub {
+                index: Mutex::new(Index::default()),
+                next_id: AtomicU64::new(0),
+                buffer: options.buffer.max(1),
+            },
             store,
-            sender,
-            shutdown,
             options,
-        };
-        tokio::spawn(updates.clone().read_log(head));
-        if updates.store.is_postgres() {
-            let (store, stop) = (updates.store.clone(), updates.shutdown.clone());
+            delivery_lag: metrics::histogram!("switchboard_stream_delivery_seconds"),
+        });
+        tokio::spawn(
+            Tail {
+                shared: shared.clone(),
+                last: head,
+            }
+            .run(local, shutdown.clone()),
+        );
+        if shared.store.is_postgres() {
+            let (store, stop) = (shared.store.clone(), shutdown);
             tokio::spawn(async move { store.listen_for_commits(stop).await });
         }
-        Ok(updates)
+        Ok(Self { shared })
     }
 
-    async fn read_log(self, mut last: i64) {
-        let all = EventFilter::default();
-        loop {
-            tokio::select! {
-                _ = self.shutdown.cancelled() => return,
-                _ = self.store.committed() => {}
-                _ = tokio::time::sleep(self.options.poll_interval) => {}
-            }
-            loop {
-                match events::events_after(self.store.connection(), last, &all, BATCH).await {
-                    Ok(batch) => {
-                        let full = batch.len() as u64 == BATCH;
-                        for event in batch {
-                            last = event.sequence;
-                            metrics::gauge!("switchboard_log_head_sequence").set(last as f64);
-                            // No receivers is fine: nobody is streaming.
-                            let _ = self.sender.send(Arc::new(event));
-                        }
-                        if !full {
-                            break;
-                        }
-                    }
-                    Err(error) => {
-                        warn!(error = %error, "event log read failed; retrying");
-                        tokio::time::sleep(Duration::from_millis(500)).await;
-                        break;
-                    }
-                }
-            }
-        }
-    }
-
-    /// Starts a subscription delivering events matching `filter` after
-    /// `after_sequence`, then live ones, into the returned receiver. The
-    /// subscription ends when the receiver is dropped, at shutdown, or after
-    /// the configured maximum lifetime (with a resumable error).
-    pub fn subscribe(
-        &self,
-        filter: EventFilter,
-        after_sequence: i64,
-    ) -> mpsc::Receiver<Result<StreamItem, Error>> {
-        let (out, receiver) = mpsc::channel(STREAM_BUFFER);
-        // Subscribe before replaying: see the module docs.
-        let live = self.sender.subscribe();
-        let subscriber = Subscriber {
-            updates: self.clone(),
+    /// A stream of the events matching `filter` after `after_sequence`, then
+    /// of live ones. It ends when dropped, at shutdown, or after the
+    /// configured maximum lifetime (with a resumable error).
+    pub fn subscribe(&self, filter: EventFilter, after_sequence: i64) -> Subscription {
+        let scope = Scope::of(&filter);
+        let (id, slot) = self.shared.hub.register(&scope);
+        metrics::gauge!("switchboard_streams_open", "scope" => scope.label()).increment(1.0);
+        let options = self.shared.options;
+        let now = Instant::now();
+        let lifetime_end = options.max_lifetime.map(|d| now + d);
+        let heartbeat_due = now + options.heartbeat;
+        let first_deadline = lifetime_end.map_or(heartbeat_due, |end| end.min(heartbeat_due));
+        let mut subscription = Subscription {
+            shared: self.shared.clone(),
+            id,
+            scope,
+            slot,
             filter,
             last: after_sequence,
-            out,
+            state: State::Live,
+            timer: Box::pin(tokio::time::sleep_until(first_deadline)),
+            heartbeat_due,
+            lifetime_end,
+            done: false,
         };
-        tokio::spawn(subscriber.run(live));
-        receiver
+        // Subscribed: now replay (see the module docs).
+        subscription.state = subscription.catch_up();
+        subscription
     }
 }
 
-struct Subscriber {
-    updates: Updates,
-    filter: EventFilter,
+/// The tail task (see the module docs).
+struct Tail {
+    shared: Arc<Shared>,
+    /// The highest sequence published.
     last: i64,
-    out: mpsc::Sender<Result<StreamItem, Error>>,
 }
 
-/// Why a subscriber stopped delivering.
-enum Stop {
-    /// The client went away.
-    Gone,
-    /// We end the stream, telling the client why (resumable).
-    End(Error),
-}
-
-impl Subscriber {
-    async fn run(mut self, mut live: broadcast::Receiver<Arc<StoredEvent>>) {
-        metrics::gauge!("switchboard_stream_subscribers").increment(1.0);
-        let stop = self.deliver_all(&mut live).await;
-        metrics::gauge!("switchboard_stream_subscribers").decrement(1.0);
-        if let Stop::End(error) = stop {
-            // Best effort: a client that stopped reading does not get it, and
-            // must not keep the task (or a draining server) waiting.
-            let _ = self.out.try_send(Err(error));
-        }
-    }
-
-    async fn deliver_all(&mut self, live: &mut broadcast::Receiver<Arc<StoredEvent>>) -> Stop {
-        if let Err(stop) = self.catch_up().await {
-            return stop;
-        }
-        let options = self.updates.options;
-        let lifetime_end = options
-            .max_lifetime
-            .map(|d| tokio::time::Instant::now() + d);
-        let mut heartbeat = tokio::time::interval_at(
-            tokio::time::Instant::now() + options.heartbeat,
-            options.heartbeat,
-        );
+impl Tail {
+    async fn run(
+        mut self,
+        mut local: mpsc::UnboundedReceiver<Committed>,
+        shutdown: CancellationToken,
+    ) {
+        let mut poll = tokio::time::interval(self.shared.options.poll_interval);
+        poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut batches = Vec::new();
         loop {
             tokio::select! {
                 biased;
-                _ = self.updates.shutdown.cancelled() => return self.resumable("the server is shutting down"),
-                _ = self.out.closed() => return Stop::Gone,
-                _ = sleep_until_opt(lifetime_end) => return self.resumable("the stream reached its maximum lifetime"),
-                received = live.recv() => match received {
-                    Ok(event) => {
-                        if event.sequence > self.last && self.filter.matches(&event) {
-                            if let Err(stop) = self.send(StreamItem::Event(event.clone())).await {
-                                return stop;
-                            }
-                            self.last = event.sequence;
-                            heartbeat.reset();
-                        }
+                _ = shutdown.cancelled() => break,
+                received = local.recv_many(&mut batches, 64) => {
+                    if received == 0 {
+                        break;
                     }
-                    Err(broadcast::error::RecvError::Lagged(skipped)) => {
-                        metrics::counter!("switchboard_stream_lagged_total").increment(1);
-                        debug!(skipped, last = self.last, "stream lagged behind the broadcast; catching up from the log");
-                        if let Err(stop) = self.catch_up().await {
-                            return stop;
+                    for committed in batches.drain(..) {
+                        if committed.prev_head > self.last
+                            && !self.read_log(Some(committed.prev_head), &shutdown).await
+                        {
+                            break;
                         }
+                        let fresh = committed.events.partition_point(|e| e.sequence <= self.last);
+                        self.publish(&committed.events[fresh..]);
                     }
-                    Err(broadcast::error::RecvError::Closed) => return self.resumable("the server is shutting down"),
-                },
-                _ = heartbeat.tick() => {
-                    if let Err(stop) = self.send(StreamItem::Heartbeat { last_sequence: self.last }).await {
-                        return stop;
+                }
+                _ = self.shared.store.remote_commit() => {
+                    self.read_log(None, &shutdown).await;
+                }
+                _ = poll.tick() => {
+                    self.read_log(None, &shutdown).await;
+                }
+            }
+        }
+        self.shared.hub.close();
+    }
+
+    fn publish(&mut self, events: &[Arc<StoredEvent>]) {
+        if let Some(last) = events.last() {
+            self.shared.hub.publish(events);
+            self.last = last.sequence;
+        }
+    }
+
+    /// Publishes what the log holds after `last` (up to `until`, which must
+    /// then be reached: the gap before a local batch is retried until read
+    /// or shutdown). Returns false at shutdown.
+    async fn read_log(&mut self, until: Option<i64>, shutdown: &CancellationToken) -> bool {
+        let all = EventFilter::default();
+        loop {
+            let read = events::events_between(
+                self.shared.store.connection(),
+                self.last,
+                until,
+                &all,
+                BATCH,
+            )
+            .await;
+            match read {
+                Ok(batch) => {
+                    let full = batch.len() as u64 == BATCH;
+                    let batch: Vec<_> = batch.into_iter().map(Arc::new).collect();
+                    self.publish(&batch);
+                    if !full {
+                        return true;
+                    }
+                }
+                Err(error) => {
+                    warn!(error = %error, "event log read failed; retrying");
+                    tokio::select! {
+                        _ = shutdown.cancelled() => return false,
+                        _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                    }
+                    if until.is_none() {
+                        return true;
                     }
                 }
             }
         }
     }
+}
 
-    /// Delivers every matching event of the log after `self.last`.
-    async fn catch_up(&mut self) -> Result<(), Stop> {
-        loop {
-            let batch = events::events_after(
-                self.updates.store.connection(),
-                self.last,
-                &self.filter,
-                BATCH,
-            )
-            .await
-            .map_err(|e| {
-                warn!(error = %e, "stream replay from the log failed");
-                Stop::End(Error::Store(e))
-            })?;
-            let full = batch.len() as u64 == BATCH;
-            for event in batch {
-                let sequence = event.sequence;
-                self.send(StreamItem::Event(Arc::new(event))).await?;
-                self.last = sequence;
-            }
-            if !full {
-                return Ok(());
-            }
-        }
+enum State {
+    /// Reading the log after `last`.
+    CatchUp(BoxFuture<'static, StoreResult<Vec<StoredEvent>>>),
+    /// Delivering what the log read gave; `full` means read again after.
+    Replaying {
+        events: std::vec::IntoIter<StoredEvent>,
+        full: bool,
+    },
+    /// Delivering from the slot.
+    Live,
+}
+
+/// One StreamCallUpdates subscription (see the module docs).
+pub struct Subscription {
+    shared: Arc<Shared>,
+    id: u64,
+    scope: Scope,
+    slot: Arc<Slot>,
+    filter: EventFilter,
+    last: i64,
+    state: State,
+    /// The next heartbeat or the end of the lifetime, whichever is first.
+    timer: Pin<Box<Sleep>>,
+    /// Pushed forward by every delivery; the timer is moved to it lazily.
+    heartbeat_due: Instant,
+    lifetime_end: Option<Instant>,
+    done: bool,
+}
+
+impl Subscription {
+    fn catch_up(&self) -> State {
+        let (store, filter, last) = (self.shared.store.clone(), self.filter.clone(), self.last);
+        State::CatchUp(Box::pin(async move {
+            events::events_after(store.connection(), last, &filter, BATCH).await
+        }))
     }
 
-    /// Sends one item, waiting while the client is slow, but not past
-    /// shutdown.
-    async fn send(&self, item: StreamItem) -> Result<(), Stop> {
-        tokio::select! {
-            sent = self.out.send(Ok(item)) => sent.map_err(|_| Stop::Gone),
-            _ = self.updates.shutdown.cancelled() => Err(self.resumable("the server is shutting down")),
-        }
-    }
-
-    fn resumable(&self, why: &str) -> Stop {
-        Stop::End(Error::ShuttingDown(format!(
+    fn resumable(&mut self, why: &str) -> Poll<Option<Result<StreamItem, Error>>> {
+        self.done = true;
+        Poll::Ready(Some(Err(Error::ShuttingDown(format!(
             "{why}; reconnect with after_sequence={} to resume",
             self.last
-        )))
+        )))))
+    }
+
+    fn delivered(&mut self, event: Arc<StoredEvent>) -> Poll<Option<Result<StreamItem, Error>>> {
+        self.last = event.sequence;
+        self.heartbeat_due = Instant::now() + self.shared.options.heartbeat;
+        let lag = (chrono::Utc::now() - event.received_at)
+            .to_std()
+            .unwrap_or_default();
+        self.shared.delivery_lag.record(lag.as_secs_f64());
+        Poll::Ready(Some(Ok(StreamItem::Event(event))))
     }
 }
 
-async fn sleep_until_opt(deadline: Option<tokio::time::Instant>) {
-    match deadline {
-        Some(deadline) => tokio::time::sleep_until(deadline).await,
-        None => std::future::pending().await,
+impl Stream for Subscription {
+    type Item = Result<StreamItem, Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        if this.done {
+            return Poll::Ready(None);
+        }
+        loop {
+            match &mut this.state {
+                State::CatchUp(read) => match read.as_mut().poll(cx) {
+                    Poll::Ready(Ok(batch)) => {
+                        let full = batch.len() as u64 == BATCH;
+                        this.state = State::Replaying {
+                            events: batch.into_iter(),
+                            full,
+                        };
+                    }
+                    Poll::Ready(Err(error)) => {
+                        warn!(error = %error, "stream replay from the log failed");
+                        this.done = true;
+                        return Poll::Ready(Some(Err(Error::Store(error))));
+                    }
+                    Poll::Pending => break,
+                },
+                State::Replaying { events, full } => match events.next() {
+                    Some(event) if event.sequence > this.last => {
+                        return this.delivered(Arc::new(event));
+                    }
+                    Some(_) => {}
+                    None => {
+                        this.state = if *full { this.catch_up() } else { State::Live };
+                    }
+                },
+                State::Live => {
+                    let mut lagged = false;
+                    let mut next = None;
+                    if let Ok(mut state) = this.slot.state.lock() {
+                        if state.lagged {
+                            state.lagged = false;
+                            lagged = true;
+                        } else {
+                            while let Some(event) = state.queue.pop_front() {
+                                if event.sequence > this.last && this.filter.matches(&event) {
+                                    next = Some(event);
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                    if let Some(event) = next {
+                        return this.delivered(event);
+                    }
+                    if !lagged {
+                        break;
+                    }
+                    metrics::counter!("switchboard_stream_lagged_total").increment(1);
+                    debug!(
+                        last = this.last,
+                        "stream fell behind; catching up from the log"
+                    );
+                    this.state = this.catch_up();
+                }
+            }
+        }
+        // Nothing to deliver now: register for the next event or shutdown,
+        // then look at the clock.
+        let closed = match this.slot.state.lock() {
+            Ok(mut state) => {
+                match &state.waker {
+                    Some(waker) if waker.will_wake(cx.waker()) => {}
+                    _ => state.waker = Some(cx.waker().clone()),
+                }
+                state.closed
+            }
+            Err(_) => true,
+        };
+        if closed {
+            return this.resumable("the server is shutting down");
+        }
+        loop {
+            if this.timer.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            let now = Instant::now();
+            if this.lifetime_end.is_some_and(|end| now >= end) {
+                return this.resumable("the stream reached its maximum lifetime");
+            }
+            let next = this
+                .lifetime_end
+                .map_or(this.heartbeat_due, |end| end.min(this.heartbeat_due));
+            if now >= this.heartbeat_due {
+                this.heartbeat_due = now + this.shared.options.heartbeat;
+                let next = this
+                    .lifetime_end
+                    .map_or(this.heartbeat_due, |end| end.min(this.heartbeat_due));
+                this.timer.as_mut().reset(next);
+                return Poll::Ready(Some(Ok(StreamItem::Heartbeat {
+                    last_sequence: this.last,
+                })));
+            }
+            // A delivery moved the heartbeat: wait for its new time.
+            this.timer.as_mut().reset(next);
+        }
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.shared.hub.unregister(&self.scope, self.id);
+        metrics::gauge!("switchboard_streams_open", "scope" => self.scope.label()).decrement(1.0);
     }
 }

@@ -1,6 +1,6 @@
 //! CallContextService: validate → domain → CallDesk / updates → proto.
 
-use tokio_stream::{StreamExt, wrappers::ReceiverStream};
+use tokio_stream::StreamExt;
 use tonic::{Request, Response, Status, codegen::BoxStream};
 
 use super::paging;
@@ -251,7 +251,7 @@ impl CallContextService for CallContextApi {
             agent: agent.map(|a| a.as_str().to_owned()),
         };
         let items = self.updates.subscribe(filter, after_sequence);
-        let stream = ReceiverStream::new(items).map(|item| match item {
+        let stream = items.map(|item| match item {
             Ok(StreamItem::Event(event)) => Ok(pb::call_update(&event)),
             Ok(StreamItem::Heartbeat { last_sequence }) => Ok(pb::heartbeat(last_sequence)),
             Err(error) => Err(Status::from(error)),

@@ -104,36 +104,21 @@ async fn to_domain(conn: &impl ConnectionTrait, model: call::Model) -> StoreResu
         .into_iter()
         .map(|r| {
             RefKind::from_columns(&r.vendor, &r.kind)
-                .map(|kind| VendorRef::new(kind, r.value))
+                .map(|kind| VendorRef::new(kind, unscoped(&r.value).to_owned()))
                 .ok_or_else(|| corrupt(format!("unknown reference {}:{}", r.vendor, r.kind)))
         })
         .collect::<StoreResult<Vec<_>>>()?;
-    let legs = call_leg::Entity::find()
-        .filter(call_leg::Column::CallId.eq(&model.id))
-        .order_by_asc(call_leg::Column::Kind)
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(|leg| {
-            Ok(CallLeg {
-                kind: parse_stored(LegKind::from_stored, &leg.kind, "leg kind")?,
-                focalscope_call_id: leg.focalscope_call_id,
-                call_uuid: leg.call_uuid,
-                last_event: leg
-                    .last_event
-                    .as_deref()
-                    .map(|e| parse_stored(DialEventType::from_stored, e, "dial event"))
-                    .transpose()?,
-                last_event_code: leg.last_event_code,
-                recorded: leg.recorded,
-                updated_at: from_micros(leg.updated_at),
-            })
-        })
-        .collect::<StoreResult<Vec<_>>>()?;
+    let provider = parse_stored(Provider::from_stored, &model.provider, "provider")?;
+    // Only FocalScope dials have legs: other calls skip the query.
+    let legs = if provider == Provider::FocalScope {
+        load_legs(conn, &model.id).await?
+    } else {
+        Vec::new()
+    };
     Ok(Call {
         id: CallId::from_stored(model.id),
         direction: parse_stored(Direction::from_stored, &model.direction, "direction")?,
-        provider: parse_stored(Provider::from_stored, &model.provider, "provider")?,
+        provider,
         status: parse_stored(CallStatus::from_stored, &model.status, "status")?,
         failure_reason: model
             .failure_reason
@@ -160,6 +145,31 @@ async fn to_domain(conn: &impl ConnectionTrait, model: call::Model) -> StoreResu
     })
 }
 
+async fn load_legs(conn: &impl ConnectionTrait, call_id: &str) -> StoreResult<Vec<CallLeg>> {
+    call_leg::Entity::find()
+        .filter(call_leg::Column::CallId.eq(call_id))
+        .order_by_asc(call_leg::Column::Kind)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|leg| {
+            Ok(CallLeg {
+                kind: parse_stored(LegKind::from_stored, &leg.kind, "leg kind")?,
+                focalscope_call_id: leg.focalscope_call_id,
+                call_uuid: leg.call_uuid,
+                last_event: leg
+                    .last_event
+                    .as_deref()
+                    .map(|e| parse_stored(DialEventType::from_stored, e, "dial event"))
+                    .transpose()?,
+                last_event_code: leg.last_event_code,
+                recorded: leg.recorded,
+                updated_at: from_micros(leg.updated_at),
+            })
+        })
+        .collect::<StoreResult<Vec<_>>>()
+}
+
 /// The id of the call a reference names, if any.
 pub async fn find_call_id(
     conn: &impl ConnectionTrait,
@@ -181,7 +191,7 @@ pub async fn find_call_id(
     }
 }
 
-/// The agent of a call (one column, for the hot webhook path).
+/// The agent of a call (one column).
 pub async fn agent_of(conn: &impl ConnectionTrait, id: &CallId) -> StoreResult<Option<String>> {
     let agent: Option<Option<String>> = call::Entity::find_by_id(id.as_str().to_owned())
         .select_only()
@@ -203,13 +213,37 @@ pub async fn load_call(conn: &impl ConnectionTrait, id: &CallId) -> StoreResult<
     }
 }
 
-/// The call a reference names, with its refs and legs.
+/// The call a reference names, with its refs and legs: two queries (three
+/// for a FocalScope dial, which has legs). A vendor reference is joined to
+/// its call rather than resolved first.
 pub async fn find_call(
     conn: &impl ConnectionTrait,
     lookup: &CallLookup,
 ) -> StoreResult<Option<Call>> {
-    match find_call_id(conn, lookup).await? {
-        Some(id) => load_call(conn, &id).await,
+    let model = match lookup {
+        CallLookup::Id(id) => {
+            call::Entity::find_by_id(id.as_str().to_owned())
+                .one(conn)
+                .await?
+        }
+        CallLookup::Vendor(vendor_ref) => {
+            call::Entity::find()
+                .join(
+                    sea_orm::JoinType::InnerJoin,
+                    call::Entity::belongs_to(call_ref::Entity)
+                        .from(call::Column::Id)
+                        .to(call_ref::Column::CallId)
+                        .into(),
+                )
+                .filter(call_ref::Column::Vendor.eq(vendor_ref.kind.vendor().as_str()))
+                .filter(call_ref::Column::Kind.eq(vendor_ref.kind.kind()))
+                .filter(call_ref::Column::Value.eq(vendor_ref.value.as_str()))
+                .one(conn)
+                .await?
+        }
+    };
+    match model {
+        Some(model) => Ok(Some(to_domain(conn, model).await?)),
         None => Ok(None),
     }
 }
@@ -224,8 +258,18 @@ pub async fn insert_call(
     fields: CallUpsert,
     refs: &[VendorRef],
 ) -> StoreResult<CallId> {
+    Ok(insert_call_record(tx, fields, refs).await?.id)
+}
+
+/// Inserts a new call with its references and returns it as stored (no read
+/// back: a new call is what was written, with no legs yet).
+pub async fn insert_call_record(
+    tx: &WriteTx,
+    fields: CallUpsert,
+    refs: &[VendorRef],
+) -> StoreResult<Call> {
     let id = CallId::new();
-    let now = to_micros(Utc::now());
+    let now = Utc::now();
     let vendor_data = fields
         .vendor_data
         .as_ref()
@@ -238,23 +282,44 @@ pub async fn insert_call(
         provider: Set(fields.provider.as_str().to_owned()),
         status: Set(fields.status.as_str().to_owned()),
         failure_reason: Set(fields.failure_reason.map(|r| r.as_str().to_owned())),
-        status_detail: Set(fields.status_detail),
-        vendor_status: Set(fields.vendor_status),
+        status_detail: Set(fields.status_detail.clone()),
+        vendor_status: Set(fields.vendor_status.clone()),
         caller_phone_key: Set(phone_key(fields.caller_phone.as_deref())),
-        caller_phone: Set(fields.caller_phone),
+        caller_phone: Set(fields.caller_phone.clone()),
         destination_phone_key: Set(phone_key(fields.destination_phone.as_deref())),
-        destination_phone: Set(fields.destination_phone),
-        agent: Set(fields.agent),
+        destination_phone: Set(fields.destination_phone.clone()),
+        agent: Set(fields.agent.clone()),
         started_at: Set(to_micros(fields.started_at)),
         scheduled_at: Set(fields.scheduled_at.map(to_micros)),
-        created_at: Set(now),
-        updated_at: Set(now),
+        created_at: Set(to_micros(now)),
+        updated_at: Set(to_micros(now)),
         vendor_data: Set(vendor_data),
     })
     .exec_without_returning(tx.conn())
     .await?;
     add_refs(tx, &id, refs).await?;
-    Ok(id)
+    // Stored times have microsecond precision: hand back what a read gives.
+    let now = from_micros(to_micros(now));
+    let at = |time: DateTime<Utc>| from_micros(to_micros(time));
+    Ok(Call {
+        id,
+        direction: fields.direction,
+        provider: fields.provider,
+        status: fields.status,
+        failure_reason: fields.failure_reason,
+        status_detail: fields.status_detail,
+        vendor_status: fields.vendor_status,
+        caller_phone: fields.caller_phone,
+        destination_phone: fields.destination_phone,
+        agent: fields.agent,
+        started_at: at(fields.started_at),
+        scheduled_at: fields.scheduled_at.map(at),
+        created_at: now,
+        updated_at: now,
+        refs: refs.to_vec(),
+        legs: Vec::new(),
+        vendor_data: fields.vendor_data,
+    })
 }
 
 /// Attaches references to a call. A reference already attached to this call
@@ -269,6 +334,7 @@ pub async fn add_refs(tx: &WriteTx, id: &CallId, refs: &[VendorRef]) -> StoreRes
             value: Set(vendor_ref.value.clone()),
             call_id: Set(id.as_str().to_owned()),
             created_at: Set(now),
+            superseded_by: Set(None),
         })
         .on_conflict(
             OnConflict::columns([
@@ -284,7 +350,7 @@ pub async fn add_refs(tx: &WriteTx, id: &CallId, refs: &[VendorRef]) -> StoreRes
         if inserted == 0 {
             let owner = find_call_id(tx.conn(), &CallLookup::Vendor(vendor_ref.clone())).await?;
             if owner.as_ref() != Some(id) {
-                return Err(corrupt(format!(
+                return Err(StoreError::RefConflict(format!(
                     "{} {} already belongs to another call",
                     vendor_ref.kind, vendor_ref.value
                 )));
@@ -325,6 +391,82 @@ pub async fn find_or_create_by_ref(
     Ok((id, true))
 }
 
+/// A vendor id reused for another call is stored for that call as
+/// `<id>@<unix micros of the reuse>` (the plain id stays with its first
+/// call); the call shows it without the scope.
+const REUSE_SCOPE: char = '@';
+
+fn unscoped(value: &str) -> &str {
+    value.split_once(REUSE_SCOPE).map_or(value, |(id, _)| id)
+}
+
+/// The call a FocalScope callback belongs to, by its `RequestID`: the newest
+/// dial that got this id (see [`supersede`]). Returns the call's id, agent
+/// and status in one query.
+pub async fn dial_of_request(
+    tx: &WriteTx,
+    vendor_ref: &VendorRef,
+) -> StoreResult<Option<(CallId, Option<String>, CallStatus)>> {
+    static FIND: super::events::Sql = super::events::Sql::new(
+        "SELECT c.id, c.agent, c.status FROM call_refs r \
+         JOIN calls c ON c.id = COALESCE(r.superseded_by, r.call_id) \
+         WHERE r.vendor = ? AND r.kind = ? AND r.value = ?",
+    );
+    let row = tx
+        .conn()
+        .query_one_raw(FIND.statement(
+            tx.backend(),
+            [
+                vendor_ref.kind.vendor().as_str().into(),
+                vendor_ref.kind.kind().into(),
+                vendor_ref.value.clone().into(),
+            ],
+        ))
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let status: String = row.try_get_by_index(2)?;
+    Ok(Some((
+        CallId::from_stored(row.try_get_by_index::<String>(0)?),
+        row.try_get_by_index(1)?,
+        parse_stored(CallStatus::from_stored, &status, "status")?,
+    )))
+}
+
+/// Whether a dial (an RPC with a `request_id`) produced this call, as
+/// opposed to a vendor callback that arrived before its dial was recorded.
+pub async fn is_dial_call(tx: &WriteTx, id: &CallId) -> StoreResult<bool> {
+    use super::entities::idempotency;
+    Ok(idempotency::Entity::find()
+        .filter(idempotency::Column::CallId.eq(id.as_str()))
+        .one(tx.conn())
+        .await?
+        .is_some())
+}
+
+/// Records that the vendor handed `vendor_ref`, which belongs to another
+/// call, to `id` as well: the reference stays with its owner, untouched;
+/// `id` gets it scoped by the time of the reuse, and the owner's row points
+/// at `id` so the vendor's later callbacks with this id reach the newest
+/// call.
+pub async fn supersede(tx: &WriteTx, vendor_ref: &VendorRef, id: &CallId) -> StoreResult<()> {
+    let scoped = VendorRef::new(
+        vendor_ref.kind,
+        format!("{}{REUSE_SCOPE}{}", vendor_ref.value, to_micros(Utc::now())),
+    );
+    add_refs(tx, id, std::slice::from_ref(&scoped)).await?;
+    call_ref::Entity::update_many()
+        .col_expr(
+            call_ref::Column::SupersededBy,
+            Some(id.as_str().to_owned()).into(),
+        )
+        .filter(call_ref::Column::Vendor.eq(vendor_ref.kind.vendor().as_str()))
+        .filter(call_ref::Column::Kind.eq(vendor_ref.kind.kind()))
+        .filter(call_ref::Column::Value.eq(vendor_ref.value.as_str()))
+        .exec(tx.conn())
+        .await?;
+    Ok(())
+}
+
 /// Moves a call to `status` if that is progress (statuses only move forward)
 /// and returns the change, or `None` when the call stays as it is.
 pub async fn advance_status(
@@ -341,6 +483,19 @@ pub async fn advance_status(
         return Err(corrupt(format!("call {id} vanished during a write")));
     };
     let current = parse_stored(CallStatus::from_stored, &model.status, "status")?;
+    advance_status_from(tx, id, current, status, failure_reason, detail).await
+}
+
+/// [`advance_status`] for a caller that read the current status in this
+/// transaction already (one statement instead of two).
+pub async fn advance_status_from(
+    tx: &WriteTx,
+    id: &CallId,
+    current: CallStatus,
+    status: CallStatus,
+    failure_reason: Option<FailureReason>,
+    detail: Option<String>,
+) -> StoreResult<Option<StatusChanged>> {
     if !current.can_move_to(status) {
         return Ok(None);
     }

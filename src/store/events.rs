@@ -1,19 +1,21 @@
-//! The durable event log (`call_events`) and the dedupe keys of vendor
-//! deliveries.
+//! The durable event log (`call_events`), with the dedupe key of the vendor
+//! delivery each event came from.
+//!
+//! The hot statements are written as SQL rather than built with sea-query:
+//! they are the whole cost of a webhook, each is one round trip, and their
+//! text is fixed, so the driver prepares each once per connection. `?`
+//! placeholders are turned into PostgreSQL's `$n` once per statement.
+
+use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set,
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    sea_query::{Expr, ExprTrait, OnConflict},
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Statement, Value, sea_query::Expr, sea_query::ExprTrait,
 };
 
-use super::{
-    StoreError, StoreResult, WriteTx,
-    entities::{call_event, dedupe_key},
-    from_micros, to_micros,
-};
-use crate::domain::{CallId, NewEvent, StoredEvent, Update};
+use super::{StoreError, StoreResult, WriteTx, entities::call_event, from_micros, to_micros};
+use crate::domain::{CallId, NewEvent, StoredEvent, Update, VendorRef};
 
 /// Which events a stream wants.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -41,66 +43,197 @@ pub enum Recorded {
     Duplicate,
 }
 
-/// Whether a vendor delivery with this key was already stored.
-pub async fn is_duplicate(tx: &WriteTx, dedupe_key: &str) -> StoreResult<bool> {
-    Ok(dedupe_key::Entity::find_by_id(dedupe_key.to_owned())
-        .one(tx.conn())
-        .await?
-        .is_some())
+/// An event ready to append: serialised before it reaches the committer, so
+/// the one writer spends its time on SQL, not on JSON.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    update: Update,
+    payload: String,
+    occurred_at: DateTime<Utc>,
+    dedupe_key: Option<String>,
 }
 
+impl Prepared {
+    pub fn new(event: NewEvent) -> StoreResult<Self> {
+        let payload = serde_json::to_string(&event.update)
+            .map_err(|e| StoreError::Corrupt(format!("event payload: {e}")))?;
+        Ok(Self {
+            update: event.update,
+            payload,
+            // Stored with microsecond precision: the live copy says what a
+            // replay from the log will.
+            occurred_at: from_micros(to_micros(event.occurred_at)),
+            dedupe_key: event.dedupe_key,
+        })
+    }
+
+    pub fn dedupe_key(&self) -> Option<&str> {
+        self.dedupe_key.as_deref()
+    }
+}
+
+/// A statement written with `?` placeholders, in each backend's dialect.
+pub(super) struct Sql {
+    text: &'static str,
+    postgres: OnceLock<String>,
+}
+
+impl Sql {
+    pub(super) const fn new(text: &'static str) -> Self {
+        Self {
+            text,
+            postgres: OnceLock::new(),
+        }
+    }
+
+    pub(super) fn statement(
+        &self,
+        backend: DbBackend,
+        values: impl IntoIterator<Item = Value>,
+    ) -> Statement {
+        let text = match backend {
+            DbBackend::Postgres => self.postgres.get_or_init(|| {
+                let mut numbered = String::with_capacity(self.text.len() + 16);
+                let mut n = 0;
+                for c in self.text.chars() {
+                    if c == '?' {
+                        n += 1;
+                        numbered.push('$');
+                        numbered.push_str(&n.to_string());
+                    } else {
+                        numbered.push(c);
+                    }
+                }
+                numbered
+            }),
+            _ => self.text,
+        };
+        Statement::from_sql_and_values(backend, text, values)
+    }
+}
+
+/// Claim, insert and sequence in one statement: a re-delivery conflicts on
+/// the UNIQUE dedupe key and inserts nothing (NULL keys never conflict).
+static INSERT_EVENT: Sql = Sql::new(
+    "INSERT INTO call_events (call_id, agent, kind, payload, occurred_at, received_at, dedupe_key) \
+     VALUES (?, ?, ?, ?, ?, ?, ?) \
+     ON CONFLICT (dedupe_key) DO NOTHING \
+     RETURNING sequence",
+);
+
+/// The same for an event of the call a vendor reference names, with the
+/// call's agent read in the same statement: a webhook for a known call is
+/// this one statement. No row back: a re-delivery, or no such call yet.
+static INSERT_EVENT_BY_REF: Sql = Sql::new(
+    "INSERT INTO call_events (call_id, agent, kind, payload, occurred_at, received_at, dedupe_key) \
+     SELECT r.call_id, c.agent, ?, ?, ?, ?, ? \
+     FROM call_refs r JOIN calls c ON c.id = r.call_id \
+     WHERE r.vendor = ? AND r.kind = ? AND r.value = ? \
+     ON CONFLICT (dedupe_key) DO NOTHING \
+     RETURNING sequence, call_id, agent",
+);
+
+static FIND_DEDUPE_KEY: Sql = Sql::new("SELECT call_id FROM call_events WHERE dedupe_key = ?");
+
 /// Appends one event of `call_id` to the log. `agent` is the call's agent now
-/// (agent-scoped streams filter on it).
+/// (agent-scoped streams filter on it). One statement (plus, once per batch,
+/// the read of the log head).
 pub async fn append(
     tx: &mut WriteTx,
     call_id: &CallId,
     agent: Option<&str>,
-    event: NewEvent,
+    event: &Prepared,
 ) -> StoreResult<Recorded> {
-    let received_at = Utc::now();
-    // Claim the delivery's key first: a re-delivery stops here, having
-    // written nothing.
-    if let Some(key) = &event.dedupe_key {
-        let claimed = dedupe_key::Entity::insert(dedupe_key::ActiveModel {
-            key: Set(key.clone()),
-            sequence: Set(None),
-            created_at: Set(to_micros(received_at)),
-        })
-        .on_conflict(
-            OnConflict::column(dedupe_key::Column::Key)
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec_without_returning(tx.conn())
+    tx.note_head().await?;
+    let received_at = from_micros(to_micros(Utc::now()));
+    let row = tx
+        .conn()
+        .query_one_raw(INSERT_EVENT.statement(
+            tx.backend(),
+            [
+                call_id.as_str().into(),
+                agent.map(str::to_owned).into(),
+                event.update.kind().into(),
+                event.payload.clone().into(),
+                to_micros(event.occurred_at).into(),
+                to_micros(received_at).into(),
+                event.dedupe_key.clone().into(),
+            ],
+        ))
         .await?;
-        if claimed == 0 {
-            return Ok(Recorded::Duplicate);
-        }
-    }
-    let payload = serde_json::to_string(&event.update)
-        .map_err(|e| StoreError::Corrupt(format!("event payload: {e}")))?;
-    let inserted = call_event::Entity::insert(call_event::ActiveModel {
-        call_id: Set(call_id.as_str().to_owned()),
-        agent: Set(agent.map(str::to_owned)),
-        kind: Set(event.update.kind().to_owned()),
-        payload: Set(payload),
-        occurred_at: Set(to_micros(event.occurred_at)),
-        received_at: Set(to_micros(received_at)),
-        ..Default::default()
-    })
-    .exec(tx.conn())
-    .await?;
-    let sequence = inserted.last_insert_id;
-    if let Some(key) = event.dedupe_key {
-        // Which event a delivery became, for whoever investigates one.
-        dedupe_key::Entity::update_many()
-            .col_expr(dedupe_key::Column::Sequence, Some(sequence).into())
-            .filter(dedupe_key::Column::Key.eq(key))
-            .exec(tx.conn())
-            .await?;
-    }
-    tx.mark_appended(sequence);
+    let Some(row) = row else {
+        return Ok(Recorded::Duplicate);
+    };
+    let sequence: i64 = row.try_get_by_index(0)?;
+    tx.appended(StoredEvent {
+        sequence,
+        call_id: call_id.clone(),
+        agent: agent.map(str::to_owned),
+        occurred_at: event.occurred_at,
+        received_at,
+        update: event.update.clone(),
+    });
     Ok(Recorded::Stored(sequence))
+}
+
+/// Appends an event to the call `vendor_ref` names, if that call exists:
+/// `None` when it does not (the caller creates it and uses [`append`]).
+/// For a known call this is one statement; a re-delivery costs a second,
+/// to tell it from an unknown call.
+pub async fn append_by_ref(
+    tx: &mut WriteTx,
+    vendor_ref: &VendorRef,
+    event: &Prepared,
+) -> StoreResult<Option<(CallId, Recorded)>> {
+    tx.note_head().await?;
+    let received_at = from_micros(to_micros(Utc::now()));
+    let row = tx
+        .conn()
+        .query_one_raw(INSERT_EVENT_BY_REF.statement(
+            tx.backend(),
+            [
+                event.update.kind().into(),
+                event.payload.clone().into(),
+                to_micros(event.occurred_at).into(),
+                to_micros(received_at).into(),
+                event.dedupe_key.clone().into(),
+                vendor_ref.kind.vendor().as_str().into(),
+                vendor_ref.kind.kind().into(),
+                vendor_ref.value.clone().into(),
+            ],
+        ))
+        .await?;
+    if let Some(row) = row {
+        let sequence: i64 = row.try_get_by_index(0)?;
+        let call_id = CallId::from_stored(row.try_get_by_index::<String>(1)?);
+        let agent: Option<String> = row.try_get_by_index(2)?;
+        tx.appended(StoredEvent {
+            sequence,
+            call_id: call_id.clone(),
+            agent,
+            occurred_at: event.occurred_at,
+            received_at,
+            update: event.update.clone(),
+        });
+        return Ok(Some((call_id, Recorded::Stored(sequence))));
+    }
+    if let Some(key) = &event.dedupe_key
+        && let Some(call_id) = delivered_to(tx, key).await?
+    {
+        return Ok(Some((call_id, Recorded::Duplicate)));
+    }
+    Ok(None)
+}
+
+/// The call a vendor delivery with this key was stored for, if it was
+/// (within the retention).
+pub async fn delivered_to(tx: &WriteTx, dedupe_key: &str) -> StoreResult<Option<CallId>> {
+    let row = tx
+        .conn()
+        .query_one_raw(FIND_DEDUPE_KEY.statement(tx.backend(), [dedupe_key.into()]))
+        .await?;
+    row.map(|row| Ok(CallId::from_stored(row.try_get_by_index::<String>(0)?)))
+        .transpose()
 }
 
 pub(super) fn to_domain(model: call_event::Model) -> StoreResult<StoredEvent> {
@@ -123,7 +256,21 @@ pub async fn events_after(
     filter: &EventFilter,
     limit: u64,
 ) -> StoreResult<Vec<StoredEvent>> {
+    events_between(conn, after, None, filter, limit).await
+}
+
+/// Up to `limit` events after `after` and at most `until`, in sequence order.
+pub async fn events_between(
+    conn: &impl ConnectionTrait,
+    after: i64,
+    until: Option<i64>,
+    filter: &EventFilter,
+    limit: u64,
+) -> StoreResult<Vec<StoredEvent>> {
     let mut condition = Condition::all().add(call_event::Column::Sequence.gt(after));
+    if let Some(until) = until {
+        condition = condition.add(call_event::Column::Sequence.lte(until));
+    }
     if let Some(call_id) = &filter.call_id {
         condition = condition.add(call_event::Column::CallId.eq(call_id.as_str()));
     }
@@ -169,10 +316,16 @@ pub async fn head_sequence(conn: &impl ConnectionTrait) -> StoreResult<i64> {
     Ok(head.flatten().unwrap_or(0))
 }
 
-/// Forgets dedupe keys stored before `before`; returns how many.
+/// Forgets the dedupe keys of deliveries received before `before` (their
+/// events stay); returns how many.
 pub async fn prune_dedupe_keys(tx: &WriteTx, before: DateTime<Utc>) -> StoreResult<u64> {
-    let result = dedupe_key::Entity::delete_many()
-        .filter(dedupe_key::Column::CreatedAt.lt(to_micros(before)))
+    let result = call_event::Entity::update_many()
+        .col_expr(
+            call_event::Column::DedupeKey,
+            Expr::value(Value::String(None)),
+        )
+        .filter(call_event::Column::DedupeKey.is_not_null())
+        .filter(call_event::Column::ReceivedAt.lt(to_micros(before)))
         .exec(tx.conn())
         .await?;
     Ok(result.rows_affected)

@@ -2,16 +2,36 @@
 //! with the same code and migrations. Repository functions return domain
 //! types; entities stay in this module.
 //!
-//! Every write goes through [`WriteTx`], which serialises writers:
-//! - on SQLite, an in-process gate plus `BEGIN IMMEDIATE` (SQLite allows one
-//!   writer; queueing in-process beats busy-waiting on the file lock);
-//! - on PostgreSQL, a transaction-scoped advisory lock taken first thing.
+//! ## The write path: group commit
 //!
-//! That serialisation is what makes **sequence order commit order**: a
-//! transaction takes its `call_events.sequence` values while holding the lock
-//! and commits before the next writer can take any, so a reader tailing
-//! `sequence > last` never skips a sequence that commits late. It also makes
-//! get-or-create of calls by vendor reference race-free across replicas.
+//! Every write is a job handed to [`Store::write`]. One committer task per
+//! process runs whatever jobs queued while its previous commit ran, in one
+//! transaction with one durable commit, and answers each job only once that
+//! commit is on disk. At low load a batch is a single job (no added latency:
+//! nothing waits for company unless `database.batch_wait_us` says so); under
+//! load the cost of the commit (the fsync) is shared by the whole batch.
+//!
+//! Writers are serialised, which is what makes **sequence order commit
+//! order**: a batch takes its `call_events.sequence` values and commits before
+//! the next batch can take any, so a reader tailing `sequence > last` never
+//! skips a sequence that commits late. It also makes get-or-create of calls by
+//! vendor reference race-free across replicas.
+//! - On SQLite the committer is the only writer (the file allows one; SQLite
+//!   runs with one replica) and begins with `BEGIN IMMEDIATE`.
+//! - On PostgreSQL each replica has its committer, and each batch first takes
+//!   a transaction-scoped advisory lock: one lock per batch, not per write, so
+//!   the cluster's ingest capacity is batches per second × batch size.
+//!
+//! A job that fails fails alone: the batch is rolled back and run again with
+//! a savepoint around each job, so its neighbours commit and only the failing
+//! job's caller gets the error. (The first run has no savepoints: they cost
+//! two statements a job, and jobs rarely fail.) Jobs are therefore `Fn`, run
+//! once or twice, and must only touch the database.
+//!
+//! After a commit that appended events, the committer hands them, with the
+//! log head the batch started from, to the log tail (`crate::updates`), which
+//! fans them out without reading them back; on PostgreSQL a NOTIFY tells the
+//! other replicas, whose tails read the new rows from the log.
 
 pub mod calls;
 pub mod dial_stats;
@@ -20,7 +40,12 @@ pub mod events;
 pub mod idempotency;
 pub mod migration;
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    future::Future,
+    pin::Pin,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
 
 use chrono::{DateTime, TimeZone, Utc};
 use sea_orm::{
@@ -29,10 +54,12 @@ use sea_orm::{
 };
 use sea_orm_migration::MigratorTrait;
 use secrecy::{ExposeSecret, SecretString};
-use tokio::sync::{Mutex, Notify, OwnedMutexGuard};
+use tokio::sync::{Notify, mpsc, oneshot};
 
 pub use calls::{CallFilter, CallPage, CallUpsert, LegEvent, PageCursor};
 pub use events::{EventFilter, Recorded};
+
+use crate::domain::StoredEvent;
 
 /// Key of the PostgreSQL advisory lock that serialises writers (an arbitrary
 /// constant: "sw" "bd" in ASCII).
@@ -41,16 +68,22 @@ const WRITE_LOCK_KEY: i64 = 0x7377_6264;
 /// together ("sw" "mg").
 const MIGRATE_LOCK_KEY: i64 = 0x7377_6d67;
 /// The NOTIFY channel announcing committed events to other replicas. The
-/// payload is the highest sequence of the commit; listeners read the rows
-/// from the log.
+/// payload is `<replica id>:<highest sequence of the commit>`; listeners
+/// skip their own and read the rows from the log.
 pub const EVENTS_CHANNEL: &str = "switchboard_events";
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     #[error("database error: {0}")]
     Db(#[from] DbErr),
     #[error("stored data cannot be read: {0}")]
     Corrupt(String),
+    /// A vendor reference is already attached to another call.
+    #[error("{0}")]
+    RefConflict(String),
+    /// The committer is gone (the process is shutting down).
+    #[error("the database writer has stopped")]
+    WriterStopped,
 }
 
 impl StoreError {
@@ -77,6 +110,7 @@ impl StoreError {
                     _ => false,
                 }
             }
+            StoreError::WriterStopped => true,
             _ => false,
         }
     }
@@ -84,20 +118,64 @@ impl StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// How the committer gathers writes (`database.batch_*` settings).
+#[derive(Debug, Clone, Copy)]
+pub struct WriteOptions {
+    /// Most jobs in one transaction.
+    pub max_batch: usize,
+    /// How long a batch may wait for more jobs once it has one (0: none; a
+    /// batch is what queued while the previous commit ran).
+    pub max_wait: Duration,
+}
+
+impl Default for WriteOptions {
+    fn default() -> Self {
+        Self {
+            max_batch: 512,
+            max_wait: Duration::ZERO,
+        }
+    }
+}
+
+/// Events of one commit, for the log tail.
+#[derive(Debug)]
+pub struct Committed {
+    /// The highest sequence in the log before this batch (read under the
+    /// writers' lock): the tail has missed nothing if it has published up to
+    /// here.
+    pub prev_head: i64,
+    /// The batch's events, in sequence order.
+    pub events: Vec<Arc<StoredEvent>>,
+}
+
 /// The database handle. Cheap to clone.
 #[derive(Clone)]
 pub struct Store {
     db: DatabaseConnection,
     backend: DbBackend,
-    /// SQLite only: one writer at a time, queued in-process.
-    write_gate: Option<Arc<Mutex<()>>>,
-    /// Signalled after every commit that appended events: wakes the log reader.
-    committed: Arc<Notify>,
+    /// Jobs for the committer.
+    writer: mpsc::Sender<Box<dyn Job>>,
+    /// Where the committer hands committed events (the log tail, once started).
+    feed: Arc<Mutex<Option<mpsc::UnboundedSender<Committed>>>>,
+    /// Signalled when another replica committed (PostgreSQL NOTIFY).
+    remote_commits: Arc<Notify>,
+    /// Names this process in NOTIFY payloads, so it skips its own.
+    replica: Arc<str>,
 }
 
 impl Store {
-    /// Connects (creating the SQLite file if needed). Does not migrate.
+    /// Connects (creating the SQLite file if needed) with the default write
+    /// batching. Does not migrate.
     pub async fn connect(url: &SecretString, max_connections: u32) -> StoreResult<Self> {
+        Self::connect_with(url, max_connections, WriteOptions::default()).await
+    }
+
+    /// Connects and starts the committer.
+    pub async fn connect_with(
+        url: &SecretString,
+        max_connections: u32,
+        write: WriteOptions,
+    ) -> StoreResult<Self> {
         let url = url.expose_secret();
         let mut options = ConnectOptions::new(url.to_owned());
         options
@@ -124,11 +202,29 @@ impl Store {
             .map_sqlx_sqlite_pool_opts(|pool| pool.test_before_acquire(false));
         let db = Database::connect(options).await?;
         let backend = db.get_database_backend();
+        let max_batch = write.max_batch.max(1);
+        // Room for a few batches: beyond that, writers wait to queue
+        // (backpressure) rather than piling up in memory.
+        let (writer, jobs) = mpsc::channel(max_batch * 4);
+        let feed = Arc::new(Mutex::new(None));
+        let replica: Arc<str> = Arc::from(uuid::Uuid::new_v4().simple().to_string());
+        tokio::spawn(
+            Committer {
+                db: db.clone(),
+                backend,
+                replica: replica.clone(),
+                feed: feed.clone(),
+                options: WriteOptions { max_batch, ..write },
+            }
+            .run(jobs),
+        );
         Ok(Self {
-            write_gate: (backend == DbBackend::Sqlite).then(|| Arc::new(Mutex::new(()))),
+            replica,
             db,
             backend,
-            committed: Arc::new(Notify::new()),
+            writer,
+            feed,
+            remote_commits: Arc::new(Notify::new()),
         })
     }
 
@@ -166,11 +262,12 @@ impl Store {
         Ok(())
     }
 
-    /// On PostgreSQL, LISTENs for commits of other replicas and wakes the log
-    /// reader for each, until `stop`. A lost listen connection is
-    /// re-established, and the reader is woken after each (re)connection:
-    /// notifications sent meanwhile are lost, but the reader catches up from
-    /// the log, so no event is.
+    /// On PostgreSQL, LISTENs for commits of other replicas and signals
+    /// [`Store::remote_commit`] for each, until `stop`. Our own notifications
+    /// are skipped: the committer already handed those events to the tail. A
+    /// lost listen connection is re-established, and the tail is woken after
+    /// each (re)connection: notifications sent meanwhile are lost, but the
+    /// tail catches up from the log, so no event is.
     pub async fn listen_for_commits(&self, stop: tokio_util::sync::CancellationToken) {
         use sea_orm::sqlx::postgres::PgListener;
         if self.backend != DbBackend::Postgres {
@@ -190,7 +287,10 @@ impl Store {
                     Ok(listener) => listener,
                     Err(e) => {
                         tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "cannot listen for other replicas' commits; retrying");
-                        tokio::time::sleep(backoff).await;
+                        tokio::select! {
+                            _ = stop.cancelled() => return,
+                            _ = tokio::time::sleep(backoff) => {}
+                        }
                         backoff = (backoff * 2).min(Duration::from_secs(5));
                         continue;
                     }
@@ -201,23 +301,31 @@ impl Store {
                 channel = EVENTS_CHANNEL,
                 "listening for other replicas' commits"
             );
-            self.notify_committed();
+            self.remote_commits.notify_one();
             loop {
                 tokio::select! {
                     _ = stop.cancelled() => return,
                     received = listener.try_recv() => match received {
-                        Ok(Some(_notification)) => self.notify_committed(),
+                        Ok(Some(notification)) => {
+                            let own = notification
+                                .payload()
+                                .split_once(':')
+                                .is_some_and(|(replica, _)| replica == &*self.replica);
+                            if !own {
+                                self.remote_commits.notify_one();
+                            }
+                        }
                         Ok(None) => {
                             // sqlx reconnects (and listens again) on the next
                             // call; catch up on what was missed meanwhile.
                             metrics::counter!("switchboard_listen_reconnects_total").increment(1);
                             tracing::warn!("listen connection lost; reconnecting and catching up from the log");
-                            self.notify_committed();
+                            self.remote_commits.notify_one();
                         }
                         Err(e) => {
                             metrics::counter!("switchboard_listen_reconnects_total").increment(1);
                             tracing::warn!(error = %e, "listen connection failed; reconnecting and catching up from the log");
-                            self.notify_committed();
+                            self.remote_commits.notify_one();
                             break;
                         }
                     },
@@ -240,58 +348,268 @@ impl Store {
         &self.db
     }
 
-    /// Resolves when a write that appended events has committed since the
-    /// last call (a permit is kept if nobody was waiting).
-    pub async fn committed(&self) {
-        self.committed.notified().await;
+    /// Resolves when another replica committed events since the last call
+    /// (a permit is kept if nobody was waiting).
+    pub async fn remote_commit(&self) {
+        self.remote_commits.notified().await;
     }
 
-    /// Wakes the log reader as if a write had committed (used when another
-    /// replica committed, learnt through PostgreSQL NOTIFY).
-    pub fn notify_committed(&self) {
-        self.committed.notify_one();
+    /// Hands every later commit's events to `feed` (the log tail). Replaces
+    /// any previous feed.
+    pub fn attach_feed(&self, feed: mpsc::UnboundedSender<Committed>) {
+        if let Ok(mut slot) = self.feed.lock() {
+            *slot = Some(feed);
+        }
     }
 
-    /// Starts a serialised write transaction (see the module docs).
-    pub async fn begin_write(&self) -> StoreResult<WriteTx> {
-        let gate = match &self.write_gate {
-            Some(gate) => Some(gate.clone().lock_owned().await),
-            None => None,
+    /// Runs `work` in the next batch (see the module docs) and returns its
+    /// result once the batch's commit is durable. `work` may run twice (the
+    /// second time in its own savepoint, if a neighbour failed), so it must
+    /// only touch the database through the transaction it is given.
+    ///
+    /// Dropping the returned future does not cancel the write: once queued,
+    /// it commits (or fails) with its batch.
+    pub async fn write<T, F>(&self, work: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: for<'t> Fn(&'t mut WriteTx) -> BoxFuture<'t, StoreResult<T>> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job = Box::new(Pending {
+            work,
+            result: None,
+            reply,
+        });
+        self.writer
+            .send(job)
+            .await
+            .map_err(|_| StoreError::WriterStopped)?;
+        answer.await.map_err(|_| StoreError::WriterStopped)?
+    }
+}
+
+/// A boxed future borrowing for `'t` (what write jobs return).
+pub type BoxFuture<'t, T> = Pin<Box<dyn Future<Output = T> + Send + 't>>;
+
+/// A queued write, its result type erased for the committer.
+trait Job: Send {
+    /// Runs the work; returns whether it succeeded.
+    fn run<'t>(&'t mut self, tx: &'t mut WriteTx) -> BoxFuture<'t, bool>;
+    /// Answers the writer once its batch is settled (`committed` is the
+    /// batch's outcome; a job that failed reports its own error whatever it).
+    fn answer(self: Box<Self>, committed: StoreResult<()>);
+}
+
+struct Pending<T, F> {
+    work: F,
+    result: Option<StoreResult<T>>,
+    reply: oneshot::Sender<StoreResult<T>>,
+}
+
+impl<T, F> Job for Pending<T, F>
+where
+    T: Send + 'static,
+    F: for<'t> Fn(&'t mut WriteTx) -> BoxFuture<'t, StoreResult<T>> + Send + 'static,
+{
+    fn run<'t>(&'t mut self, tx: &'t mut WriteTx) -> BoxFuture<'t, bool> {
+        let work = (self.work)(tx);
+        let result = &mut self.result;
+        Box::pin(async move {
+            let outcome = work.await;
+            let ok = outcome.is_ok();
+            *result = Some(outcome);
+            ok
+        })
+    }
+
+    fn answer(self: Box<Self>, committed: StoreResult<()>) {
+        let answer = match (self.result, committed) {
+            (Some(Err(error)), _) => Err(error),
+            (Some(Ok(value)), Ok(())) => Ok(value),
+            (_, Err(error)) => Err(error),
+            (None, Ok(())) => Err(StoreError::Corrupt(
+                "a write was answered without being run".to_owned(),
+            )),
         };
-        let tx = self
+        // The writer may have gone away; the write stands all the same.
+        let _ = self.reply.send(answer);
+    }
+}
+
+/// How one run of a batch ended.
+enum Attempt {
+    /// Committed; these events were appended after `prev_head`.
+    Committed {
+        prev_head: i64,
+        events: Vec<Arc<StoredEvent>>,
+    },
+    /// A job failed in a run without savepoints; rolled back.
+    JobFailed,
+    /// The transaction itself failed (begin, lock, savepoint or commit).
+    Failed(StoreError),
+}
+
+/// The one writer of this process (see the module docs).
+struct Committer {
+    db: DatabaseConnection,
+    backend: DbBackend,
+    replica: Arc<str>,
+    feed: Arc<Mutex<Option<mpsc::UnboundedSender<Committed>>>>,
+    options: WriteOptions,
+}
+
+impl Committer {
+    async fn run(self, mut queue: mpsc::Receiver<Box<dyn Job>>) {
+        let max = self.options.max_batch;
+        let mut jobs: Vec<Box<dyn Job>> = Vec::with_capacity(max);
+        // Ends when every Store handle (every sender) is gone.
+        while queue.recv_many(&mut jobs, max).await > 0 {
+            if !self.options.max_wait.is_zero() && jobs.len() < max {
+                let deadline = tokio::time::Instant::now() + self.options.max_wait;
+                while jobs.len() < max {
+                    let room = max - jobs.len();
+                    match tokio::time::timeout_at(deadline, queue.recv_many(&mut jobs, room)).await
+                    {
+                        Ok(0) | Err(_) => break,
+                        Ok(_) => {}
+                    }
+                }
+            }
+            self.commit_batch(&mut jobs).await;
+            jobs.clear();
+        }
+    }
+
+    async fn commit_batch(&self, jobs: &mut Vec<Box<dyn Job>>) {
+        let started = Instant::now();
+        let size = jobs.len();
+        let mut attempt = self.attempt(jobs, false).await;
+        if matches!(attempt, Attempt::JobFailed) {
+            metrics::counter!("switchboard_log_batch_retries_total").increment(1);
+            attempt = self.attempt(jobs, true).await;
+        }
+        metrics::histogram!("switchboard_log_commit_seconds").record(started.elapsed());
+        metrics::histogram!("switchboard_log_batch_writes").record(size as f64);
+        let outcome = match attempt {
+            Attempt::Committed { prev_head, events } => {
+                if !events.is_empty() {
+                    metrics::histogram!("switchboard_log_batch_events").record(events.len() as f64);
+                    if let Some(last) = events.last() {
+                        metrics::gauge!("switchboard_log_head_sequence").set(last.sequence as f64);
+                    }
+                    if let Ok(feed) = self.feed.lock()
+                        && let Some(feed) = feed.as_ref()
+                    {
+                        // A closed feed means nobody streams: nothing to do.
+                        let _ = feed.send(Committed { prev_head, events });
+                    }
+                }
+                Ok(())
+            }
+            Attempt::Failed(error) => {
+                tracing::warn!(error = %error, writes = size, "write batch failed; its writers get the error");
+                Err(error)
+            }
+            Attempt::JobFailed => Err(StoreError::Corrupt(
+                "a write batch failed twice without a failing write".to_owned(),
+            )),
+        };
+        for job in jobs.drain(..) {
+            job.answer(outcome.clone());
+        }
+    }
+
+    /// Runs every job in one transaction, each in its own savepoint when
+    /// `savepoints`, and commits.
+    async fn attempt(&self, jobs: &mut [Box<dyn Job>], savepoints: bool) -> Attempt {
+        let tx = match self
             .db
             .begin_with_options(TransactionOptions {
                 sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
                 ..Default::default()
             })
-            .await?;
-        if self.backend == DbBackend::Postgres {
-            tx.execute_raw(Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                "SELECT pg_advisory_xact_lock($1)",
-                [WRITE_LOCK_KEY.into()],
-            ))
-            .await?;
+            .await
+        {
+            Ok(tx) => tx,
+            Err(e) => return Attempt::Failed(e.into()),
+        };
+        if self.backend == DbBackend::Postgres
+            && let Err(e) = tx
+                .execute_raw(Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    "SELECT pg_advisory_xact_lock($1)",
+                    [WRITE_LOCK_KEY.into()],
+                ))
+                .await
+        {
+            return Attempt::Failed(e.into());
         }
-        Ok(WriteTx {
+        let mut tx = WriteTx {
             tx,
-            _gate: gate,
-            appended: None,
-            committed: self.committed.clone(),
             backend: self.backend,
-        })
+            prev_head: None,
+            appended: Vec::new(),
+        };
+        for job in jobs.iter_mut() {
+            if savepoints && let Err(e) = tx.tx.execute_unprepared("SAVEPOINT job").await {
+                return Attempt::Failed(e.into());
+            }
+            let mark = tx.appended.len();
+            let ok = job.run(&mut tx).await;
+            if !ok {
+                if !savepoints {
+                    let _ = tx.tx.rollback().await;
+                    return Attempt::JobFailed;
+                }
+                tx.appended.truncate(mark);
+                if let Err(e) = tx.tx.execute_unprepared("ROLLBACK TO SAVEPOINT job").await {
+                    return Attempt::Failed(e.into());
+                }
+            }
+            if savepoints && let Err(e) = tx.tx.execute_unprepared("RELEASE SAVEPOINT job").await {
+                return Attempt::Failed(e.into());
+            }
+        }
+        let WriteTx {
+            tx,
+            prev_head,
+            appended,
+            ..
+        } = tx;
+        if let (Some(last), DbBackend::Postgres) = (appended.last(), self.backend) {
+            // Other replicas learn of the commit through NOTIFY, which
+            // PostgreSQL delivers only once this transaction commits.
+            let payload = format!("{}:{}", self.replica, last.sequence);
+            if let Err(e) = tx
+                .execute_raw(Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    "SELECT pg_notify($1, $2)",
+                    [EVENTS_CHANNEL.into(), payload.into()],
+                ))
+                .await
+            {
+                return Attempt::Failed(e.into());
+            }
+        }
+        match tx.commit().await {
+            Ok(()) => Attempt::Committed {
+                prev_head: prev_head.unwrap_or(0),
+                events: appended,
+            },
+            Err(e) => Attempt::Failed(e.into()),
+        }
     }
 }
 
-/// A write transaction holding the writers' lock until commit or drop
-/// (dropping rolls back).
+/// The transaction a write job runs in: the batch's, holding the writers'
+/// lock. Jobs do not commit or roll back; the committer does.
 pub struct WriteTx {
     tx: DatabaseTransaction,
-    _gate: Option<OwnedMutexGuard<()>>,
-    /// The highest sequence appended in this transaction, if any.
-    appended: Option<i64>,
-    committed: Arc<Notify>,
     backend: DbBackend,
+    /// The log head before this batch, read at its first append.
+    prev_head: Option<i64>,
+    /// Events appended by this batch's jobs so far, in sequence order.
+    appended: Vec<Arc<StoredEvent>>,
 }
 
 impl WriteTx {
@@ -299,31 +617,23 @@ impl WriteTx {
         &self.tx
     }
 
-    /// Commits, then wakes the log reader if events were appended: nothing is
-    /// announced before it is durable.
-    pub async fn commit(self) -> StoreResult<()> {
-        let appended = self.appended;
-        let committed = self.committed.clone();
-        if let (Some(sequence), DbBackend::Postgres) = (appended, self.backend) {
-            // Other replicas learn of the commit through NOTIFY, which
-            // PostgreSQL delivers only once this transaction commits.
-            self.tx
-                .execute_raw(Statement::from_sql_and_values(
-                    DbBackend::Postgres,
-                    "SELECT pg_notify($1, $2)",
-                    [EVENTS_CHANNEL.into(), sequence.to_string().into()],
-                ))
-                .await?;
-        }
-        self.tx.commit().await?;
-        if appended.is_some() {
-            committed.notify_one();
+    pub fn backend(&self) -> DbBackend {
+        self.backend
+    }
+
+    /// Before the batch's first append: the log head it starts from. Read
+    /// under the writers' lock, so every sequence at or below it committed
+    /// before this batch and every one above it is this batch's. Batches
+    /// that append nothing never pay for it.
+    pub(crate) async fn note_head(&mut self) -> StoreResult<()> {
+        if self.prev_head.is_none() {
+            self.prev_head = Some(events::head_sequence(&self.tx).await?);
         }
         Ok(())
     }
 
-    pub(crate) fn mark_appended(&mut self, sequence: i64) {
-        self.appended = Some(self.appended.map_or(sequence, |s| s.max(sequence)));
+    pub(crate) fn appended(&mut self, event: StoredEvent) {
+        self.appended.push(Arc::new(event));
     }
 }
 

@@ -10,9 +10,12 @@ use switchboard::{
     domain::{
         CallLookup, CallStatus, Direction, NewEvent, PageView, Provider, RefKind, Update, VendorRef,
     },
-    store::{CallUpsert, EventFilter, Recorded, Store, calls, events},
+    store::{
+        CallUpsert, EventFilter, Recorded, Store, StoreError, calls, events, events::Prepared,
+    },
     updates::{StreamItem, StreamOptions, Updates},
 };
+use tokio_stream::StreamExt;
 use tokio_util::sync::CancellationToken;
 
 use crate::helpers::postgres::fresh_database;
@@ -45,70 +48,77 @@ fn view(id: i64) -> NewEvent {
     }
 }
 
+fn prepared(event: NewEvent) -> Prepared {
+    Prepared::new(event).unwrap()
+}
+
+fn keyed(key: &str, id: i64) -> Prepared {
+    prepared(NewEvent {
+        dedupe_key: Some(key.into()),
+        ..view(id)
+    })
+}
+
 async fn correlation_and_log(store: Store) {
     // Migrations are idempotent.
     store.migrate().await.unwrap();
     let optico = VendorRef::new(RefKind::OpticoCallId, "22122563");
-    let mut tx = store.begin_write().await.unwrap();
-    let (id, created) = calls::find_or_create_by_ref(&tx, &optico, || {
-        CallUpsert::new(
-            Direction::Inbound,
-            Provider::Optico,
-            CallStatus::Active,
-            Utc::now(),
-        )
-    })
-    .await
-    .unwrap();
+    let (id, created, first) = store
+        .write({
+            let optico = optico.clone();
+            move |tx| {
+                let optico = optico.clone();
+                Box::pin(async move {
+                    let (id, created) = calls::find_or_create_by_ref(tx, &optico, || {
+                        CallUpsert::new(
+                            Direction::Inbound,
+                            Provider::Optico,
+                            CallStatus::Active,
+                            Utc::now(),
+                        )
+                    })
+                    .await?;
+                    calls::add_refs(
+                        tx,
+                        &id,
+                        &[VendorRef::new(
+                            RefKind::CallUuid,
+                            "bfa2dbc8-ab8a-34c8-f243-c2aad8c446ff",
+                        )],
+                    )
+                    .await?;
+                    let first = events::append(tx, &id, None, &keyed("k1", 1)).await?;
+                    Ok((id, created, first))
+                })
+            }
+        })
+        .await
+        .unwrap();
     assert!(created);
-    calls::add_refs(
-        &tx,
-        &id,
-        &[VendorRef::new(
-            RefKind::CallUuid,
-            "bfa2dbc8-ab8a-34c8-f243-c2aad8c446ff",
-        )],
-    )
-    .await
-    .unwrap();
-    let first = events::append(
-        &mut tx,
-        &id,
-        None,
-        NewEvent {
-            dedupe_key: Some("k1".into()),
-            ..view(1)
-        },
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
     let Recorded::Stored(first) = first else {
         panic!("stored")
     };
 
     // Same reference: same call. Same dedupe key: not stored again.
-    let mut tx = store.begin_write().await.unwrap();
-    let (again, created) = calls::find_or_create_by_ref(&tx, &optico, || unreachable!())
+    let (again, created, dup, second) = store
+        .write({
+            let (optico, id) = (optico.clone(), id.clone());
+            move |tx| {
+                let (optico, id) = (optico.clone(), id.clone());
+                Box::pin(async move {
+                    let (again, created) =
+                        calls::find_or_create_by_ref(tx, &optico, || unreachable!()).await?;
+                    let dup = events::append(tx, &id, None, &keyed("k1", 1)).await?;
+                    let second =
+                        events::append(tx, &id, Some("agent@x.fr"), &prepared(view(2))).await?;
+                    Ok((again, created, dup, second))
+                })
+            }
+        })
         .await
         .unwrap();
     assert_eq!((again.clone(), created), (id.clone(), false));
-    let dup = events::append(
-        &mut tx,
-        &id,
-        None,
-        NewEvent {
-            dedupe_key: Some("k1".into()),
-            ..view(1)
-        },
-    )
-    .await
-    .unwrap();
     assert_eq!(dup, Recorded::Duplicate);
-    let second = events::append(&mut tx, &id, Some("agent@x.fr"), view(2))
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
     let Recorded::Stored(second) = second else {
         panic!("stored")
     };
@@ -130,26 +140,35 @@ async fn correlation_and_log(store: Store) {
         assert_eq!(call.id, id);
         assert_eq!(call.refs.len(), 2);
     }
-    // A reference cannot move to another call.
-    let tx = store.begin_write().await.unwrap();
-    let other = calls::insert_call(
-        &tx,
-        CallUpsert::new(
-            Direction::Outbound,
-            Provider::FocalScope,
-            CallStatus::Dialing,
-            Utc::now(),
-        ),
-        &[],
-    )
-    .await
-    .unwrap();
-    assert!(
-        calls::add_refs(&tx, &other, std::slice::from_ref(&optico))
-            .await
-            .is_err()
-    );
-    drop(tx);
+    // A reference cannot move to another call; the failed write leaves
+    // nothing behind.
+    let moved = store
+        .write({
+            let optico = optico.clone();
+            move |tx| {
+                let optico = optico.clone();
+                Box::pin(async move {
+                    let other = calls::insert_call(
+                        tx,
+                        CallUpsert::new(
+                            Direction::Outbound,
+                            Provider::FocalScope,
+                            CallStatus::Dialing,
+                            Utc::now(),
+                        ),
+                        &[],
+                    )
+                    .await?;
+                    calls::add_refs(tx, &other, std::slice::from_ref(&optico)).await
+                })
+            }
+        })
+        .await;
+    assert!(moved.is_err());
+    let everything = calls::list_calls(store.connection(), &Default::default(), 10, None)
+        .await
+        .unwrap();
+    assert_eq!(everything.calls.len(), 1, "the failed write's call is gone");
 
     // The log, filtered.
     let all = events::events_after(store.connection(), 0, &EventFilter::default(), 100)
@@ -173,44 +192,46 @@ async fn correlation_and_log(store: Store) {
     );
 
     // Status only moves forward.
-    let tx = store.begin_write().await.unwrap();
-    assert!(
-        calls::advance_status(&tx, &id, CallStatus::Ended, None, None)
-            .await
-            .unwrap()
-            .is_some()
-    );
-    assert!(
-        calls::advance_status(&tx, &id, CallStatus::Connected, None, None)
-            .await
-            .unwrap()
-            .is_none()
-    );
-    tx.commit().await.unwrap();
+    let (forward, backward) = store
+        .write({
+            let id = id.clone();
+            move |tx| {
+                let id = id.clone();
+                Box::pin(async move {
+                    let forward =
+                        calls::advance_status(tx, &id, CallStatus::Ended, None, None).await?;
+                    let backward =
+                        calls::advance_status(tx, &id, CallStatus::Connected, None, None).await?;
+                    Ok((forward, backward))
+                })
+            }
+        })
+        .await
+        .unwrap();
+    assert!(forward.is_some());
+    assert!(backward.is_none());
 
     // Dedupe keys past the retention are forgotten.
-    let tx = store.begin_write().await.unwrap();
-    assert_eq!(
-        events::prune_dedupe_keys(&tx, Utc::now() + chrono::Duration::hours(1))
-            .await
-            .unwrap(),
-        1
-    );
-    tx.commit().await.unwrap();
-    let mut tx = store.begin_write().await.unwrap();
-    let redelivered = events::append(
-        &mut tx,
-        &id,
-        None,
-        NewEvent {
-            dedupe_key: Some("k1".into()),
-            ..view(1)
-        },
-    )
-    .await
-    .unwrap();
+    let pruned = store
+        .write(|tx| {
+            Box::pin(async move {
+                events::prune_dedupe_keys(tx, Utc::now() + chrono::Duration::hours(1)).await
+            })
+        })
+        .await
+        .unwrap();
+    assert_eq!(pruned, 1);
+    let redelivered = store
+        .write({
+            let id = id.clone();
+            move |tx| {
+                let id = id.clone();
+                Box::pin(async move { events::append(tx, &id, None, &keyed("k1", 1)).await })
+            }
+        })
+        .await
+        .unwrap();
     assert!(matches!(redelivered, Recorded::Stored(_)));
-    tx.commit().await.unwrap();
 }
 
 #[tokio::test]
@@ -226,55 +247,84 @@ async fn correlation_and_log_on_postgres() {
 
 /// Many concurrent writers, one tailing subscriber: it must see every
 /// committed sequence exactly once, in order — a reader tailing `seq > last`
-/// skips nothing only if sequence order is commit order.
-async fn concurrent_writers_and_a_tailing_reader(store: Store, writers: usize, per_writer: usize) {
+/// skips nothing only if sequence order is commit order. The writers go
+/// through `stores` (on PostgreSQL, several stores are several replicas:
+/// separate committers and pools, ordered only by the advisory lock); the
+/// subscriber is on the first.
+async fn concurrent_writers_and_a_tailing_reader(
+    stores: Vec<Store>,
+    writers: usize,
+    per_writer: usize,
+) {
     let stop = CancellationToken::new();
     let options = StreamOptions {
         heartbeat: Duration::from_secs(30),
         max_lifetime: None,
-        buffer: 64,
-        poll_interval: Duration::from_secs(2),
+        buffer: 100_000,
+        // Only commits of this store and NOTIFY from the others wake the
+        // tail: the safety-net poll would hide a skipped sequence.
+        poll_interval: Duration::from_secs(600),
     };
-    let updates = Updates::start(store.clone(), stop.clone(), options)
+    let updates = Updates::start(stores[0].clone(), stop.clone(), options)
         .await
         .unwrap();
+    // Read while the writers write, so what is checked is the order the
+    // tail publishes in (a reader that fell behind would catch up from the
+    // log after the fact, and see every sequence whatever the order).
     let mut subscription = updates.subscribe(EventFilter::default(), 0);
+    let (seen_tx, mut seen_rx) = tokio::sync::mpsc::unbounded_channel();
+    let reader = tokio::spawn(async move {
+        while let Some(item) = subscription.next().await {
+            if let StreamItem::Event(event) = item.expect("no error") {
+                let _ = seen_tx.send(event.sequence);
+            }
+        }
+    });
 
     let mut tasks = Vec::new();
     for writer in 0..writers {
-        let store = store.clone();
+        let store = stores[writer % stores.len()].clone();
         tasks.push(tokio::spawn(async move {
             let mut committed = Vec::new();
             for i in 0..per_writer {
-                let mut tx = store.begin_write().await.unwrap();
                 let reference = VendorRef::new(
                     RefKind::OpticoCallId,
                     format!("{}", writer * 1_000_000 + i + 1),
                 );
-                let (id, _) = calls::find_or_create_by_ref(&tx, &reference, || {
-                    CallUpsert::new(
-                        Direction::Inbound,
-                        Provider::Optico,
-                        CallStatus::Active,
-                        Utc::now(),
-                    )
-                })
-                .await
-                .unwrap();
-                // Two events per transaction.
-                for n in 0..2 {
-                    if let Recorded::Stored(sequence) =
-                        events::append(&mut tx, &id, None, view(n)).await.unwrap()
-                    {
-                        committed.push(sequence);
-                    }
-                }
-                // Keep some transactions open a little longer than others so
-                // commits race.
-                if i % 3 == 0 {
-                    tokio::task::yield_now().await;
-                }
-                tx.commit().await.unwrap();
+                // Keep some transactions open a little longer than others
+                // so commits race.
+                let linger = i % 3 == 0;
+                let sequences = store
+                    .write(move |tx| {
+                        let reference = reference.clone();
+                        Box::pin(async move {
+                            let (id, _) = calls::find_or_create_by_ref(tx, &reference, || {
+                                CallUpsert::new(
+                                    Direction::Inbound,
+                                    Provider::Optico,
+                                    CallStatus::Active,
+                                    Utc::now(),
+                                )
+                            })
+                            .await?;
+                            // Two events per write.
+                            let mut sequences = Vec::new();
+                            for n in 0..2 {
+                                if let Recorded::Stored(sequence) =
+                                    events::append(tx, &id, None, &prepared(view(n))).await?
+                                {
+                                    sequences.push(sequence);
+                                }
+                            }
+                            if linger {
+                                tokio::time::sleep(Duration::from_millis(2)).await;
+                            }
+                            Ok(sequences)
+                        })
+                    })
+                    .await
+                    .unwrap();
+                committed.extend(sequences);
             }
             committed
         }));
@@ -285,14 +335,11 @@ async fn concurrent_writers_and_a_tailing_reader(store: Store, writers: usize, p
     }
     let mut seen = Vec::new();
     while seen.len() < expected.len() {
-        let item = tokio::time::timeout(Duration::from_secs(10), subscription.recv())
+        let sequence = tokio::time::timeout(Duration::from_secs(10), seen_rx.recv())
             .await
-            .expect("the reader keeps up")
-            .expect("subscription open")
-            .expect("no error");
-        if let StreamItem::Event(event) = item {
-            seen.push(event.sequence);
-        }
+            .expect("the reader keeps up (a skipped sequence never arrives)")
+            .expect("subscription open");
+        seen.push(sequence);
     }
     assert!(
         seen.windows(2).all(|w| w[0] < w[1]),
@@ -303,16 +350,256 @@ async fn concurrent_writers_and_a_tailing_reader(store: Store, writers: usize, p
         expected,
         "every sequence"
     );
+    reader.abort();
     stop.cancel();
 }
 
 #[tokio::test]
 async fn sequence_order_is_commit_order_on_postgres() {
-    concurrent_writers_and_a_tailing_reader(postgres_store().await, 16, 40).await;
+    let url = SecretString::from(fresh_database().await);
+    let mut stores = Vec::new();
+    for _ in 0..4 {
+        let store = Store::connect(&url, 8).await.unwrap();
+        store.migrate().await.unwrap();
+        stores.push(store);
+    }
+    concurrent_writers_and_a_tailing_reader(stores, 16, 40).await;
 }
 
 #[tokio::test]
 async fn sequence_order_is_commit_order_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
-    concurrent_writers_and_a_tailing_reader(sqlite_store(&dir).await, 8, 40).await;
+    concurrent_writers_and_a_tailing_reader(vec![sqlite_store(&dir).await], 8, 40).await;
+}
+
+/// Concurrent writers with failing ones among them: each failing write
+/// alone is refused, its neighbours in the same batches commit, and the
+/// tail sees every committed sequence with none skipped or half-written.
+async fn a_failing_write_fails_alone(store: Store) {
+    let stop = CancellationToken::new();
+    let options = StreamOptions {
+        heartbeat: Duration::from_secs(30),
+        max_lifetime: None,
+        buffer: 1024,
+        poll_interval: Duration::from_secs(600),
+    };
+    let updates = Updates::start(store.clone(), stop.clone(), options)
+        .await
+        .unwrap();
+    let mut subscription = updates.subscribe(EventFilter::default(), 0);
+    // A call owning the reference the failing writes try to take.
+    let owned = VendorRef::new(RefKind::OpticoCallId, "1");
+    store
+        .write({
+            let owned = owned.clone();
+            move |tx| {
+                let owned = owned.clone();
+                Box::pin(async move {
+                    let fields = CallUpsert::new(
+                        Direction::Inbound,
+                        Provider::Optico,
+                        CallStatus::Active,
+                        Utc::now(),
+                    );
+                    calls::insert_call(tx, fields, &[owned]).await
+                })
+            }
+        })
+        .await
+        .unwrap();
+
+    let writes = 300;
+    let mut tasks = Vec::new();
+    for n in 0..writes {
+        let (store, owned) = (store.clone(), owned.clone());
+        tasks.push(tokio::spawn(async move {
+            let failing = n % 50 == 25;
+            let result = store
+                .write(move |tx| {
+                    let owned = owned.clone();
+                    Box::pin(async move {
+                        let fields = CallUpsert::new(
+                            Direction::Inbound,
+                            Provider::Optico,
+                            CallStatus::Active,
+                            Utc::now(),
+                        );
+                        let id = calls::insert_call(tx, fields, &[]).await?;
+                        let Recorded::Stored(sequence) =
+                            events::append(tx, &id, None, &prepared(view(n))).await?
+                        else {
+                            unreachable!("no dedupe key")
+                        };
+                        if failing {
+                            // After it wrote a call and an event: all of it
+                            // must go.
+                            calls::add_refs(tx, &id, std::slice::from_ref(&owned)).await?;
+                        }
+                        Ok(sequence)
+                    })
+                })
+                .await;
+            (failing, result)
+        }));
+    }
+    let mut committed = BTreeSet::new();
+    for task in tasks {
+        let (failing, result) = task.await.unwrap();
+        match (failing, result) {
+            (false, Ok(sequence)) => {
+                committed.insert(sequence);
+            }
+            (true, Err(StoreError::RefConflict(_))) => {}
+            (failing, result) => panic!("write (failing: {failing}) answered {result:?}"),
+        }
+    }
+    assert_eq!(committed.len(), writes as usize - 6);
+    let mut seen = Vec::new();
+    while seen.len() < committed.len() {
+        let item = tokio::time::timeout(Duration::from_secs(10), subscription.next())
+            .await
+            .expect("the tail keeps up")
+            .expect("open")
+            .expect("no error");
+        if let StreamItem::Event(event) = item {
+            seen.push(event.sequence);
+        }
+    }
+    assert_eq!(seen.iter().copied().collect::<BTreeSet<_>>(), committed);
+    // Nothing of the failing writes is in the log or the calls.
+    let log = events::events_after(store.connection(), 0, &EventFilter::default(), 1000)
+        .await
+        .unwrap();
+    assert_eq!(
+        log.iter().map(|e| e.sequence).collect::<BTreeSet<_>>(),
+        committed
+    );
+    let calls = calls::list_calls(store.connection(), &Default::default(), 500, None)
+        .await
+        .unwrap();
+    assert_eq!(calls.calls.len(), committed.len() + 1);
+    stop.cancel();
+}
+
+#[tokio::test]
+async fn a_failing_write_fails_alone_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    a_failing_write_fails_alone(sqlite_store(&dir).await).await;
+}
+
+#[tokio::test]
+async fn a_failing_write_fails_alone_on_postgres() {
+    a_failing_write_fails_alone(postgres_store().await).await;
+}
+
+/// Streams are handed only the events of their scope: a per-agent stream
+/// never sees another agent's events, a per-call stream another call's.
+#[tokio::test]
+async fn scoped_streams_receive_only_their_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite_store(&dir).await;
+    let stop = CancellationToken::new();
+    let options = StreamOptions {
+        heartbeat: Duration::from_secs(30),
+        max_lifetime: None,
+        buffer: 64,
+        poll_interval: Duration::from_secs(600),
+    };
+    let updates = Updates::start(store.clone(), stop.clone(), options)
+        .await
+        .unwrap();
+    let agents = ["a1@x.fr", "a2@x.fr", "a3@x.fr"];
+    let mut ids = Vec::new();
+    for agent in agents {
+        let id = store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let mut fields = CallUpsert::new(
+                        Direction::Inbound,
+                        Provider::Optico,
+                        CallStatus::Active,
+                        Utc::now(),
+                    );
+                    fields.agent = Some(agent.to_owned());
+                    calls::insert_call(tx, fields, &[]).await
+                })
+            })
+            .await
+            .unwrap();
+        ids.push(id);
+    }
+    let mut by_agent = updates.subscribe(
+        EventFilter {
+            agent: Some("a2@x.fr".into()),
+            call_id: None,
+        },
+        0,
+    );
+    let mut by_call = updates.subscribe(
+        EventFilter {
+            agent: None,
+            call_id: Some(ids[2].clone()),
+        },
+        0,
+    );
+    let mut all = updates.subscribe(EventFilter::default(), 0);
+    for round in 0..5 {
+        for (id, agent) in ids.iter().zip(agents) {
+            let id = id.clone();
+            store
+                .write(move |tx| {
+                    let id = id.clone();
+                    Box::pin(async move {
+                        events::append(tx, &id, Some(agent), &prepared(view(round))).await
+                    })
+                })
+                .await
+                .unwrap();
+        }
+    }
+    let take = async |subscription: &mut switchboard::updates::Subscription, n: usize| {
+        let mut events = Vec::new();
+        while events.len() < n {
+            match tokio::time::timeout(Duration::from_secs(5), subscription.next())
+                .await
+                .expect("delivered")
+                .expect("open")
+                .expect("no error")
+            {
+                StreamItem::Event(event) => events.push(event),
+                StreamItem::Heartbeat { .. } => {}
+            }
+        }
+        events
+    };
+    let agent_events = take(&mut by_agent, 5).await;
+    assert!(
+        agent_events
+            .iter()
+            .all(|e| e.agent.as_deref() == Some("a2@x.fr"))
+    );
+    let call_events = take(&mut by_call, 5).await;
+    assert!(call_events.iter().all(|e| e.call_id == ids[2]));
+    assert_eq!(take(&mut all, 15).await.len(), 15);
+    // Nothing more for the scoped ones (the next write is a1's).
+    let id = ids[0].clone();
+    store
+        .write(move |tx| {
+            let id = id.clone();
+            Box::pin(
+                async move { events::append(tx, &id, Some("a1@x.fr"), &prepared(view(9))).await },
+            )
+        })
+        .await
+        .unwrap();
+    assert_eq!(take(&mut all, 1).await[0].call_id, ids[0]);
+    for scoped in [&mut by_agent, &mut by_call] {
+        assert!(
+            tokio::time::timeout(Duration::from_millis(200), scoped.next())
+                .await
+                .is_err(),
+            "a scoped stream got another scope's event"
+        );
+    }
+    stop.cancel();
 }

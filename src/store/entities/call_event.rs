@@ -12,6 +12,9 @@ pub struct Model {
     pub payload: String,
     pub occurred_at: i64,
     pub received_at: i64,
+    /// The vendor delivery this event came from (UNIQUE; cleared after the
+    /// retention).
+    pub dedupe_key: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

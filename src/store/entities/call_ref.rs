@@ -11,6 +11,8 @@ pub struct Model {
     pub value: String,
     pub call_id: String,
     pub created_at: i64,
+    /// The newest call that reused this id (see `calls::supersede`).
+    pub superseded_by: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

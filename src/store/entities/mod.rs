@@ -5,5 +5,4 @@ pub mod call;
 pub mod call_event;
 pub mod call_leg;
 pub mod call_ref;
-pub mod dedupe_key;
 pub mod idempotency;

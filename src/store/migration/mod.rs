@@ -11,6 +11,8 @@ use sea_orm_migration::prelude::*;
 mod m20261123_000001_call_log;
 mod m20261123_000002_idempotency;
 mod m20261124_000003_idempotency_call_index;
+mod m20261202_000004_event_dedupe_key;
+mod m20261202_000005_ref_superseded_by;
 
 pub struct Migrator;
 
@@ -21,6 +23,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_call_log::Migration),
             Box::new(m20261123_000002_idempotency::Migration),
             Box::new(m20261124_000003_idempotency_call_index::Migration),
+            Box::new(m20261202_000004_event_dedupe_key::Migration),
+            Box::new(m20261202_000005_ref_superseded_by::Migration),
         ]
     }
 }
