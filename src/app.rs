@@ -137,8 +137,15 @@ impl Application {
     /// 0 picks a free port; see `grpc_port` / `http_port`).
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         crate::vendors::install_crypto_provider();
-        let store =
-            Store::connect(&settings.database.url, settings.database.max_connections).await?;
+        // Before anything takes a metric handle (a handle taken before the
+        // recorder exists records nothing).
+        metrics_handle();
+        let store = Store::connect_with(
+            &settings.database.url,
+            settings.database.max_connections,
+            settings.write_options(),
+        )
+        .await?;
         store.migrate().await?;
         let grpc_listener = bind("gRPC listener", settings.server.grpc_addr).await?;
         let http_listener = bind("HTTP listener", settings.server.http_addr).await?;

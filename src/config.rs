@@ -80,6 +80,11 @@ pub struct DatabaseSettings {
     /// May hold a password: kept secret.
     pub url: SecretString,
     pub max_connections: u32,
+    /// Most writes committed together in one transaction (group commit).
+    pub batch_max_writes: usize,
+    /// How long a batch may wait for company once it has a write, in
+    /// microseconds (0: a batch is what queued during the previous commit).
+    pub batch_wait_us: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -275,6 +280,7 @@ impl Settings {
             ("server.max_request_bytes", server.max_request_bytes),
             ("webhooks.max_body_bytes", self.webhooks.max_body_bytes),
             ("streams.buffer", self.streams.buffer),
+            ("database.batch_max_writes", self.database.batch_max_writes),
             (
                 "database.max_connections",
                 self.database.max_connections as usize,
@@ -442,6 +448,13 @@ impl Settings {
                 .then(|| Duration::from_millis(streams.max_lifetime_ms)),
             buffer: streams.buffer,
             poll_interval: Duration::from_millis(streams.poll_interval_ms),
+        }
+    }
+
+    pub fn write_options(&self) -> crate::store::WriteOptions {
+        crate::store::WriteOptions {
+            max_batch: self.database.batch_max_writes,
+            max_wait: Duration::from_micros(self.database.batch_wait_us),
         }
     }
 

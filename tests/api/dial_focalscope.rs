@@ -616,3 +616,105 @@ async fn dial_refuses_bad_input_naming_each_field_before_any_vendor_request() {
     assert_eq!(status.code(), Code::FailedPrecondition);
     assert!(status.message().contains("vendors.focalscope.dial_url"));
 }
+
+/// A PBX that hands out a `RequestID` an earlier, different dial already
+/// holds (restarted, counter wrapped): the first call and its stored result
+/// never change, the new dial gets its own call, and callbacks with that id
+/// reach the newest dial.
+#[tokio::test]
+async fn a_request_id_reused_by_the_pbx_never_moves_the_first_call() {
+    let fake = FakeFocalScope::start().await;
+    let app = app_with(&fake).await;
+    let first = app
+        .dials()
+        .await
+        .dial(dial("first-dial"))
+        .await
+        .unwrap()
+        .into_inner()
+        .call
+        .unwrap();
+    // The PBX answers {RequestID:513} again, for another agent and number.
+    let mut second_request = dial("second-dial");
+    second_request.agent = "ext 305".into();
+    second_request.destination_number = "+33 1 23 45 67 89".into();
+    let mut live = app.stream(proto::StreamCallUpdatesRequest::default()).await;
+    let second = app
+        .dials()
+        .await
+        .dial(second_request)
+        .await
+        .unwrap()
+        .into_inner()
+        .call
+        .unwrap();
+    assert_ne!(second.id, first.id, "the new dial gets its own call");
+    assert_eq!(second.agent, "ext 305");
+    assert_eq!(second.destination_phone, "+33 1 23 45 67 89");
+    assert!(
+        second
+            .refs
+            .iter()
+            .any(|r| r.kind() == proto::RefKind::FocalscopeRequestId && r.value == "513"),
+        "{:?}",
+        second.refs
+    );
+
+    // The first call is as it was, by its id, by the RequestID it owns, and
+    // for a retry of its request_id.
+    let by_id = app
+        .get_call(call_ref(Ref::Id(first.id.clone())))
+        .await
+        .unwrap();
+    let by_request = app
+        .get_call(call_ref(Ref::FocalscopeRequestId("513".into())))
+        .await
+        .unwrap();
+    let retried = app
+        .dials()
+        .await
+        .dial(dial("first-dial"))
+        .await
+        .unwrap()
+        .into_inner()
+        .call
+        .unwrap();
+    for call in [&by_id, &by_request, &retried] {
+        assert_eq!(call.id, first.id);
+        assert_eq!(call.agent, "ext 201");
+        assert_eq!(call.destination_phone, "+33 6 12 34 56 78");
+        assert_eq!(status_of(call), proto::CallStatus::Dialing);
+    }
+    assert_eq!(fake.dials().len(), 2, "the retry sent nothing");
+
+    // Callbacks with RequestID 513 now concern the newest dial.
+    assert_eq!(
+        app.focalscope_callback(DOC_CALLBACKS[0]).await.status(),
+        200
+    );
+    loop {
+        let update = next_update(&mut live, WAIT).await;
+        if let Some(Update::DialEvent(_)) = update.update {
+            assert_eq!(update.call_id, second.id);
+            break;
+        }
+    }
+    let first_after = app
+        .get_call(call_ref(Ref::Id(first.id.clone())))
+        .await
+        .unwrap();
+    assert_eq!(first_after, by_id, "the first call never changed");
+    let metrics = app
+        .http
+        .get(app.http_url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("switchboard_vendor_id_reused_total"),
+        "the clash is counted"
+    );
+}

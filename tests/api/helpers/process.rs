@@ -142,6 +142,10 @@ impl Server {
             .into_inner()
     }
 
+    pub async fn calls(&self) -> CallContextServiceClient<AuthedChannel> {
+        CallContextServiceClient::new(self.channel().await)
+    }
+
     pub async fn dials(&self) -> OutboundDialServiceClient<AuthedChannel> {
         OutboundDialServiceClient::new(self.channel().await)
     }
