@@ -87,17 +87,29 @@ impl CallDesk {
             }),
             request.start_time,
         ))?;
-        let job = Arc::new((refs, fields, started));
+        // What Optico knew of the caller goes on the stream too, so that an
+        // agent app that did not make this StartCall can show it as the
+        // call rings.
+        let matched = if matches.is_empty() {
+            None
+        } else {
+            Some(Prepared::new(new_event(
+                Update::OpticoMatches(matches.clone()),
+                Utc::now(),
+            ))?)
+        };
+        let job = Arc::new((refs, fields, started, matched));
 
         // A new call costs 4 statements (look up the refs, insert the call,
-        // its refs, its first update) and is answered from what was written;
-        // a known one is completed and read back after the commit.
+        // its refs, its first update), plus one for what Optico matched, and
+        // is answered from what was written; a known one is completed and
+        // read back after the commit.
         let written = self
             .store
             .write(move |tx| {
                 let job = job.clone();
                 Box::pin(async move {
-                    let (refs, fields, started) = &*job;
+                    let (refs, fields, started, matched) = &*job;
                     let mut existing = None;
                     for vendor_ref in refs {
                         if let Some(id) =
@@ -111,6 +123,9 @@ impl CallDesk {
                     let Some(id) = existing else {
                         let call = calls::insert_call_record(tx, fields.clone(), refs).await?;
                         events::append(tx, &call.id, call.agent.as_deref(), started).await?;
+                        if let Some(matched) = matched {
+                            events::append(tx, &call.id, call.agent.as_deref(), matched).await?;
+                        }
                         return Ok(Written::New(Box::new(call)));
                     };
                     let previous_agent = calls::agent_of(tx.conn(), &id).await?;
@@ -122,11 +137,15 @@ impl CallDesk {
                         let update = Prepared::new(new_event(
                             Update::AgentAssigned(AgentAssigned {
                                 agent: agent.clone(),
-                                previous_agent,
+                                previous_agent: previous_agent.clone(),
                             }),
                             Utc::now(),
                         ))?;
                         events::append(tx, &id, Some(agent), &update).await?;
+                    }
+                    if let Some(matched) = matched {
+                        let agent = fields.agent.as_deref().or(previous_agent.as_deref());
+                        events::append(tx, &id, agent, matched).await?;
                     }
                     Ok(Written::Known(id))
                 })

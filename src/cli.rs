@@ -317,6 +317,15 @@ pub fn format_update(update: &proto::StreamCallUpdatesResponse) -> Option<String
             assigned.agent,
             text_or(&assigned.previous_agent, "nobody")
         ),
+        Update::OpticoMatches(matches) => {
+            let first = matches.matches.first().and_then(|m| m.call.as_ref());
+            format!(
+                "optico_matches  {} match(es), source {}, keyword {}",
+                matches.matches.len(),
+                text_or(first.map_or("", |c| c.source.as_str()), "?"),
+                text_or(first.map_or("", |c| c.keyword.as_str()), "?"),
+            )
+        }
         Update::StatusChanged(changed) => format!(
             "status_changed  {}{}",
             status_name(changed.status),

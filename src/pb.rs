@@ -605,6 +605,9 @@ pub fn call_update(event: &StoredEvent) -> pb::StreamCallUpdatesResponse {
             failure_reason: failure_reason(changed.failure_reason).into(),
             detail: changed.detail.clone().unwrap_or_default(),
         }),
+        Update::OpticoMatches(matches) => U::OpticoMatches(pb::OpticoMatches {
+            matches: matches.iter().map(optico_context).collect(),
+        }),
     };
     pb::StreamCallUpdatesResponse {
         sequence: event.sequence,

@@ -94,8 +94,11 @@ impl DialFacts {
                     (_, DialEventType::Hangup) => earliest(&mut ended_at, at),
                     (_, DialEventType::Missed) => {}
                 },
-                Update::View(_) | Update::Cart(_) | Update::Order(_) | Update::AgentAssigned(_) => {
-                }
+                Update::View(_)
+                | Update::Cart(_)
+                | Update::Order(_)
+                | Update::AgentAssigned(_)
+                | Update::OpticoMatches(_) => {}
             }
         }
         let outcome = if connected_at.is_some() {

@@ -101,6 +101,8 @@ pub enum Update {
     DialEvent(DialEvent),
     AgentAssigned(AgentAssigned),
     StatusChanged(StatusChanged),
+    /// StartCall matched the call: what Optico knew of the caller then.
+    OpticoMatches(Vec<OpticoMatch>),
 }
 
 impl Update {
@@ -113,6 +115,7 @@ impl Update {
             Update::DialEvent(_) => "dial_event",
             Update::AgentAssigned(_) => "agent_assigned",
             Update::StatusChanged(_) => "status_changed",
+            Update::OpticoMatches(_) => "optico_matches",
         }
     }
 }
@@ -142,7 +145,7 @@ pub struct StoredEvent {
 }
 
 /// The Optico record of a matched call.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OpticoCallInfo {
     pub id: i64,
     pub start_date: Option<DateTime<Utc>>,
@@ -154,7 +157,7 @@ pub struct OpticoCallInfo {
 }
 
 /// One call Optico matched, with what the caller did.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OpticoMatch {
     pub call: OpticoCallInfo,
     pub views: Vec<PageView>,

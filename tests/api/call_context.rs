@@ -131,6 +131,47 @@ async fn start_call_returns_the_documented_context_and_sends_the_documented_form
     assert_eq!(by_id.id, call.id);
 }
 
+/// What StartCall learnt from Optico goes on the stream too, for agent apps
+/// that did not make the StartCall (the browser panel): the call's status,
+/// then the matches, on the agent's stream.
+#[tokio::test]
+async fn start_call_streams_the_optico_matches_to_the_agent() {
+    let (app, _optico) = app_with_optico().await;
+    let mut stream = app
+        .stream(proto::StreamCallUpdatesRequest {
+            agent: "agent1@optico.fr".into(),
+            ..Default::default()
+        })
+        .await;
+    let call = app
+        .calls()
+        .await
+        .start_call(start_request())
+        .await
+        .unwrap()
+        .into_inner()
+        .call
+        .unwrap();
+    use proto::stream_call_updates_response::Update;
+    let wait = Duration::from_secs(5);
+    let status = crate::helpers::next_update(&mut stream, wait).await;
+    assert!(matches!(status.update, Some(Update::StatusChanged(_))));
+    let matched = crate::helpers::next_update(&mut stream, wait).await;
+    assert_eq!(matched.call_id, call.id);
+    assert!(matched.sequence > status.sequence);
+    let Some(Update::OpticoMatches(matches)) = matched.update else {
+        panic!("expected optico_matches, got {matched:?}");
+    };
+    assert_eq!(matches.matches.len(), 1);
+    let context = &matches.matches[0];
+    let optico_call = context.call.as_ref().unwrap();
+    assert_eq!(optico_call.source, "Adwords");
+    assert_eq!(optico_call.keyword, "optico tracking");
+    assert_eq!(context.views.len(), 2);
+    assert_eq!(context.current_cart.as_ref().unwrap().products.len(), 2);
+    assert_eq!(context.orders.len(), 1);
+}
+
 #[tokio::test]
 async fn private_callers_are_sent_as_anonymous_and_agent_is_optional() {
     let (app, optico) = app_with_optico().await;
