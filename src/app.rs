@@ -21,11 +21,10 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use secrecy::SecretString;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tonic::{
-    service::interceptor::InterceptedService,
-    transport::{Identity, Server, ServerTlsConfig, server::TcpIncoming},
-};
+use tonic::transport::{Identity, Server, ServerTlsConfig, server::TcpIncoming};
 use tonic_health::ServingStatus;
+use tonic_web::GrpcWebLayer;
+use tower_http::validate_request::ValidateRequestHeaderLayer;
 use tracing::{info, warn};
 
 use crate::{
@@ -35,10 +34,10 @@ use crate::{
     config::Settings,
     dials::Dialer,
     grpc::{
-        AgentsApi, auth::BearerAuth, call_context::CallContextApi, outbound_dial::OutboundDialApi,
-        stats::StatsApi,
+        AgentsApi, auth::BearerAuth, browser::AllowedOrigins, call_context::CallContextApi,
+        outbound_dial::OutboundDialApi, stats::StatsApi,
     },
-    http::{self, AppState, webhooks::WebhookToken},
+    http::{self, AppState, panel::PanelConfig, webhooks::WebhookToken},
     pb::{
         self,
         v1::{
@@ -220,6 +219,19 @@ impl Application {
             .unwrap_or(0)
     }
 
+    /// Lets the panel served on this app's own HTTP port, opened on
+    /// loopback, call the gRPC port (the sandbox's "works with no setting").
+    pub fn allow_local_panel_origins(&mut self) {
+        let port = self.http_port();
+        for host in ["127.0.0.1", "localhost", "[::1]"] {
+            let origin = format!("http://{host}:{port}");
+            let origins = &mut self.settings.server.cors.allowed_origins;
+            if !origins.iter().any(|o| o == "*" || *o == origin) {
+                origins.push(origin);
+            }
+        }
+    }
+
     pub fn shutdown_handle(&self) -> ShutdownHandle {
         ShutdownHandle(self.stop.clone())
     }
@@ -336,10 +348,24 @@ impl Application {
             ready,
             metrics: metrics_handle(),
         };
+        let panel = settings.server.panel.enabled.then(|| PanelConfig {
+            grpc_web_url: settings
+                .server
+                .panel
+                .grpc_web_url
+                .as_ref()
+                .map(|url| url.as_str().trim_end_matches('/').to_owned()),
+            grpc_port: grpc_addr.map_or(0, |addr| addr.port()),
+            tls: settings.server.tls.cert_path.is_some(),
+            token_required: !settings.auth.allow_unauthenticated,
+        });
         let http_addr = http_listener.local_addr().ok();
+        if panel.is_some() {
+            info!(http_addr = ?http_addr, "agent panel served at /panel/");
+        }
         let http = axum::serve(
             http_listener,
-            http::router(state, settings.webhooks.max_body_bytes),
+            http::router(state, settings.webhooks.max_body_bytes, panel),
         )
         .with_graceful_shutdown(serve_stop.clone().cancelled_owned());
 
@@ -466,7 +492,21 @@ fn grpc_server(
         stats,
     } = services;
     let server_settings = &settings.server;
-    let auth = BearerAuth::new(&settings.auth.tokens, settings.auth.allow_unauthenticated);
+    let auth = BearerAuth::new(
+        &settings.auth.tokens,
+        &settings.auth.read_only_tokens,
+        settings.auth.allow_unauthenticated,
+    );
+    let origins = AllowedOrigins::new(
+        server_settings
+            .cors
+            .allowed_origins
+            .iter()
+            .map(String::as_str),
+    );
+    if !server_settings.cors.allowed_origins.is_empty() {
+        info!(origins = ?server_settings.cors.allowed_origins, "grpc-web: cross-origin calls allowed");
+    }
     let max_request = server_settings.max_request_bytes;
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
@@ -498,6 +538,9 @@ fn grpc_server(
             .map_err(|e| StartupError::Config(format!("server.tls: {e}")))?;
     }
     let server = builder
+        // gRPC-Web (tonic-web) on the same port: browsers speak it over
+        // HTTP/1.1 as well as HTTP/2; native gRPC is unchanged.
+        .accept_http1(true)
         // Deadline of unary calls (and of a stream's first response, not of
         // the stream itself); clients may ask for less with grpc-timeout.
         .timeout(Duration::from_millis(server_settings.request_timeout_ms))
@@ -512,28 +555,28 @@ fn grpc_server(
         )))
         .tcp_keepalive(Some(Duration::from_secs(60)))
         .trace_fn(|request| tracing::info_span!("grpc", method = %request.uri().path()))
+        // Outermost first: the concurrency limit; CORS, so that preflights
+        // (which carry no token) are answered and every answer to an allowed
+        // origin carries its CORS headers; gRPC-Web translated to gRPC; then
+        // the bearer tokens, judged on the RPC's path (health and reflection
+        // stay open).
         .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
             server_settings.max_concurrent_requests,
         ))
+        .layer(origins.layer())
+        .layer(GrpcWebLayer::new())
+        .layer(ValidateRequestHeaderLayer::custom(auth))
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
-        .add_service(InterceptedService::new(
+        .add_service(
             CallContextServiceServer::new(call_context).max_decoding_message_size(max_request),
-            auth.clone(),
-        ))
-        .add_service(InterceptedService::new(
-            AgentsServiceServer::new(agents).max_decoding_message_size(max_request),
-            auth.clone(),
-        ))
-        .add_service(InterceptedService::new(
+        )
+        .add_service(AgentsServiceServer::new(agents).max_decoding_message_size(max_request))
+        .add_service(
             OutboundDialServiceServer::new(outbound_dial).max_decoding_message_size(max_request),
-            auth.clone(),
-        ))
-        .add_service(InterceptedService::new(
-            StatsServiceServer::new(stats).max_decoding_message_size(max_request),
-            auth,
-        ))
+        )
+        .add_service(StatsServiceServer::new(stats).max_decoding_message_size(max_request))
         .serve_with_incoming_shutdown(
             TcpIncoming::from(listener).with_nodelay(Some(true)),
             stop.cancelled_owned(),

@@ -136,11 +136,16 @@ async fn serve(config: Option<PathBuf>, sandbox: bool) -> Result<(), String> {
     } else {
         None
     };
-    let app = Application::build(settings.clone())
+    let mut app = Application::build(settings.clone())
         .await
         .map_err(|e| e.to_string())?;
     if let Some(sandbox) = &sandbox {
         sandbox.connect_webhooks(&settings, app.http_port());
+        app.allow_local_panel_origins();
+        tracing::info!(
+            panel = %format!("http://127.0.0.1:{}/panel/?agent=julie.martin@example.com", app.http_port()),
+            "sandbox agent panel: start calls with that agent to see them live"
+        );
         tracing::info!(
             grpc = %format!("127.0.0.1:{}", app.grpc_port()),
             "sandbox ready: start a call with `buf curl --protocol grpc --http2-prior-knowledge -d '{{\"destinationPhone\":\"0033123456789\",\"startTime\":\"2026-01-01T10:00:00Z\"}}' http://127.0.0.1:{}/switchboard.v1.CallContextService/StartCall` and follow it with `switchboard watch`",

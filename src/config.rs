@@ -24,7 +24,11 @@ pub const ENV_PREFIX: &str = "SWITCHBOARD";
 /// Environment variable naming a config file when `--config` is not given.
 pub const CONFIG_FILE_ENV: &str = "SWITCHBOARD_CONFIG";
 /// Keys whose environment value is a comma-separated list.
-const LIST_KEYS: &[&str] = &["auth.tokens"];
+const LIST_KEYS: &[&str] = &[
+    "auth.tokens",
+    "auth.read_only_tokens",
+    "server.cors.allowed_origins",
+];
 /// Shortest secret accepted for bearer and webhook tokens.
 const MIN_TOKEN_LEN: usize = 16;
 
@@ -65,6 +69,28 @@ pub struct ServerSettings {
     pub max_request_bytes: usize,
     #[serde(default)]
     pub tls: TlsSettings,
+    pub cors: CorsSettings,
+    pub panel: PanelSettings,
+}
+
+/// Which browser origins may call the gRPC port over gRPC-Web.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorsSettings {
+    /// Exact origins (`https://agents.example.com`); `*` only when no token
+    /// is in use. Empty: no cross-origin access.
+    pub allowed_origins: Vec<String>,
+}
+
+/// The reference agent panel at `/panel/` on the HTTP port.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PanelSettings {
+    pub enabled: bool,
+    /// Where browsers reach the gRPC port (gRPC-Web), when not at the panel
+    /// page's host name with `server.grpc_addr`'s port (behind a proxy or an
+    /// ingress).
+    pub grpc_web_url: Option<Url>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -91,6 +117,9 @@ pub struct DatabaseSettings {
 #[serde(deny_unknown_fields)]
 pub struct AuthSettings {
     pub tokens: Vec<SecretString>,
+    /// Tokens that may call only the reading RPCs (`Get*`, `List*`,
+    /// `Stream*`, `Watch*`, `Export*`): the kind a browser may hold.
+    pub read_only_tokens: Vec<SecretString>,
     pub allow_unauthenticated: bool,
 }
 
@@ -322,14 +351,40 @@ impl Settings {
             ));
         }
 
-        if self.auth.tokens.is_empty() && !self.auth.allow_unauthenticated {
+        let auth = &self.auth;
+        if auth.tokens.is_empty() && auth.read_only_tokens.is_empty() && !auth.allow_unauthenticated
+        {
             return Err(ConfigError::key(
                 "auth.tokens",
                 "no bearer token configured: set auth.tokens (SWITCHBOARD__AUTH__TOKENS=tok1,tok2), or auth.allow_unauthenticated=true for local use",
             ));
         }
-        for token in &self.auth.tokens {
+        for token in &auth.tokens {
             check_token("auth.tokens", token)?;
+        }
+        for token in &auth.read_only_tokens {
+            check_token("auth.read_only_tokens", token)?;
+            // One token, one kind: otherwise which RPCs it may call depends
+            // on which list is read first.
+            if auth
+                .tokens
+                .iter()
+                .any(|full| full.expose_secret() == token.expose_secret())
+            {
+                return Err(ConfigError::key(
+                    "auth.read_only_tokens",
+                    "a token is also in auth.tokens; give each token one kind",
+                ));
+            }
+        }
+        self.check_allowed_origins()?;
+        if let Some(url) = &server.panel.grpc_web_url
+            && !matches!(url.scheme(), "http" | "https")
+        {
+            return Err(ConfigError::key(
+                "server.panel.grpc_web_url",
+                "must be an http:// or https:// URL",
+            ));
         }
         for (key, token) in [
             ("webhooks.optico_token", &self.webhooks.optico_token),
@@ -416,6 +471,42 @@ impl Settings {
         Ok(())
     }
 
+    /// `server.cors.allowed_origins`: exact origins, or `*` alone when no
+    /// token is in use (a page anywhere may then call, so there must be
+    /// nothing to steal).
+    fn check_allowed_origins(&self) -> Result<(), ConfigError> {
+        const KEY: &str = "server.cors.allowed_origins";
+        let origins = &self.server.cors.allowed_origins;
+        if origins.iter().any(|o| o == "*") {
+            let auth = &self.auth;
+            if !auth.allow_unauthenticated
+                || !auth.tokens.is_empty()
+                || !auth.read_only_tokens.is_empty()
+            {
+                return Err(ConfigError::key(
+                    KEY,
+                    "`*` is refused while bearer tokens are in use: list the exact origins of your agent apps (https://agents.example.com)",
+                ));
+            }
+            if origins.len() > 1 {
+                return Err(ConfigError::key(KEY, "`*` must be the only entry"));
+            }
+            return Ok(());
+        }
+        for origin in origins {
+            if parse_origin(origin).is_none() {
+                let shown: String = origin.chars().take(60).collect();
+                return Err(ConfigError::key(
+                    KEY,
+                    format!(
+                        "{shown:?} is not an exact origin: write scheme://host[:port] with no path, no wildcard and no trailing slash, e.g. https://agents.example.com"
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The time zone Optico writes its `Y-m-d H:i:s` dates in.
     pub fn optico_timezone(&self) -> Result<chrono_tz::Tz, ConfigError> {
         self.vendors.optico.timezone.parse().map_err(|_| {
@@ -461,6 +552,25 @@ impl Settings {
     pub fn drain_timeout(&self) -> Duration {
         Duration::from_millis(self.server.drain_timeout_ms)
     }
+}
+
+/// `origin` as a browser writes it in the `Origin` header (lowercase
+/// scheme and host, no default port, no path), or `None` when it is not
+/// exactly that.
+pub fn parse_origin(origin: &str) -> Option<String> {
+    let url = Url::parse(origin).ok()?;
+    if !matches!(url.scheme(), "http" | "https")
+        || url.host_str().is_none_or(|h| h.contains('*'))
+        || !url.username().is_empty()
+        || url.password().is_some()
+    {
+        return None;
+    }
+    // `Url` adds a "/" path to every http URL: the serialised origin must be
+    // exactly what was written, so a path, a query, a trailing slash, a
+    // default port or upper case all refuse.
+    let serialized = url.origin().ascii_serialization();
+    (serialized == origin).then_some(serialized)
 }
 
 fn check_token(key: &str, token: &SecretString) -> Result<(), ConfigError> {
@@ -604,6 +714,95 @@ mod tests {
             assert!(!err.contains("hunter2"), "{err} leaks a secret");
             assert!(!err.contains('\n'), "{err} should be one line");
         }
+    }
+
+    #[test]
+    fn read_only_tokens_and_origins_are_checked() {
+        let settings = Settings::load_from(
+            None,
+            env(&[
+                ("SWITCHBOARD__AUTH__READ_ONLY_TOKENS", "ro-0123456789abcdef"),
+                (
+                    "SWITCHBOARD__SERVER__CORS__ALLOWED_ORIGINS",
+                    "https://agents.example.com,http://127.0.0.1:8080",
+                ),
+            ]),
+        )
+        .expect("read-only tokens alone are enough");
+        assert_eq!(settings.auth.read_only_tokens.len(), 1);
+        assert_eq!(
+            settings.server.cors.allowed_origins,
+            ["https://agents.example.com", "http://127.0.0.1:8080"]
+        );
+        assert!(!settings.server.panel.enabled);
+
+        let refused: &[(&[(&str, &str)], &str)] = &[
+            (
+                &[TOKEN, ("SWITCHBOARD__AUTH__READ_ONLY_TOKENS", "short")],
+                "auth.read_only_tokens",
+            ),
+            (
+                &[
+                    TOKEN,
+                    ("SWITCHBOARD__AUTH__READ_ONLY_TOKENS", "0123456789abcdef"),
+                ],
+                "also in auth.tokens",
+            ),
+            (
+                &[TOKEN, ("SWITCHBOARD__SERVER__CORS__ALLOWED_ORIGINS", "*")],
+                "`*` is refused",
+            ),
+            (
+                &[
+                    ("SWITCHBOARD__AUTH__ALLOW_UNAUTHENTICATED", "true"),
+                    (
+                        "SWITCHBOARD__SERVER__CORS__ALLOWED_ORIGINS",
+                        "*,https://a.example.com",
+                    ),
+                ],
+                "only entry",
+            ),
+        ];
+        for (vars, expected) in refused {
+            let err = Settings::load_from(None, env(vars))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(expected), "{err} should say {expected}");
+            assert!(!err.contains("0123456789abcdef"), "{err} leaks a token");
+        }
+        for origin in [
+            "https://agents.example.com/",
+            "https://agents.example.com/panel",
+            "https://*.example.com",
+            "agents.example.com",
+            "HTTPS://agents.example.com",
+            "https://agents.example.com:443",
+            "ftp://agents.example.com",
+            "https://user@agents.example.com",
+        ] {
+            let err = Settings::load_from(
+                None,
+                env(&[
+                    TOKEN,
+                    ("SWITCHBOARD__SERVER__CORS__ALLOWED_ORIGINS", origin),
+                ]),
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(
+                err.contains("server.cors.allowed_origins") && err.contains("exact origin"),
+                "{origin}: {err}"
+            );
+        }
+        // `*` is fine when nothing needs a token.
+        Settings::load_from(
+            None,
+            env(&[
+                ("SWITCHBOARD__AUTH__ALLOW_UNAUTHENTICATED", "true"),
+                ("SWITCHBOARD__SERVER__CORS__ALLOWED_ORIGINS", "*"),
+            ]),
+        )
+        .unwrap();
     }
 
     #[test]

@@ -59,6 +59,12 @@ pub enum Error {
     /// The client did not present a valid bearer token.
     #[error("{0}")]
     Unauthenticated(&'static str),
+    /// A read-only token (`auth.read_only_tokens`) called an RPC that
+    /// changes something.
+    #[error(
+        "{rpc} is not allowed with a read-only token: read-only tokens may call only Get*, List*, Stream*, Watch* and Export* RPCs"
+    )]
+    ReadOnlyToken { rpc: String },
 }
 
 impl Error {
@@ -150,6 +156,10 @@ impl From<Error> for Status {
                 }
             }
             Error::Unauthenticated(_) => (Code::Unauthenticated, "UNAUTHENTICATED"),
+            Error::ReadOnlyToken { rpc } => {
+                metadata.insert("rpc".to_owned(), rpc);
+                (Code::PermissionDenied, "READ_ONLY_TOKEN")
+            }
             Error::ShuttingDown(_) => {
                 details.set_retry_info(Some(Duration::from_millis(100)));
                 (Code::Unavailable, "SHUTTING_DOWN")

@@ -3,6 +3,7 @@
 
 pub mod agents;
 pub mod auth;
+pub mod browser;
 pub mod call_context;
 pub mod iadvize;
 pub mod outbound_dial;

@@ -1,6 +1,7 @@
 //! The HTTP side (axum, `server.http_addr`): vendor webhooks, `/healthz`,
-//! `/readyz` and `/metrics`.
+//! `/readyz`, `/metrics`, and the agent panel at `/panel/` when enabled.
 
+pub mod panel;
 pub mod webhooks;
 
 use std::{
@@ -39,7 +40,7 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
 }
 
-pub fn router(state: AppState, max_body_bytes: usize) -> Router {
+pub fn router(state: AppState, max_body_bytes: usize, panel: Option<panel::PanelConfig>) -> Router {
     let webhooks = Router::new()
         .route("/webhooks/optico/{token}", post(webhooks::optico::receive))
         .route(
@@ -53,6 +54,7 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .merge(webhooks)
+        .merge(panel.map(panel::routes).unwrap_or_default())
         .layer(
             // Spans name the route template, never the path: webhook paths
             // carry secret tokens.

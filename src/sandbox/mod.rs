@@ -92,6 +92,10 @@ impl Sandbox {
         if settings.webhooks.focalscope_token.is_none() {
             settings.webhooks.focalscope_token = Some(random_token());
         }
+        // The reference agent panel, at /panel/ on the HTTP port; its own
+        // origin is allowed once the port is known
+        // (`Application::allow_local_panel_origins`).
+        settings.server.panel.enabled = true;
         if settings.server.grpc_addr.ip().is_loopback() {
             settings.auth.allow_unauthenticated = true;
         } else if settings.auth.tokens.is_empty() {

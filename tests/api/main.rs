@@ -5,9 +5,11 @@
 mod helpers;
 
 mod agents;
+mod browser;
 mod call_context;
 mod dial_ccai;
 mod dial_focalscope;
+mod panel;
 mod replicas;
 mod restart;
 mod sandbox;
