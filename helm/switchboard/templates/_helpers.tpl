@@ -158,6 +158,14 @@ Refuse values that cannot work. Included by the Deployment, so any render checks
 {{- fail "secrets.authTokens: each token needs at least 16 characters" }}
 {{- end }}
 {{- end }}
+{{- range .Values.secrets.readOnlyTokens }}
+{{- if lt (len (toString .)) 16 }}
+{{- fail "secrets.readOnlyTokens: each token needs at least 16 characters" }}
+{{- end }}
+{{- if has . $.Values.secrets.authTokens }}
+{{- fail "secrets.readOnlyTokens: a token is also in secrets.authTokens; give each token one kind" }}
+{{- end }}
+{{- end }}
 {{- range $key := list "opticoWebhookToken" "focalscopeWebhookToken" }}
 {{- with index $.Values.secrets $key }}
 {{- if not (regexMatch "^[A-Za-z0-9._~-]{16,}$" (toString .)) }}
@@ -262,6 +270,7 @@ Secret. Only the non-empty settings are stored.
 {{- $_ := set $data "database-url" ($s.databaseUrl | default "") }}
 {{- end }}
 {{- $_ := set $data "auth-tokens" (include "switchboard.authTokens" .) }}
+{{- $_ := set $data "read-only-tokens" (join "," ($s.readOnlyTokens | default list)) }}
 {{- $_ := set $data "optico-webhook-token" $s.opticoWebhookToken }}
 {{- $_ := set $data "focalscope-webhook-token" $s.focalscopeWebhookToken }}
 {{- $_ := set $data "optico-api-key" $s.opticoApiKey }}
@@ -283,6 +292,7 @@ Environment variables read from a Secret (variable → key). Call with
 {{- define "switchboard.secretEnv" -}}
 {{- $keys := dict
   "SWITCHBOARD__AUTH__TOKENS" "auth-tokens"
+  "SWITCHBOARD__AUTH__READ_ONLY_TOKENS" "read-only-tokens"
   "SWITCHBOARD__WEBHOOKS__OPTICO_TOKEN" "optico-webhook-token"
   "SWITCHBOARD__WEBHOOKS__FOCALSCOPE_TOKEN" "focalscope-webhook-token"
   "SWITCHBOARD__VENDORS__OPTICO__API_KEY" "optico-api-key"
