@@ -52,7 +52,9 @@ pub enum Command {
         config: Option<PathBuf>,
         /// Simulate the vendors in-process (no credentials needed): started
         /// calls get page views and cart changes by webhook within seconds.
-        /// On loopback, gRPC clients need no token.
+        /// On loopback, gRPC clients need no token. Also serves the agent
+        /// panel at http://127.0.0.1:8080/panel/?agent=julie.martin@example.com
+        /// (on server.http_addr).
         #[arg(long)]
         sandbox: bool,
     },
