@@ -111,6 +111,9 @@ pub struct DatabaseSettings {
     /// How long a batch may wait for company once it has a write, in
     /// microseconds (0: a batch is what queued during the previous commit).
     pub batch_wait_us: u64,
+    /// Longest wait for a database connection, in ms: past it, a webhook
+    /// answers 503 and an RPC UNAVAILABLE.
+    pub acquire_timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -274,6 +277,10 @@ impl Settings {
             ("server.keepalive_interval_ms", server.keepalive_interval_ms),
             ("server.keepalive_timeout_ms", server.keepalive_timeout_ms),
             ("server.drain_timeout_ms", server.drain_timeout_ms),
+            (
+                "database.acquire_timeout_ms",
+                self.database.acquire_timeout_ms,
+            ),
             (
                 "streams.heartbeat_interval_ms",
                 self.streams.heartbeat_interval_ms,
@@ -546,6 +553,7 @@ impl Settings {
         crate::store::WriteOptions {
             max_batch: self.database.batch_max_writes,
             max_wait: Duration::from_micros(self.database.batch_wait_us),
+            acquire_timeout: Duration::from_millis(self.database.acquire_timeout_ms),
         }
     }
 

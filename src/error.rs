@@ -169,6 +169,9 @@ impl From<Error> for Status {
         // gets a masked message (database errors can echo SQL and values).
         let message = if code == Code::Internal {
             "internal error (logged on the server)".to_owned()
+        } else if reason == "DATABASE_UNAVAILABLE" {
+            // The driver's text can name hosts or pool internals.
+            "the database is unavailable; retry later".to_owned()
         } else {
             message
         };

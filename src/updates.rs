@@ -58,6 +58,8 @@ use crate::{
 
 /// Events read from the log per query.
 const BATCH: u64 = 500;
+/// How soon a stream reads the log again after the database failed it.
+const LOG_RETRY: Duration = Duration::from_millis(500);
 /// Items buffered per stream between its task and the gRPC transport (for
 /// the streams that still use a task: agent availability watches).
 pub const STREAM_BUFFER: usize = 64;
@@ -428,7 +430,7 @@ impl Tail {
                     warn!(error = %error, "event log read failed; retrying");
                     tokio::select! {
                         _ = shutdown.cancelled() => return false,
-                        _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                        _ = tokio::time::sleep(LOG_RETRY) => {}
                     }
                     if until.is_none() {
                         return true;
@@ -449,6 +451,9 @@ enum State {
     },
     /// Delivering from the slot.
     Live,
+    /// The log could not be read (the database is unreachable): read again
+    /// at this time. The stream stays open meanwhile.
+    Retry(Pin<Box<Sleep>>),
 }
 
 /// One StreamCallUpdates subscription (see the module docs).
@@ -513,11 +518,19 @@ impl Stream for Subscription {
                             full,
                         };
                     }
+                    Poll::Ready(Err(error)) if error.is_transient() => {
+                        debug!(error = %error, "stream replay from the log failed; retrying");
+                        this.state = State::Retry(Box::pin(tokio::time::sleep(LOG_RETRY)));
+                    }
                     Poll::Ready(Err(error)) => {
                         warn!(error = %error, "stream replay from the log failed");
                         this.done = true;
                         return Poll::Ready(Some(Err(Error::Store(error))));
                     }
+                    Poll::Pending => break,
+                },
+                State::Retry(wait) => match wait.as_mut().poll(cx) {
+                    Poll::Ready(()) => this.state = this.catch_up(),
                     Poll::Pending => break,
                 },
                 State::Replaying { events, full } => match events.next() {

@@ -75,11 +75,23 @@ async fn healthz() -> &'static str {
 
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     if !state.ready.load(Ordering::Acquire) {
-        return (StatusCode::SERVICE_UNAVAILABLE, "draining");
+        return (StatusCode::SERVICE_UNAVAILABLE, "draining".to_owned());
     }
-    match tokio::time::timeout(Duration::from_secs(2), state.store.ping()).await {
-        Ok(Ok(())) => (StatusCode::OK, "ready"),
-        Ok(Err(_)) | Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unreachable"),
+    // Within a probe's usual one-second timeout, whatever the database does.
+    match tokio::time::timeout(Duration::from_millis(800), state.store.ping()).await {
+        Ok(Ok(())) => (StatusCode::OK, "ready".to_owned()),
+        Ok(Err(crate::store::StoreError::Unavailable(reason))) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("database unreachable: {reason}"),
+        ),
+        Ok(Err(_)) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database unreachable: it does not answer queries".to_owned(),
+        ),
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database unreachable: no answer within 800 ms".to_owned(),
+        ),
     }
 }
 

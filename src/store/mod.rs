@@ -84,36 +84,52 @@ pub enum StoreError {
     /// The committer is gone (the process is shutting down).
     #[error("the database writer has stopped")]
     WriterStopped,
+    /// The last write found the database unreachable: writes fail at once
+    /// until the next attempt (see `Committer`).
+    #[error("the database is unreachable: {0}")]
+    Unavailable(String),
 }
 
 impl StoreError {
-    /// Whether retrying later can help (connection trouble, lock timeouts),
-    /// as opposed to a bug or corrupt data.
+    /// Whether retrying later can help (the database is unreachable, full,
+    /// read-only for now, or busy), as opposed to a bug or corrupt data.
     pub fn is_transient(&self) -> bool {
         match self {
             StoreError::Db(DbErr::ConnectionAcquire(_) | DbErr::Conn(_)) => true,
             StoreError::Db(
                 DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)),
-            ) => {
-                match e.as_ref() {
-                    sea_orm::sqlx::Error::Io(_)
-                    | sea_orm::sqlx::Error::PoolTimedOut
-                    | sea_orm::sqlx::Error::PoolClosed => true,
-                    sea_orm::sqlx::Error::Database(db) => {
-                        // SQLite busy/locked; PostgreSQL serialization or
-                        // lock-timeout failures and admin shutdown.
-                        matches!(
-                            db.code().as_deref(),
-                            Some("5" | "6" | "40001" | "40P01" | "55P03" | "57P01")
-                        )
-                    }
-                    _ => false,
+            ) => match e.as_ref() {
+                sea_orm::sqlx::Error::Io(_)
+                | sea_orm::sqlx::Error::PoolTimedOut
+                | sea_orm::sqlx::Error::PoolClosed
+                | sea_orm::sqlx::Error::WorkerCrashed => true,
+                sea_orm::sqlx::Error::Database(db) => {
+                    db.code().as_deref().is_some_and(transient_code)
                 }
-            }
-            StoreError::WriterStopped => true,
+                _ => false,
+            },
+            StoreError::Unavailable(_) | StoreError::WriterStopped => true,
             _ => false,
         }
     }
+}
+
+/// SQLite result codes (primary code in the low byte of the extended one):
+/// BUSY, LOCKED, READONLY, IOERR, FULL, CANTOPEN — the file is busy, or
+/// cannot be written for now. PostgreSQL SQLSTATEs: connection exceptions
+/// (08…), serialization failure and deadlock (40001, 40P01), lock not
+/// available (55P03), operator intervention (57P01–57P03: shutdown, crash,
+/// cannot connect now), insufficient resources (53…).
+fn transient_code(code: &str) -> bool {
+    if let Ok(sqlite) = code.parse::<i32>() {
+        return matches!(sqlite & 0xff, 5 | 6 | 8 | 10 | 13 | 14);
+    }
+    code.starts_with("08")
+        || code.starts_with("53")
+        || matches!(
+            code,
+            "40001" | "40P01" | "55P03" | "57P01" | "57P02" | "57P03"
+        )
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -126,6 +142,8 @@ pub struct WriteOptions {
     /// How long a batch may wait for more jobs once it has one (0: none; a
     /// batch is what queued while the previous commit ran).
     pub max_wait: Duration,
+    /// Longest wait for a connection (or to open one).
+    pub acquire_timeout: Duration,
 }
 
 impl Default for WriteOptions {
@@ -133,6 +151,7 @@ impl Default for WriteOptions {
         Self {
             max_batch: 512,
             max_wait: Duration::ZERO,
+            acquire_timeout: Duration::from_secs(2),
         }
     }
 }
@@ -161,6 +180,8 @@ pub struct Store {
     remote_commits: Arc<Notify>,
     /// Names this process in NOTIFY payloads, so it skips its own.
     replica: Arc<str>,
+    /// Why the last write failed for want of a database, while it lasts.
+    outage: Arc<Mutex<Option<String>>>,
 }
 
 impl Store {
@@ -181,8 +202,11 @@ impl Store {
         options
             .max_connections(max_connections)
             .min_connections(1)
-            .connect_timeout(Duration::from_secs(5))
-            .acquire_timeout(Duration::from_secs(10))
+            // Short: while the database is unreachable, a request should
+            // hear so promptly (webhooks answer 503, RPCs UNAVAILABLE), not
+            // wait for the pool to give up.
+            .connect_timeout(write.acquire_timeout)
+            .acquire_timeout(write.acquire_timeout)
             .sqlx_logging(false)
             // Names our sessions in pg_stat_activity (ignored by SQLite).
             .set_application_name("switchboard")
@@ -200,6 +224,16 @@ impl Store {
             // A local file needs no liveness probe before each use (the
             // probe is a query of its own).
             .map_sqlx_sqlite_pool_opts(|pool| pool.test_before_acquire(false));
+        // The committer's own connection: writes never queue behind reads
+        // for one, and a connection a failed write may have left mid-
+        // transaction is thrown away rather than handed to a reader.
+        let mut write_options = options.clone();
+        write_options
+            .max_connections(1)
+            .min_connections(0)
+            // No liveness probe before each batch (a round trip of its own):
+            // a failed batch replaces the connection instead.
+            .test_before_acquire(false);
         let db = Database::connect(options).await?;
         let backend = db.get_database_backend();
         let max_batch = write.max_batch.max(1);
@@ -208,18 +242,23 @@ impl Store {
         let (writer, jobs) = mpsc::channel(max_batch * 4);
         let feed = Arc::new(Mutex::new(None));
         let replica: Arc<str> = Arc::from(uuid::Uuid::new_v4().simple().to_string());
+        let outage = Arc::new(Mutex::new(None));
         tokio::spawn(
             Committer {
-                db: db.clone(),
+                db: None,
+                connect: write_options,
                 backend,
                 replica: replica.clone(),
                 feed: feed.clone(),
                 options: WriteOptions { max_batch, ..write },
+                outage: outage.clone(),
+                down: None,
             }
             .run(jobs),
         );
         Ok(Self {
             replica,
+            outage,
             db,
             backend,
             writer,
@@ -334,10 +373,18 @@ impl Store {
         }
     }
 
-    /// Checks the database answers (for `/readyz`).
+    /// Checks the database answers and takes writes (for `/readyz`).
     pub async fn ping(&self) -> StoreResult<()> {
+        if let Some(reason) = self.outage() {
+            return Err(StoreError::Unavailable(reason));
+        }
         self.db.ping().await?;
         Ok(())
+    }
+
+    /// Why writes currently fail for want of a database, if they do.
+    pub fn outage(&self) -> Option<String> {
+        self.outage.lock().ok().and_then(|o| o.clone())
     }
 
     pub fn is_postgres(&self) -> bool {
@@ -451,15 +498,29 @@ enum Attempt {
 
 /// The one writer of this process (see the module docs).
 struct Committer {
-    db: DatabaseConnection,
+    /// Its connection (a pool of one), opened on first use and after a
+    /// failure.
+    db: Option<DatabaseConnection>,
+    connect: ConnectOptions,
     backend: DbBackend,
     replica: Arc<str>,
     feed: Arc<Mutex<Option<mpsc::UnboundedSender<Committed>>>>,
     options: WriteOptions,
+    /// Set while the database is unreachable (shared with `Store::outage`).
+    outage: Arc<Mutex<Option<String>>>,
+    /// While unreachable: why, when to try again, and the current wait.
+    down: Option<(String, Instant, Duration)>,
 }
 
+/// While the database is unreachable, writes fail at once — a webhook gets
+/// its 503 in microseconds, not after a connection timeout — except one
+/// batch every so often, which tries for real: the first that succeeds ends
+/// the outage. The wait between tries doubles from the first to the last.
+const OUTAGE_RETRY_FIRST: Duration = Duration::from_millis(100);
+const OUTAGE_RETRY_LAST: Duration = Duration::from_secs(1);
+
 impl Committer {
-    async fn run(self, mut queue: mpsc::Receiver<Box<dyn Job>>) {
+    async fn run(mut self, mut queue: mpsc::Receiver<Box<dyn Job>>) {
         let max = self.options.max_batch;
         let mut jobs: Vec<Box<dyn Job>> = Vec::with_capacity(max);
         // Ends when every Store handle (every sender) is gone.
@@ -480,9 +541,25 @@ impl Committer {
         }
     }
 
-    async fn commit_batch(&self, jobs: &mut Vec<Box<dyn Job>>) {
+    fn set_outage(&self, reason: Option<String>) {
+        if let Ok(mut outage) = self.outage.lock() {
+            *outage = reason;
+        }
+    }
+
+    async fn commit_batch(&mut self, jobs: &mut Vec<Box<dyn Job>>) {
         let started = Instant::now();
         let size = jobs.len();
+        if let Some((reason, retry_at, _)) = &self.down
+            && Instant::now() < *retry_at
+        {
+            metrics::counter!("switchboard_log_writes_refused_total").increment(size as u64);
+            let error = StoreError::Unavailable(reason.clone());
+            for job in jobs.drain(..) {
+                job.answer(Err(error.clone()));
+            }
+            return;
+        }
         let mut attempt = self.attempt(jobs, false).await;
         if matches!(attempt, Attempt::JobFailed) {
             metrics::counter!("switchboard_log_batch_retries_total").increment(1);
@@ -492,6 +569,10 @@ impl Committer {
         metrics::histogram!("switchboard_log_batch_writes").record(size as f64);
         let outcome = match attempt {
             Attempt::Committed { prev_head, events } => {
+                if self.down.take().is_some() {
+                    tracing::info!("database reachable again: writes resume");
+                    self.set_outage(None);
+                }
                 if !events.is_empty() {
                     metrics::histogram!("switchboard_log_batch_events").record(events.len() as f64);
                     if let Some(last) = events.last() {
@@ -507,7 +588,20 @@ impl Committer {
                 Ok(())
             }
             Attempt::Failed(error) => {
-                tracing::warn!(error = %error, writes = size, "write batch failed; its writers get the error");
+                if error.is_transient() {
+                    let wait = match &self.down {
+                        Some((_, _, wait)) => (*wait * 2).min(OUTAGE_RETRY_LAST),
+                        None => {
+                            tracing::error!(error = %error, "database unreachable: writes fail at once until it answers again");
+                            OUTAGE_RETRY_FIRST
+                        }
+                    };
+                    let reason = short_reason(&error);
+                    self.set_outage(Some(reason.clone()));
+                    self.down = Some((reason, Instant::now() + wait, wait));
+                } else {
+                    tracing::warn!(error = %error, writes = size, "write batch failed; its writers get the error");
+                }
                 Err(error)
             }
             Attempt::JobFailed => Err(StoreError::Corrupt(
@@ -521,9 +615,44 @@ impl Committer {
 
     /// Runs every job in one transaction, each in its own savepoint when
     /// `savepoints`, and commits.
-    async fn attempt(&self, jobs: &mut [Box<dyn Job>], savepoints: bool) -> Attempt {
-        let tx = match self
-            .db
+    /// The committer's connection, opened if needed.
+    async fn connection(&mut self) -> StoreResult<DatabaseConnection> {
+        if let Some(db) = &self.db {
+            return Ok(db.clone());
+        }
+        let db = Database::connect(self.connect.clone()).await?;
+        self.db = Some(db.clone());
+        Ok(db)
+    }
+
+    /// Closes the connection after a failure: whatever state the failed
+    /// transaction left it in (a rollback that failed leaves it inside a
+    /// transaction, where the next "commit" would only release a savepoint)
+    /// goes with it.
+    async fn reset_connection(&mut self) {
+        if let Some(db) = self.db.take() {
+            let _ = db.close().await;
+        }
+    }
+
+    async fn attempt(&mut self, jobs: &mut [Box<dyn Job>], savepoints: bool) -> Attempt {
+        let attempt = self.attempt_on_connection(jobs, savepoints).await;
+        if matches!(attempt, Attempt::Failed(_)) {
+            self.reset_connection().await;
+        }
+        attempt
+    }
+
+    async fn attempt_on_connection(
+        &mut self,
+        jobs: &mut [Box<dyn Job>],
+        savepoints: bool,
+    ) -> Attempt {
+        let db = match self.connection().await {
+            Ok(db) => db,
+            Err(e) => return Attempt::Failed(e),
+        };
+        let tx = match db
             .begin_with_options(TransactionOptions {
                 sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
                 ..Default::default()
@@ -558,8 +687,17 @@ impl Committer {
             let ok = job.run(&mut tx).await;
             if !ok {
                 if !savepoints {
-                    let _ = tx.tx.rollback().await;
-                    return Attempt::JobFailed;
+                    return match tx.tx.rollback().await {
+                        Ok(()) => Attempt::JobFailed,
+                        // Not rolled back: the connection goes (see
+                        // `reset_connection`), and the jobs are run again on
+                        // a new one.
+                        Err(e) => {
+                            self.reset_connection().await;
+                            tracing::warn!(error = %e, "rollback failed; retrying the batch on a new connection");
+                            Attempt::JobFailed
+                        }
+                    };
                 }
                 tx.appended.truncate(mark);
                 if let Err(e) = tx.tx.execute_unprepared("ROLLBACK TO SAVEPOINT job").await {
@@ -635,6 +773,25 @@ impl WriteTx {
     pub(crate) fn appended(&mut self, event: StoredEvent) {
         self.appended.push(Arc::new(event));
     }
+}
+
+/// What to tell a client about an outage: the kind of failure, never the
+/// driver's text (it can hold addresses, SQL or values).
+fn short_reason(error: &StoreError) -> String {
+    let reason = match error {
+        StoreError::Db(DbErr::ConnectionAcquire(_)) => "no connection could be had in time",
+        StoreError::Db(
+            DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)),
+        ) => match e.as_ref() {
+            sea_orm::sqlx::Error::Io(_) => "the connection failed",
+            sea_orm::sqlx::Error::PoolTimedOut => "no connection could be had in time",
+            sea_orm::sqlx::Error::Database(_) => "the database refused the write for now",
+            _ => "the database failed",
+        },
+        StoreError::Db(DbErr::Conn(_)) => "the connection failed",
+        _ => "the database failed",
+    };
+    reason.to_owned()
 }
 
 fn sqlx_error(error: sea_orm::sqlx::Error) -> StoreError {

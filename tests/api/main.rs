@@ -9,6 +9,7 @@ mod browser;
 mod call_context;
 mod dial_ccai;
 mod dial_focalscope;
+mod outage;
 mod panel;
 mod replicas;
 mod restart;

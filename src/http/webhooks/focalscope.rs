@@ -89,6 +89,7 @@ pub async fn receive(
             warn!(vendor = "focalscope", error = %error, "webhook could not be stored");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
+                [(axum::http::header::RETRY_AFTER, super::RETRY_AFTER_SECONDS)],
                 "could not store the event; retry later",
             )
                 .into_response()

@@ -8,6 +8,11 @@ use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+/// `Retry-After` of a webhook that could not be stored (the database is
+/// unreachable): soon, since an outage is usually short and writes resume as
+/// soon as it ends.
+pub const RETRY_AFTER_SECONDS: &str = "2";
+
 /// The secret path segment of a vendor's webhook URL.
 #[derive(Clone)]
 pub struct WebhookToken(Option<[u8; 32]>);

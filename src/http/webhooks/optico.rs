@@ -140,6 +140,7 @@ async fn accept(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Re
             // Not acknowledged: the vendor should deliver it again.
             Ok((
                 StatusCode::SERVICE_UNAVAILABLE,
+                [(axum::http::header::RETRY_AFTER, super::RETRY_AFTER_SECONDS)],
                 "could not store the event; retry later",
             )
                 .into_response())
