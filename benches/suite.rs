@@ -1098,7 +1098,8 @@ mod fanout {
                 Scope::All => "all-calls",
                 Scope::Agent => "per-agent",
             };
-            if !section("fanout") && !(streams == 10_000 && scope == Scope::All) {
+            let rss_case = streams == 10_000 && scope == Scope::All;
+            if !section("fanout") && !rss_case {
                 continue;
             }
             let ours = deliver(

@@ -181,20 +181,20 @@ async fn postgres_stopped_mid_load_then_back() {
         assert_eq!(health.status(), 200);
         let started = Instant::now();
         let error = app.get_call(optico_ref("41000001")).await;
-        if let Err(status) = error {
-            if status.code() == Code::Unavailable {
-                assert!(
-                    started.elapsed() < Duration::from_secs(3),
-                    "UNAVAILABLE took {:?}",
-                    started.elapsed()
-                );
-                assert!(status.get_details_retry_info().is_some());
-                assert!(
-                    !status.message().to_lowercase().contains("pool"),
-                    "{}",
-                    status.message()
-                );
-            }
+        if let Err(status) = error
+            && status.code() == Code::Unavailable
+        {
+            assert!(
+                started.elapsed() < Duration::from_secs(3),
+                "UNAVAILABLE took {:?}",
+                started.elapsed()
+            );
+            assert!(status.get_details_retry_info().is_some());
+            assert!(
+                !status.message().to_lowercase().contains("pool"),
+                "{}",
+                status.message()
+            );
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
