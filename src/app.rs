@@ -50,7 +50,7 @@ use crate::{
     store::{Store, StoreError, events},
     updates::Updates,
     vendors::{
-        VendorHttp,
+        Pipeline,
         ccai::{CcaiCalls, CcaiClient},
         focalscope::{FocalScopeClient, FocalScopeDialer},
         iadvize::{Iadvize, IadvizeClient, IadvizeReports},
@@ -106,8 +106,9 @@ pub struct Application {
     calls: CallDesk,
     dialer: Dialer,
     exports: CallExports,
-    /// The HTTP client the vendor adapters share.
-    vendor_http: reqwest::Client,
+    /// One request pipeline per vendor (breaker, bulkhead, pacing), over
+    /// the HTTP client they share.
+    pipelines: VendorPipelines,
     /// Cancelled to start the shutdown sequence.
     stop: CancellationToken,
     /// Cancelled once health is NOT_SERVING: ends streams and the log reader.
@@ -154,16 +155,14 @@ impl Application {
             .map_err(|e| StartupError::Config(e.to_string()))?;
         let vendor_http = crate::vendors::http_client()
             .map_err(|e| StartupError::Other(format!("the vendor HTTP client: {e}")))?;
+        let pipelines = VendorPipelines::new(&settings, &vendor_http);
         let optico: Option<Arc<dyn OpticoCallCenter>> =
             settings.vendors.optico.api_key.as_ref().map(|key| {
                 Arc::new(OpticoClient::new(
                     settings.vendors.optico.base_url.clone(),
                     key.clone(),
                     timezone,
-                    VendorHttp::new(
-                        &vendor_http,
-                        Duration::from_millis(settings.vendors.optico.timeout_ms),
-                    ),
+                    pipelines.optico.clone(),
                 )) as Arc<dyn OpticoCallCenter>
             });
         if optico.is_none() {
@@ -181,10 +180,10 @@ impl Application {
         let calls = CallDesk::new(store.clone(), optico);
         let streams_stop = CancellationToken::new();
         let exports = CallExports::new(
-            build_optico_data(&settings, &vendor_http, timezone),
+            build_optico_data(&settings, &pipelines, timezone),
             streams_stop.clone(),
         );
-        let dialer = build_dialer(&settings, &vendor_http, store.clone());
+        let dialer = build_dialer(&settings, &pipelines, store.clone());
         if settings.webhooks.focalscope_token.is_none() {
             warn!(
                 key = "webhooks.focalscope_token",
@@ -199,7 +198,7 @@ impl Application {
             calls,
             dialer,
             exports,
-            vendor_http,
+            pipelines,
             stop: CancellationToken::new(),
             streams_stop,
         })
@@ -250,7 +249,7 @@ impl Application {
             calls,
             dialer,
             exports,
-            vendor_http,
+            pipelines,
             stop,
             streams_stop,
         } = self;
@@ -307,7 +306,7 @@ impl Application {
         let iadvize_timezone = settings
             .iadvize_timezone()
             .map_err(|e| StartupError::Config(e.to_string()))?;
-        let iadvize = build_iadvize(&settings, &vendor_http, iadvize_timezone);
+        let iadvize = build_iadvize(&settings, &pipelines, iadvize_timezone);
         let agents = agents_api(
             &settings,
             iadvize.clone(),
@@ -393,10 +392,33 @@ impl Application {
     }
 }
 
+/// The request pipeline of each vendor, built once. Optico's two APIs share
+/// one: they share `vendors.optico.base_url`, so one breaker, bulkhead and
+/// pace cover both.
+struct VendorPipelines {
+    optico: Pipeline,
+    iadvize: Pipeline,
+    focalscope: Pipeline,
+    ccai: Pipeline,
+}
+
+impl VendorPipelines {
+    fn new(settings: &Settings, http: &reqwest::Client) -> Self {
+        use crate::domain::Provider;
+        let pipeline = |vendor| Pipeline::new(http, settings.vendor_pipeline(vendor));
+        Self {
+            optico: pipeline(Provider::Optico),
+            iadvize: pipeline(Provider::Iadvize),
+            focalscope: pipeline(Provider::FocalScope),
+            ccai: pipeline(Provider::Ccai),
+        }
+    }
+}
+
 /// The Optico Data API client, when `vendors.optico.data_api_key` is set.
 fn build_optico_data(
     settings: &Settings,
-    http: &reqwest::Client,
+    pipelines: &VendorPipelines,
     timezone: chrono_tz::Tz,
 ) -> Option<Arc<dyn OpticoDataApi>> {
     let optico = &settings.vendors.optico;
@@ -411,20 +433,20 @@ fn build_optico_data(
         optico.base_url.clone(),
         key.clone(),
         timezone,
-        VendorHttp::new(http, Duration::from_millis(optico.timeout_ms)),
+        pipelines.optico.clone(),
     )))
 }
 
 /// The dialing side: FocalScope when `vendors.focalscope.dial_url` is set,
 /// CCAI when `vendors.ccai.*` is (validated all-or-nothing).
-fn build_dialer(settings: &Settings, http: &reqwest::Client, store: Store) -> Dialer {
+fn build_dialer(settings: &Settings, pipelines: &VendorPipelines, store: Store) -> Dialer {
     let vendors = &settings.vendors;
     let focalscope_timeout = Duration::from_millis(vendors.focalscope.timeout_ms);
     let ccai_timeout = Duration::from_millis(vendors.ccai.timeout_ms);
     let focalscope = vendors.focalscope.dial_url.as_ref().map(|url| {
         Arc::new(FocalScopeClient::new(
             url.clone(),
-            VendorHttp::new(http, focalscope_timeout),
+            pipelines.focalscope.clone(),
         )) as Arc<dyn FocalScopeDialer>
     });
     let ccai = match (
@@ -436,7 +458,7 @@ fn build_dialer(settings: &Settings, http: &reqwest::Client, store: Store) -> Di
             url.clone(),
             key.clone(),
             secret.clone(),
-            VendorHttp::new(http, ccai_timeout),
+            pipelines.ccai.clone(),
         )) as Arc<dyn CcaiCalls>),
         _ => None,
     };
@@ -588,7 +610,7 @@ fn grpc_server(
 /// StatsService share it), when `vendors.iadvize.api_key` is set.
 fn build_iadvize(
     settings: &Settings,
-    http: &reqwest::Client,
+    pipelines: &VendorPipelines,
     timezone: chrono_tz::Tz,
 ) -> Option<Arc<IadvizeClient>> {
     let iadvize_settings = &settings.vendors.iadvize;
@@ -603,7 +625,7 @@ fn build_iadvize(
         iadvize_settings.base_url.clone(),
         key.clone(),
         timezone,
-        VendorHttp::new(http, Duration::from_millis(iadvize_settings.timeout_ms)),
+        pipelines.iadvize.clone(),
     )))
 }
 

@@ -354,7 +354,9 @@ fn retryable(error: &VendorError) -> bool {
     match error.kind {
         VendorErrorKind::Unavailable
         | VendorErrorKind::OutcomeUnknown
-        | VendorErrorKind::BadResponse => true,
+        | VendorErrorKind::BadResponse
+        | VendorErrorKind::CircuitOpen
+        | VendorErrorKind::RateLimited => true,
         VendorErrorKind::InvalidArgument
         | VendorErrorKind::NotFound
         | VendorErrorKind::PermissionDenied

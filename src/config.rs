@@ -16,6 +16,11 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use url::Url;
 
+use crate::{
+    domain::Provider,
+    vendors::{BreakerPolicy, PipelineSettings},
+};
+
 /// The defaults, also shipped as documentation in `config/default.toml`.
 const DEFAULTS: &str = include_str!("../config/default.toml");
 /// Environment prefix: `SWITCHBOARD__VENDORS__OPTICO__BASE_URL` sets
@@ -161,6 +166,15 @@ pub struct OpticoSettings {
     pub data_api_key: Option<SecretString>,
     pub timezone: String,
     pub timeout_ms: u64,
+    /// Bulkhead: requests in flight to this vendor at once; more are refused
+    /// at once (RESOURCE_EXHAUSTED) so a slow vendor holds only its share.
+    pub max_in_flight: usize,
+    /// Pacing: requests sent per second at most (unset or 0: unpaced).
+    #[serde(default)]
+    pub max_requests_per_second: Option<f64>,
+    /// Largest answer body read from this vendor.
+    pub max_answer_bytes: usize,
+    pub breaker: BreakerSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -171,6 +185,15 @@ pub struct IadvizeSettings {
     /// IANA name of the zone iAdvize's `YYYY-MM-DD HH:MM:SS` dates are in.
     pub timezone: String,
     pub timeout_ms: u64,
+    /// Bulkhead: requests in flight to this vendor at once; more are refused
+    /// at once (RESOURCE_EXHAUSTED) so a slow vendor holds only its share.
+    pub max_in_flight: usize,
+    /// Pacing: requests sent per second at most (unset or 0: unpaced).
+    #[serde(default)]
+    pub max_requests_per_second: Option<f64>,
+    /// Largest answer body read from this vendor.
+    pub max_answer_bytes: usize,
+    pub breaker: BreakerSettings,
     pub poll_interval_ms: u64,
 }
 
@@ -179,6 +202,15 @@ pub struct IadvizeSettings {
 pub struct FocalScopeSettings {
     pub dial_url: Option<String>,
     pub timeout_ms: u64,
+    /// Bulkhead: requests in flight to this vendor at once; more are refused
+    /// at once (RESOURCE_EXHAUSTED) so a slow vendor holds only its share.
+    pub max_in_flight: usize,
+    /// Pacing: requests sent per second at most (unset or 0: unpaced).
+    #[serde(default)]
+    pub max_requests_per_second: Option<f64>,
+    /// Largest answer body read from this vendor.
+    pub max_answer_bytes: usize,
+    pub breaker: BreakerSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -188,6 +220,26 @@ pub struct CcaiSettings {
     pub company_key: Option<SecretString>,
     pub company_secret: Option<SecretString>,
     pub timeout_ms: u64,
+    /// Bulkhead: requests in flight to this vendor at once; more are refused
+    /// at once (RESOURCE_EXHAUSTED) so a slow vendor holds only its share.
+    pub max_in_flight: usize,
+    /// Pacing: requests sent per second at most (unset or 0: unpaced).
+    #[serde(default)]
+    pub max_requests_per_second: Option<f64>,
+    /// Largest answer body read from this vendor.
+    pub max_answer_bytes: usize,
+    pub breaker: BreakerSettings,
+}
+
+/// `vendors.<vendor>.breaker.*`: the circuit breaker of one vendor.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BreakerSettings {
+    pub enabled: bool,
+    /// Consecutive failures (timeouts, connection errors, 5xx) that open it.
+    pub failure_threshold: u32,
+    /// How long it stays open before one probe request is let through.
+    pub cool_down_ms: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -433,6 +485,49 @@ impl Settings {
                 return Err(ConfigError::key(key, "must be an http:// or https:// URL"));
             }
         }
+        for vendor in [
+            Provider::Optico,
+            Provider::Iadvize,
+            Provider::FocalScope,
+            Provider::Ccai,
+        ] {
+            let limits = self.vendor_pipeline(vendor);
+            let key = |name: &str| format!("vendors.{}.{name}", vendor.as_str());
+            if limits.max_in_flight == 0 {
+                return Err(ConfigError::key(
+                    &key("max_in_flight"),
+                    "must be greater than 0",
+                ));
+            }
+            if limits.max_answer_bytes == 0 {
+                return Err(ConfigError::key(
+                    &key("max_answer_bytes"),
+                    "must be greater than 0",
+                ));
+            }
+            if let Some(rate) = limits.max_requests_per_second
+                && !(rate.is_finite() && rate > 0.0)
+            {
+                return Err(ConfigError::key(
+                    &key("max_requests_per_second"),
+                    "must be a positive number of requests per second (0 or unset: unpaced)",
+                ));
+            }
+            if let Some(breaker) = &limits.breaker {
+                if breaker.failure_threshold == 0 {
+                    return Err(ConfigError::key(
+                        &key("breaker.failure_threshold"),
+                        "must be greater than 0 (set breaker.enabled = false to turn it off)",
+                    ));
+                }
+                if breaker.cool_down.is_zero() {
+                    return Err(ConfigError::key(
+                        &key("breaker.cool_down_ms"),
+                        "must be greater than 0",
+                    ));
+                }
+            }
+        }
         self.optico_timezone()?;
         let ccai = &self.vendors.ccai;
         let ccai_set = [
@@ -532,6 +627,54 @@ impl Settings {
                 "is not an IANA time zone name (e.g. UTC or Europe/Paris)",
             )
         })
+    }
+
+    /// The request pipeline settings of one vendor (`vendors.<vendor>.*`).
+    /// Optico's two APIs share one: they share `vendors.optico.base_url`.
+    pub fn vendor_pipeline(&self, vendor: Provider) -> PipelineSettings {
+        let v = &self.vendors;
+        let (timeout_ms, max_in_flight, rate, max_answer_bytes, breaker) = match vendor {
+            Provider::Optico => (
+                v.optico.timeout_ms,
+                v.optico.max_in_flight,
+                v.optico.max_requests_per_second,
+                v.optico.max_answer_bytes,
+                &v.optico.breaker,
+            ),
+            Provider::Iadvize => (
+                v.iadvize.timeout_ms,
+                v.iadvize.max_in_flight,
+                v.iadvize.max_requests_per_second,
+                v.iadvize.max_answer_bytes,
+                &v.iadvize.breaker,
+            ),
+            Provider::FocalScope => (
+                v.focalscope.timeout_ms,
+                v.focalscope.max_in_flight,
+                v.focalscope.max_requests_per_second,
+                v.focalscope.max_answer_bytes,
+                &v.focalscope.breaker,
+            ),
+            Provider::Ccai => (
+                v.ccai.timeout_ms,
+                v.ccai.max_in_flight,
+                v.ccai.max_requests_per_second,
+                v.ccai.max_answer_bytes,
+                &v.ccai.breaker,
+            ),
+        };
+        PipelineSettings {
+            vendor,
+            timeout: Duration::from_millis(timeout_ms),
+            max_in_flight,
+            // 0 is how a file or the environment turns CCAI's default off.
+            max_requests_per_second: rate.filter(|r| *r != 0.0),
+            max_answer_bytes,
+            breaker: breaker.enabled.then(|| BreakerPolicy {
+                failure_threshold: breaker.failure_threshold,
+                cool_down: Duration::from_millis(breaker.cool_down_ms),
+            }),
+        }
     }
 
     pub fn is_sqlite(&self) -> bool {

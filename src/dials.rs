@@ -32,18 +32,13 @@ use crate::{
     },
     vendors::{
         VendorError, VendorErrorKind,
-        ccai::{CcaiCalls, Created, wire},
+        ccai::{self, CcaiCalls},
         focalscope::{Callback, FocalScopeDialer},
     },
 };
 
-/// Who the call reaches for CCAI: a number, or the contact of a CRM ticket
-/// (which CCAI prefers when both are given).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct EndUser {
-    pub number: Option<PhoneNumber>,
-    pub ticket_id: Option<String>,
-}
+pub use crate::domain::EndUser;
+use crate::domain::ccai::{CcaiCreated, NewCcaiCall};
 
 /// A validated side-effecting request.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -138,36 +133,20 @@ impl DialRequest {
         }
     }
 
-    fn ccai_body(&self) -> Option<wire::CreateCallBody> {
-        let number = |end_user: &EndUser| end_user.number.as_ref().map(|n| n.as_str().to_owned());
-        let lang = |language: &Option<Language>| language.as_ref().map(|l| l.as_str().to_owned());
-        let empty = wire::CreateCallBody {
-            call_type: wire::OUTBOUND,
-            agent_email: None,
-            menu_id: None,
-            call_id: None,
-            ticket_id: None,
-            end_user_number: None,
-            outbound_number: None,
-            lang: None,
-            scheduled_at: None,
-            recording_permission: None,
-        };
-        match self {
+    /// The CCAI call to create (the CCAI adapter builds its request body).
+    fn ccai_call(&self) -> Option<NewCcaiCall> {
+        match self.clone() {
             DialRequest::FocalScope { .. } => None,
             DialRequest::CcaiOutbound {
                 agent,
                 end_user,
                 outbound_number,
                 language,
-            } => Some(wire::CreateCallBody {
-                call_type: wire::OUTBOUND,
-                agent_email: Some(agent.as_str().to_owned()),
-                ticket_id: end_user.ticket_id.clone(),
-                end_user_number: number(end_user),
-                outbound_number: outbound_number.as_ref().map(|n| n.as_str().to_owned()),
-                lang: lang(language),
-                ..empty
+            } => Some(NewCcaiCall::Outbound {
+                agent,
+                end_user,
+                outbound_number,
+                language,
             }),
             DialRequest::CcaiInbound {
                 menu_id,
@@ -175,15 +154,12 @@ impl DialRequest {
                 outbound_number,
                 language,
                 recording,
-            } => Some(wire::CreateCallBody {
-                call_type: wire::INBOUND,
-                menu_id: Some(*menu_id),
-                ticket_id: end_user.ticket_id.clone(),
-                end_user_number: number(end_user),
-                outbound_number: outbound_number.as_ref().map(|n| n.as_str().to_owned()),
-                lang: lang(language),
-                recording_permission: recording.map(RecordingPermission::ccai_value),
-                ..empty
+            } => Some(NewCcaiCall::Inbound {
+                menu_id,
+                end_user,
+                outbound_number,
+                language,
+                recording,
             }),
             DialRequest::CcaiScheduled {
                 menu_id,
@@ -192,18 +168,13 @@ impl DialRequest {
                 language,
                 recording,
                 scheduled_at,
-            } => Some(wire::CreateCallBody {
-                call_type: wire::SCHEDULED,
-                menu_id: *menu_id,
-                call_id: parent.as_ref().map(|(_, ccai_id)| *ccai_id),
-                ticket_id: end_user.ticket_id.clone(),
-                end_user_number: number(end_user),
-                lang: lang(language),
-                scheduled_at: Some(
-                    scheduled_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-                ),
-                recording_permission: recording.map(RecordingPermission::ccai_value),
-                ..empty
+            } => Some(NewCcaiCall::Scheduled {
+                menu_id,
+                parent_call_id: parent.map(|(_, ccai_id)| ccai_id),
+                end_user,
+                language,
+                recording,
+                scheduled_at,
             }),
         }
     }
@@ -212,7 +183,7 @@ impl DialRequest {
 /// What the vendor said to a dial.
 enum Accepted {
     FocalScope { request_id: i64 },
-    Ccai(Created),
+    Ccai(CcaiCreated),
 }
 
 /// Outbound dials, CCAI call creation, CCAI customer flags and FocalScope
@@ -367,8 +338,8 @@ impl Dialer {
                 .dial(agent, number)
                 .await
                 .map(|request_id| Accepted::FocalScope { request_id }),
-            _ => match request.ccai_body() {
-                Some(body) => self.ccai()?.create_call(&body).await.map(Accepted::Ccai),
+            _ => match request.ccai_call() {
+                Some(call) => self.ccai()?.create_call(&call).await.map(Accepted::Ccai),
                 None => Err(VendorError::bad_response(
                     Provider::Ccai,
                     "no CCAI body for this request",
@@ -537,19 +508,27 @@ async fn record_outcome(
         (Some(accepted), _) => accepted,
         (None, Some(error)) => {
             return match error.kind {
-                VendorErrorKind::OutcomeUnknown => {
+                // The vendor may have acted: a timeout, a dropped
+                // connection, or a success answer we cannot read.
+                VendorErrorKind::OutcomeUnknown | VendorErrorKind::BadResponse => {
                     let id = match settled {
                         Some(id) => id,
                         None => settle_unknown(tx, key, request, &error.message).await?,
                     };
                     Ok(Outcome::Unknown(id))
                 }
-                VendorErrorKind::Unavailable => {
+                VendorErrorKind::Unavailable
+                | VendorErrorKind::CircuitOpen
+                | VendorErrorKind::RateLimited => {
                     // Nothing reached the vendor: a retry may try again.
                     idempotency::release(tx, key).await?;
                     Ok(Outcome::Refused)
                 }
-                _ => {
+                VendorErrorKind::InvalidArgument
+                | VendorErrorKind::NotFound
+                | VendorErrorKind::PermissionDenied
+                | VendorErrorKind::Misconfigured
+                | VendorErrorKind::Refused => {
                     let code = match &error.field {
                         Some(field) => format!("{}:{field}", error.kind.as_str()),
                         None => error.kind.as_str().to_owned(),
@@ -576,14 +555,14 @@ async fn record_outcome(
             None,
             None,
         ),
-        Accepted::Ccai(Created::Call(call)) => (
-            ccai_status(call.status.as_deref()),
+        Accepted::Ccai(CcaiCreated::Call(call)) => (
+            call.status,
             call.id
                 .map(|id| VendorRef::new(RefKind::CcaiCallId, id.to_string())),
-            call.status.clone(),
-            serde_json::to_value(call.as_ref()).ok(),
+            call.vendor_status.clone(),
+            Some(call.stored.clone()),
         ),
-        Accepted::Ccai(Created::PendingAgentAction { .. }) => {
+        Accepted::Ccai(CcaiCreated::PendingAgentAction { .. }) => {
             (CallStatus::PendingAgentAction, None, None, None)
         }
     };
@@ -591,18 +570,15 @@ async fn record_outcome(
     fields.failure_reason = ccai_failure(status);
     fields.vendor_status = vendor_status;
     fields.vendor_data = vendor_data;
-    if let Accepted::Ccai(Created::PendingAgentAction { http_status }) = accepted {
+    if let Accepted::Ccai(CcaiCreated::PendingAgentAction { http_status }) = accepted {
         fields.status_detail = Some(format!(
             "ccai accepted the request (HTTP {http_status}); the agent must finish it in the CCAI widget"
         ));
     }
-    if let Accepted::Ccai(Created::Call(call)) = accepted
-        && let Some(at) = call
-            .scheduled_at
-            .as_deref()
-            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+    if let Accepted::Ccai(CcaiCreated::Call(call)) = accepted
+        && let Some(at) = call.scheduled_at
     {
-        fields.scheduled_at = Some(at.with_timezone(&Utc));
+        fields.scheduled_at = Some(at);
     }
 
     // An early callback may already have created the call under the vendor's
@@ -787,23 +763,10 @@ fn replayed_refusal(vendor: Provider, code: &str, message: String) -> Error {
     })
 }
 
-/// Our status for a CCAI call status (see the CCAI call state table).
+/// Our status for a CCAI call status (the mapping lives with the CCAI
+/// adapter).
 pub fn ccai_status(status: Option<&str>) -> CallStatus {
-    match status.unwrap_or("") {
-        "selecting" | "queued" => CallStatus::Queued,
-        "assigned" | "connecting" | "switching" => CallStatus::Assigned,
-        "connected" | "action_only" => CallStatus::Connected,
-        "finished"
-        | "recovered"
-        | "action_only_finished"
-        | "deflected"
-        | "voicemail"
-        | "voicemail_received"
-        | "voicemail_read" => CallStatus::Ended,
-        "failed" => CallStatus::Failed,
-        "scheduled" => CallStatus::Scheduled,
-        _ => CallStatus::Dialing,
-    }
+    ccai::call_status(status)
 }
 
 /// Failure reason of a CCAI status.

@@ -12,9 +12,10 @@ use std::{collections::HashMap, time::Duration};
 
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
+use tracing::error;
 
 use crate::{
-    domain::{CallId, FieldViolation},
+    domain::{CallId, FieldViolation, Invalid},
     store::StoreError,
     vendors::{VendorError, VendorErrorKind},
 };
@@ -85,6 +86,38 @@ impl From<Vec<FieldViolation>> for Error {
     }
 }
 
+impl From<Invalid> for Error {
+    fn from(Invalid(violations): Invalid) -> Self {
+        Error::InvalidArgument(violations)
+    }
+}
+
+// So that handlers, whose errors are `Status`, use `?` on what services,
+// adapters, the store and validation return, without naming `Error`.
+impl From<VendorError> for Status {
+    fn from(error: VendorError) -> Status {
+        Error::Vendor(error).into()
+    }
+}
+
+impl From<StoreError> for Status {
+    fn from(error: StoreError) -> Status {
+        Error::Store(error).into()
+    }
+}
+
+impl From<FieldViolation> for Status {
+    fn from(violation: FieldViolation) -> Status {
+        Error::from(violation).into()
+    }
+}
+
+impl From<Invalid> for Status {
+    fn from(invalid: Invalid) -> Status {
+        Error::from(invalid).into()
+    }
+}
+
 fn describe(violations: &[FieldViolation]) -> String {
     violations
         .iter()
@@ -123,29 +156,14 @@ impl From<Error> for Status {
                 if let Some(delay) = vendor_error.retry_after {
                     details.set_retry_info(Some(delay));
                 }
-                match vendor_error.kind {
-                    VendorErrorKind::InvalidArgument => {
-                        (Code::InvalidArgument, "VENDOR_INVALID_ARGUMENT")
-                    }
-                    VendorErrorKind::NotFound => (Code::NotFound, "VENDOR_NOT_FOUND"),
-                    VendorErrorKind::PermissionDenied => {
-                        (Code::PermissionDenied, "VENDOR_PERMISSION_DENIED")
-                    }
-                    VendorErrorKind::Misconfigured => {
-                        (Code::FailedPrecondition, "VENDOR_MISCONFIGURED")
-                    }
-                    VendorErrorKind::Refused => (Code::FailedPrecondition, "VENDOR_REFUSED"),
-                    VendorErrorKind::Unavailable => (Code::Unavailable, "VENDOR_UNAVAILABLE"),
-                    VendorErrorKind::OutcomeUnknown => {
-                        (Code::Unavailable, "VENDOR_OUTCOME_UNKNOWN")
-                    }
-                    VendorErrorKind::BadResponse => (Code::Unknown, "VENDOR_BAD_RESPONSE"),
-                }
+                vendor_code(vendor_error.kind)
             }
             Error::OutcomeUnknown { error, call_id } => {
                 metadata.insert("vendor".to_owned(), error.vendor.to_string());
                 metadata.insert("call_id".to_owned(), call_id.to_string());
-                (Code::Unavailable, "VENDOR_OUTCOME_UNKNOWN")
+                // An unreadable success keeps its own code (UNKNOWN); a
+                // timeout or a lost connection is UNAVAILABLE.
+                vendor_code(error.kind)
             }
             Error::Store(store_error) => {
                 if store_error.is_transient() {
@@ -165,18 +183,44 @@ impl From<Error> for Status {
                 (Code::Unavailable, "SHUTTING_DOWN")
             }
         };
-        // Internal errors are logged in full where they happen; the client
-        // gets a masked message (database errors can echo SQL and values).
-        let message = if code == Code::Internal {
-            "internal error (logged on the server)".to_owned()
-        } else if reason == "DATABASE_UNAVAILABLE" {
+        // INTERNAL and UNKNOWN are logged here, once, with an id the client
+        // also gets, so a report can be matched to its log line. An internal
+        // message is masked (database errors can echo SQL and values).
+        let message = match code {
+            Code::Internal | Code::Unknown => {
+                let error_id = uuid::Uuid::new_v4().simple().to_string();
+                error!(error_id = %error_id, code = ?code, reason, error = %message, "request failed");
+                metadata.insert("error_id".to_owned(), error_id.clone());
+                if code == Code::Internal {
+                    format!("internal error (error id {error_id}, logged on the server)")
+                } else {
+                    format!("{message} (error id {error_id})")
+                }
+            }
             // The driver's text can name hosts or pool internals.
-            "the database is unavailable; retry later".to_owned()
-        } else {
-            message
+            _ if reason == "DATABASE_UNAVAILABLE" => {
+                "the database is unavailable; retry later".to_owned()
+            }
+            _ => message,
         };
         details.set_error_info(reason, ERROR_DOMAIN, metadata);
         Status::with_error_details(code, message, details)
+    }
+}
+
+/// The code and reason of a vendor error kind.
+fn vendor_code(kind: VendorErrorKind) -> (Code, &'static str) {
+    match kind {
+        VendorErrorKind::InvalidArgument => (Code::InvalidArgument, "VENDOR_INVALID_ARGUMENT"),
+        VendorErrorKind::NotFound => (Code::NotFound, "VENDOR_NOT_FOUND"),
+        VendorErrorKind::PermissionDenied => (Code::PermissionDenied, "VENDOR_PERMISSION_DENIED"),
+        VendorErrorKind::Misconfigured => (Code::FailedPrecondition, "VENDOR_MISCONFIGURED"),
+        VendorErrorKind::Refused => (Code::FailedPrecondition, "VENDOR_REFUSED"),
+        VendorErrorKind::Unavailable => (Code::Unavailable, "VENDOR_UNAVAILABLE"),
+        VendorErrorKind::OutcomeUnknown => (Code::Unavailable, "VENDOR_OUTCOME_UNKNOWN"),
+        VendorErrorKind::BadResponse => (Code::Unknown, "VENDOR_BAD_RESPONSE"),
+        VendorErrorKind::CircuitOpen => (Code::Unavailable, "VENDOR_CIRCUIT_OPEN"),
+        VendorErrorKind::RateLimited => (Code::ResourceExhausted, "VENDOR_RATE_LIMITED"),
     }
 }
 

@@ -8,9 +8,8 @@
 use chrono::{DateTime, TimeZone, Utc};
 use prost_types::Timestamp;
 
-use crate::{
-    domain::{self, CallId, CallLookup, FieldViolation, RefKind, StoredEvent, Update, VendorRef},
-    vendors::ccai::wire as ccai,
+use crate::domain::{
+    self, CallId, CallLookup, FieldViolation, RefKind, StoredEvent, Update, VendorRef, ccai,
 };
 
 #[allow(clippy::all, clippy::pedantic, deprecated, missing_docs)]
@@ -274,7 +273,11 @@ pub fn call(value: &domain::Call) -> pb::Call {
         vendor_status: vendor_status.clone().unwrap_or_default(),
         status_detail: status_detail.clone().unwrap_or_default(),
         ccai: match call_provider {
-            domain::Provider::Ccai => vendor_data.as_ref().and_then(ccai_call),
+            // The stored call object is read back by the CCAI adapter.
+            domain::Provider::Ccai => vendor_data
+                .as_ref()
+                .and_then(crate::vendors::ccai::stored_call)
+                .map(ccai_call),
             _ => None,
         },
         scheduled_time: opt_timestamp(*scheduled_at),
@@ -296,14 +299,7 @@ fn call_leg(leg: &domain::CallLeg) -> pb::CallLeg {
     }
 }
 
-// ---- CCAI call object (stored as the vendor sent it) ----
-
-fn rfc3339(value: &Option<String>) -> Option<Timestamp> {
-    value
-        .as_deref()
-        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-        .map(|t| timestamp(t.with_timezone(&Utc)))
-}
+// ---- CCAI call object ----
 
 fn int32(value: Option<i64>) -> i32 {
     value
@@ -311,33 +307,41 @@ fn int32(value: Option<i64>) -> i32 {
         .clamp(i32::MIN.into(), i32::MAX.into()) as i32
 }
 
-fn text(value: &Option<String>) -> String {
-    value.clone().unwrap_or_default()
-}
-
-fn ccai_menu_path(path: &ccai::MenuPath) -> pb::CcaiMenuPath {
+fn ccai_menu_path(path: ccai::CcaiMenuPath) -> pb::CcaiMenuPath {
+    let ccai::CcaiMenuPath {
+        items_count,
+        name,
+        materialized_path,
+    } = path;
     pb::CcaiMenuPath {
-        items_count: int32(path.items_count),
-        name: text(&path.name),
-        materialized_path: text(&path.materialized_path),
+        items_count: int32(items_count),
+        name: name.unwrap_or_default(),
+        materialized_path: materialized_path.unwrap_or_default(),
     }
 }
 
-fn ccai_agent(agent: &ccai::Agent) -> pb::CcaiAgent {
+fn ccai_agent(agent: ccai::CcaiAgent) -> pb::CcaiAgent {
+    let ccai::CcaiAgent {
+        id,
+        name,
+        last_name,
+        first_name,
+        agent_number,
+        avatar_url,
+    } = agent;
     pb::CcaiAgent {
-        id: agent.id.unwrap_or_default(),
-        name: text(&agent.name),
-        last_name: text(&agent.last_name),
-        first_name: text(&agent.first_name),
-        agent_number: text(&agent.agent_number),
-        avatar_url: text(&agent.avatar_url),
+        id: id.unwrap_or_default(),
+        name: name.unwrap_or_default(),
+        last_name: last_name.unwrap_or_default(),
+        first_name: first_name.unwrap_or_default(),
+        agent_number: agent_number.unwrap_or_default(),
+        avatar_url: avatar_url.unwrap_or_default(),
     }
 }
 
-/// The typed CCAI call object of a CCAI call's stored vendor data.
-pub fn ccai_call(data: &serde_json::Value) -> Option<pb::CcaiCall> {
-    let call: ccai::CallObject = serde_json::from_value(data.clone()).ok()?;
-    let ccai::CallObject {
+/// The CCAI call object of a CCAI call.
+pub fn ccai_call(call: ccai::CcaiCall) -> pb::CcaiCall {
+    let ccai::CcaiCall {
         id,
         parent_id,
         lang,
@@ -373,118 +377,113 @@ pub fn ccai_call(data: &serde_json::Value) -> Option<pb::CcaiCall> {
         photos,
         videos,
         transfers,
-        deflection_details: _,
         participants,
         offer_type,
         offer_events,
         answer_type,
         outbound_number,
     } = call;
-    Some(pb::CcaiCall {
+    pb::CcaiCall {
         id: id.unwrap_or_default(),
         parent_id: parent_id.unwrap_or_default(),
-        lang: text(&lang),
-        call_type: text(&call_type),
-        status: text(&status),
-        created_at: rfc3339(&created_at),
-        queued_at: rfc3339(&queued_at),
-        assigned_at: rfc3339(&assigned_at),
-        connected_at: rfc3339(&connected_at),
-        ends_at: rfc3339(&ends_at),
-        scheduled_at: rfc3339(&scheduled_at),
+        lang: lang.unwrap_or_default(),
+        call_type: call_type.unwrap_or_default(),
+        status: status.unwrap_or_default(),
+        created_at: opt_timestamp(created_at),
+        queued_at: opt_timestamp(queued_at),
+        assigned_at: opt_timestamp(assigned_at),
+        connected_at: opt_timestamp(connected_at),
+        ends_at: opt_timestamp(ends_at),
+        scheduled_at: opt_timestamp(scheduled_at),
         wait_duration: int32(wait_duration),
         call_duration: int32(call_duration),
         hold_duration: int32(hold_duration),
         rating: int32(rating),
         has_feedback: has_feedback.unwrap_or_default(),
-        voip_provider: text(&voip_provider),
-        out_ticket_id: text(&out_ticket_id),
-        out_ticket_url: text(&out_ticket_url),
+        voip_provider: voip_provider.unwrap_or_default(),
+        out_ticket_id: out_ticket_id.unwrap_or_default(),
+        out_ticket_url: out_ticket_url.unwrap_or_default(),
         verified: verified.unwrap_or_default(),
-        recording_url: text(&recording_url),
-        recording_permission: text(&recording_permission),
-        voicemail_reason: text(&voicemail_reason),
-        deflection: text(&deflection),
-        disconnected_by: text(&disconnected_by),
-        fail_details: text(&fail_details),
-        fail_reason: text(&fail_reason),
-        support_number: text(&support_number),
+        recording_url: recording_url.unwrap_or_default(),
+        recording_permission: recording_permission.unwrap_or_default(),
+        voicemail_reason: voicemail_reason.unwrap_or_default(),
+        deflection: deflection.unwrap_or_default(),
+        disconnected_by: disconnected_by.unwrap_or_default(),
+        fail_details: fail_details.unwrap_or_default(),
+        fail_reason: fail_reason.unwrap_or_default(),
+        support_number: support_number.unwrap_or_default(),
         selected_menu: selected_menu.map(|menu| pb::CcaiMenu {
             id: menu.id.unwrap_or_default(),
-            name: text(&menu.name),
+            name: menu.name.unwrap_or_default(),
             parent_id: menu.parent_id.unwrap_or_default(),
             position: int32(menu.position),
             deleted: menu.deleted.unwrap_or_default(),
-            hidden: match menu.hidden {
-                Some(serde_json::Value::String(s)) => s,
-                Some(serde_json::Value::Null) | None => String::new(),
-                Some(other) => other.to_string(),
-            },
-            menu_type: text(&menu.menu_type),
-            output_msg: text(&menu.output_msg),
+            hidden: menu.hidden.unwrap_or_default(),
+            menu_type: menu.menu_type.unwrap_or_default(),
+            output_msg: menu.output_msg.unwrap_or_default(),
         }),
-        menu_path: menu_path.as_ref().map(ccai_menu_path),
-        agent_info: agent_info.as_ref().map(ccai_agent),
+        menu_path: menu_path.map(ccai_menu_path),
+        agent_info: agent_info.map(ccai_agent),
         end_user: end_user.map(|user| pb::CcaiEndUser {
             id: user.id.unwrap_or_default(),
-            identifier: text(&user.identifier),
-            out_contact_id: text(&user.out_contact_id),
+            identifier: user.identifier.unwrap_or_default(),
+            out_contact_id: user.out_contact_id.unwrap_or_default(),
         }),
         photos: photos
-            .iter()
+            .into_iter()
             .map(|p| pb::CcaiPhoto {
                 id: p.id.unwrap_or_default(),
-                photo_type: text(&p.photo_type),
-                url: text(&p.url),
+                photo_type: p.photo_type.unwrap_or_default(),
+                url: p.url.unwrap_or_default(),
             })
             .collect(),
         videos: videos
-            .iter()
+            .into_iter()
             .map(|v| pb::CcaiVideo {
                 id: v.id.unwrap_or_default(),
-                url: text(&v.url),
+                url: v.url.unwrap_or_default(),
             })
             .collect(),
         transfers: transfers
-            .iter()
+            .into_iter()
             .map(|t| pb::CcaiTransfer {
                 id: t.id.unwrap_or_default(),
-                status: text(&t.status),
-                fail_reason: text(&t.fail_reason),
-                created_at: rfc3339(&t.created_at),
-                from_menu: t.from_menu.as_ref().map(ccai_menu_path),
-                to_menu: t.to_menu.as_ref().map(ccai_menu_path),
-                from_agent: t.from_agent.as_ref().map(ccai_agent),
-                to_agent: t.to_agent.as_ref().map(ccai_agent),
+                status: t.status.unwrap_or_default(),
+                fail_reason: t.fail_reason.unwrap_or_default(),
+                created_at: opt_timestamp(t.created_at),
+                from_menu: t.from_menu.map(ccai_menu_path),
+                to_menu: t.to_menu.map(ccai_menu_path),
+                from_agent: t.from_agent.map(ccai_agent),
+                to_agent: t.to_agent.map(ccai_agent),
             })
             .collect(),
         participants: participants
-            .iter()
+            .into_iter()
             .map(|p| pb::CcaiParticipant {
                 id: p.id.unwrap_or_default(),
-                r#type: text(&p.kind),
-                status: text(&p.status),
+                r#type: p.kind.unwrap_or_default(),
+                status: p.status.unwrap_or_default(),
                 call_id: p.call_id.unwrap_or_default(),
                 user_id: p.user_id.unwrap_or_default(),
                 end_user_id: p.end_user_id.unwrap_or_default(),
                 call_duration: int32(p.call_duration),
                 hold_duration: int32(p.hold_duration),
-                connected_at: rfc3339(&p.connected_at),
-                ended_at: rfc3339(&p.ended_at),
-                fail_reason: text(&p.fail_reason),
+                connected_at: opt_timestamp(p.connected_at),
+                ended_at: opt_timestamp(p.ended_at),
+                fail_reason: p.fail_reason.unwrap_or_default(),
             })
             .collect(),
-        offer_type: text(&offer_type),
+        offer_type: offer_type.unwrap_or_default(),
         offer_events: offer_events
-            .iter()
+            .into_iter()
             .map(|e| pb::CcaiOfferEvent {
-                casting_time: rfc3339(&e.casting_time),
-                group: text(&e.group),
+                casting_time: opt_timestamp(e.casting_time),
+                group: e.group.unwrap_or_default(),
             })
             .collect(),
-        answer_type: text(&answer_type),
-        outbound_number: text(&outbound_number),
-    })
+        answer_type: answer_type.unwrap_or_default(),
+        outbound_number: outbound_number.unwrap_or_default(),
+    }
 }
 
 pub fn page_view(view: &domain::PageView) -> pb::PageView {

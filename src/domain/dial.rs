@@ -104,17 +104,6 @@ pub enum RecordingPermission {
     Denied,
 }
 
-impl RecordingPermission {
-    /// The CCAI `recording_permission` value.
-    pub fn ccai_value(self) -> &'static str {
-        match self {
-            RecordingPermission::NotAsked => "recording_permission_not_asked",
-            RecordingPermission::Granted => "recording_permission_granted",
-            RecordingPermission::Denied => "recording_permission_denied",
-        }
-    }
-}
-
 /// A ticket id of the CRM: non-empty, at most 64 characters, printable.
 pub fn parse_ticket_id(field: &str, value: &str) -> Result<Option<String>, FieldViolation> {
     let trimmed = value.trim();

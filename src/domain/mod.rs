@@ -4,6 +4,7 @@
 
 mod agent;
 mod call;
+pub mod ccai;
 pub mod conversation;
 mod dial;
 mod dial_stats;
@@ -15,6 +16,7 @@ mod update;
 mod validation;
 
 pub use agent::{AgentName, EmailAddress};
+pub use ccai::EndUser;
 pub use call::{
     Call, CallId, CallLeg, CallLookup, CallStatus, DialEventType, Direction, FailureReason,
     LegKind, Provider, RefKind, VendorRef,
@@ -27,4 +29,4 @@ pub use update::{
     AgentAssigned, Cart, DialEvent, NewEvent, OpticoCallInfo, OpticoMatch, Order, PageView,
     Product, StatusChanged, StoredEvent, Update,
 };
-pub use validation::{FieldViolation, Violations};
+pub use validation::{FieldViolation, Invalid, Violations};

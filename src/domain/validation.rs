@@ -32,6 +32,17 @@ impl fmt::Display for FieldViolation {
     }
 }
 
+/// A request refused for these violations (at least one), as
+/// [`Violations`] hands them over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid(pub Vec<FieldViolation>);
+
+impl From<FieldViolation> for Invalid {
+    fn from(violation: FieldViolation) -> Self {
+        Invalid(vec![violation])
+    }
+}
+
 /// Collects every violation of a request so the client learns all of them at
 /// once rather than one per round trip.
 #[derive(Debug, Default)]
@@ -61,21 +72,21 @@ impl Violations {
         self.0.is_empty()
     }
 
-    pub fn into_result(self) -> Result<(), Vec<FieldViolation>> {
+    pub fn into_result(self) -> Result<(), Invalid> {
         if self.0.is_empty() {
             Ok(())
         } else {
-            Err(self.0)
+            Err(Invalid(self.0))
         }
     }
 
     /// The parsed values when every check passed, all violations otherwise.
     /// `values` is `None` only when a check failed (see [`all_some!`]).
-    pub fn finish<T>(self, values: Option<T>) -> Result<T, Vec<FieldViolation>> {
+    pub fn finish<T>(self, values: Option<T>) -> Result<T, Invalid> {
         match (self.0.is_empty(), values) {
             (true, Some(values)) => Ok(values),
-            (true, None) => Err(vec![FieldViolation::new("request", "is invalid")]),
-            (false, _) => Err(self.0),
+            (true, None) => Err(Invalid(vec![FieldViolation::new("request", "is invalid")])),
+            (false, _) => Err(Invalid(self.0)),
         }
     }
 }

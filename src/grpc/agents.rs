@@ -818,13 +818,11 @@ impl AgentsService for AgentsApi {
         let fingerprint = paging::fingerprint(&("agents", &filter, full));
         let page = page_request(&mut violations, page_size, &page_token, &fingerprint);
         let (filter, page) = violations
-            .finish(crate::all_some!(filter, page))
-            .map_err(Error::from)?;
+            .finish(crate::all_some!(filter, page))?;
         let listed = self
             .iadvize()?
             .list_operators(&filter, full, page)
-            .await
-            .map_err(Error::from)?;
+            .await?;
         Ok(Response::new(proto::ListAgentsResponse {
             next_page_token: next_page_token(listed.next_page, page, &fingerprint),
             agents: listed.items.into_iter().map(agent).collect(),
@@ -836,12 +834,11 @@ impl AgentsService for AgentsApi {
         request: Request<proto::GetAgentRequest>,
     ) -> Result<Response<proto::GetAgentResponse>, Status> {
         let proto::GetAgentRequest { agent_id } = request.into_inner();
-        let id = required_id("agent_id", agent_id).map_err(Error::from)?;
+        let id = required_id("agent_id", agent_id)?;
         let operator = self
             .iadvize()?
             .get_operator(id)
-            .await
-            .map_err(Error::from)?;
+            .await?;
         Ok(Response::new(proto::GetAgentResponse {
             agent: Some(agent(operator)),
         }))
@@ -860,7 +857,7 @@ impl AgentsService for AgentsApi {
             &new_agent,
         )
         .and_then(|agent| operator_fields(&mut violations, agent, None));
-        let fields = violations.finish(fields).map_err(Error::from)?;
+        let fields = violations.finish(fields)?;
         let created = self
             .iadvize()?
             .create_operator(&fields)
@@ -892,8 +889,7 @@ impl AgentsService for AgentsApi {
             .zip(changed)
             .and_then(|(mask, agent)| operator_fields(&mut violations, agent, Some(&mask)));
         let (id, fields) = violations
-            .finish(crate::all_some!(id, fields))
-            .map_err(Error::from)?;
+            .finish(crate::all_some!(id, fields))?;
         let updated = self
             .iadvize()?
             .update_operator(id, &fields)
@@ -909,11 +905,10 @@ impl AgentsService for AgentsApi {
         request: Request<proto::DeleteAgentRequest>,
     ) -> Result<Response<proto::DeleteAgentResponse>, Status> {
         let proto::DeleteAgentRequest { agent_id } = request.into_inner();
-        let id = required_id("agent_id", agent_id).map_err(Error::from)?;
+        let id = required_id("agent_id", agent_id)?;
         self.iadvize()?
             .delete_operator(id)
-            .await
-            .map_err(Error::from)?;
+            .await?;
         Ok(Response::new(proto::DeleteAgentResponse {}))
     }
 
@@ -932,8 +927,7 @@ impl AgentsService for AgentsApi {
         let listed = self
             .iadvize()?
             .list_availability(&list.filter, list.page)
-            .await
-            .map_err(Error::from)?;
+            .await?;
         Ok(Response::new(proto::ListAgentAvailabilityResponse {
             agents: listed.items.iter().map(availability).collect(),
             next_page_token: list.next_page_token(listed.next_page),
@@ -945,12 +939,11 @@ impl AgentsService for AgentsApi {
         request: Request<proto::GetAgentAvailabilityRequest>,
     ) -> Result<Response<proto::GetAgentAvailabilityResponse>, Status> {
         let proto::GetAgentAvailabilityRequest { agent_id } = request.into_inner();
-        let id = required_id("agent_id", agent_id).map_err(Error::from)?;
+        let id = required_id("agent_id", agent_id)?;
         let live = self
             .iadvize()?
             .get_availability(id)
-            .await
-            .map_err(Error::from)?;
+            .await?;
         Ok(Response::new(proto::GetAgentAvailabilityResponse {
             availability: Some(availability(&live)),
         }))
@@ -994,8 +987,7 @@ impl AgentsService for AgentsApi {
             }
         };
         let (id, change) = violations
-            .finish(crate::all_some!(id, change))
-            .map_err(Error::from)?;
+            .finish(crate::all_some!(id, change))?;
         let message = self
             .iadvize()?
             .set_availability(id, &change)
@@ -1021,7 +1013,7 @@ impl AgentsService for AgentsApi {
         let proto::WatchAgentAvailabilityRequest { filter } = request.into_inner();
         let mut violations = Violations::new();
         let filter = operator_filter(&mut violations, "filter", filter);
-        let filter = violations.finish(filter).map_err(Error::from)?;
+        let filter = violations.finish(filter)?;
         let watch = self.watch.as_ref().ok_or_else(not_configured)?;
         let items = watch.watch(filter);
         let stream = ReceiverStream::new(items).map(|item| match item {
@@ -1036,12 +1028,11 @@ impl AgentsService for AgentsApi {
         request: Request<proto::GetAgentStatisticsRequest>,
     ) -> Result<Response<proto::GetAgentStatisticsResponse>, Status> {
         let proto::GetAgentStatisticsRequest { agent_id } = request.into_inner();
-        let id = required_id("agent_id", agent_id).map_err(Error::from)?;
+        let id = required_id("agent_id", agent_id)?;
         let statistics = self
             .iadvize()?
             .operator_statistics(id)
-            .await
-            .map_err(Error::from)?;
+            .await?;
         Ok(Response::new(proto::GetAgentStatisticsResponse {
             statistics: Some(proto::AgentStatistics {
                 agent_id: statistics.operator_id,
@@ -1057,12 +1048,11 @@ impl AgentsService for AgentsApi {
         request: Request<proto::GetAgentProfileRequest>,
     ) -> Result<Response<proto::GetAgentProfileResponse>, Status> {
         let proto::GetAgentProfileRequest { agent_id } = request.into_inner();
-        let id = required_id("agent_id", agent_id).map_err(Error::from)?;
+        let id = required_id("agent_id", agent_id)?;
         let profile = self
             .iadvize()?
             .operator_profile(id)
-            .await
-            .map_err(Error::from)?;
+            .await?;
         Ok(Response::new(proto::GetAgentProfileResponse {
             profile: Some(proto::AgentProfile {
                 agent_id: profile.operator_id,
@@ -1091,8 +1081,7 @@ impl AgentsService for AgentsApi {
         let listed = self
             .iadvize()?
             .list_groups(list.filter, list.page)
-            .await
-            .map_err(Error::from)?;
+            .await?;
         Ok(Response::new(proto::ListGroupsResponse {
             next_page_token: list.next_page_token(listed.next_page),
             groups: listed.items.into_iter().map(group).collect(),
@@ -1104,8 +1093,8 @@ impl AgentsService for AgentsApi {
         request: Request<proto::GetGroupRequest>,
     ) -> Result<Response<proto::GetGroupResponse>, Status> {
         let proto::GetGroupRequest { group_id } = request.into_inner();
-        let id = required_id("group_id", group_id).map_err(Error::from)?;
-        let found = self.iadvize()?.get_group(id).await.map_err(Error::from)?;
+        let id = required_id("group_id", group_id)?;
+        let found = self.iadvize()?.get_group(id).await?;
         Ok(Response::new(proto::GetGroupResponse {
             group: Some(group(found)),
         }))
@@ -1119,7 +1108,7 @@ impl AgentsService for AgentsApi {
         let mut violations = Violations::new();
         let fields = required(&mut violations, "group", "the group to create", &new_group)
             .and_then(|group| group_fields(&mut violations, group, None));
-        let fields = violations.finish(fields).map_err(Error::from)?;
+        let fields = violations.finish(fields)?;
         let created = self
             .iadvize()?
             .create_group(&fields)
@@ -1151,8 +1140,7 @@ impl AgentsService for AgentsApi {
             .zip(changed)
             .and_then(|(mask, group)| group_fields(&mut violations, group, Some(&mask)));
         let (id, fields) = violations
-            .finish(crate::all_some!(id, fields))
-            .map_err(Error::from)?;
+            .finish(crate::all_some!(id, fields))?;
         let updated = self
             .iadvize()?
             .update_group(id, &fields)
@@ -1168,11 +1156,10 @@ impl AgentsService for AgentsApi {
         request: Request<proto::DeleteGroupRequest>,
     ) -> Result<Response<proto::DeleteGroupResponse>, Status> {
         let proto::DeleteGroupRequest { group_id } = request.into_inner();
-        let id = required_id("group_id", group_id).map_err(Error::from)?;
+        let id = required_id("group_id", group_id)?;
         self.iadvize()?
             .delete_group(id)
-            .await
-            .map_err(Error::from)?;
+            .await?;
         Ok(Response::new(proto::DeleteGroupResponse {}))
     }
 
@@ -1198,8 +1185,7 @@ impl AgentsService for AgentsApi {
         let listed = self
             .iadvize()?
             .list_skills(&list.filter, list.page)
-            .await
-            .map_err(Error::from)?;
+            .await?;
         Ok(Response::new(proto::ListSkillsResponse {
             next_page_token: list.next_page_token(listed.next_page),
             skills: listed.items.into_iter().map(skill).collect(),
@@ -1211,8 +1197,8 @@ impl AgentsService for AgentsApi {
         request: Request<proto::GetSkillRequest>,
     ) -> Result<Response<proto::GetSkillResponse>, Status> {
         let proto::GetSkillRequest { skill_id } = request.into_inner();
-        let id = required_id("skill_id", skill_id).map_err(Error::from)?;
-        let found = self.iadvize()?.get_skill(id).await.map_err(Error::from)?;
+        let id = required_id("skill_id", skill_id)?;
+        let found = self.iadvize()?.get_skill(id).await?;
         Ok(Response::new(proto::GetSkillResponse {
             skill: Some(skill(found)),
         }))
@@ -1226,7 +1212,7 @@ impl AgentsService for AgentsApi {
         let mut violations = Violations::new();
         let fields = required(&mut violations, "skill", "the skill to create", &new_skill)
             .and_then(|skill| skill_fields(&mut violations, skill, None));
-        let fields = violations.finish(fields).map_err(Error::from)?;
+        let fields = violations.finish(fields)?;
         let created = self
             .iadvize()?
             .create_skill(&fields)
@@ -1258,8 +1244,7 @@ impl AgentsService for AgentsApi {
             .zip(changed)
             .and_then(|(mask, skill)| skill_fields(&mut violations, skill, Some(&mask)));
         let (id, fields) = violations
-            .finish(crate::all_some!(id, fields))
-            .map_err(Error::from)?;
+            .finish(crate::all_some!(id, fields))?;
         let updated = self
             .iadvize()?
             .update_skill(id, &fields)
@@ -1275,11 +1260,10 @@ impl AgentsService for AgentsApi {
         request: Request<proto::DeleteSkillRequest>,
     ) -> Result<Response<proto::DeleteSkillResponse>, Status> {
         let proto::DeleteSkillRequest { skill_id } = request.into_inner();
-        let id = required_id("skill_id", skill_id).map_err(Error::from)?;
+        let id = required_id("skill_id", skill_id)?;
         self.iadvize()?
             .delete_skill(id)
-            .await
-            .map_err(Error::from)?;
+            .await?;
         Ok(Response::new(proto::DeleteSkillResponse {}))
     }
 
@@ -1299,7 +1283,7 @@ impl AgentsService for AgentsApi {
             website_id,
             &phone_number,
         );
-        let call = violations.finish(call).map_err(Error::from)?;
+        let call = violations.finish(call)?;
         let conversation = self
             .iadvize()?
             .odigo_pickup(&call)
@@ -1331,7 +1315,7 @@ impl AgentsService for AgentsApi {
             website_id,
             &phone_number,
         );
-        let call = violations.finish(call).map_err(Error::from)?;
+        let call = violations.finish(call)?;
         self.iadvize()?
             .odigo_hangup(&call)
             .await

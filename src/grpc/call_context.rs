@@ -7,7 +7,10 @@ use super::paging;
 use crate::{
     calls::CallDesk,
     dials::Dialer,
-    domain::{AgentName, CallLookup, CallerPhone, FieldViolation, PhoneNumber, Violations},
+    domain::{
+        AgentName, CallLookup, CallerPhone, FieldViolation, PhoneNumber, Violations,
+        ccai::{CustomerFlags, CustomerFlagsChange},
+    },
     error::Error,
     pb::{
         self,
@@ -15,7 +18,7 @@ use crate::{
     },
     store::{CallFilter, EventFilter, PageCursor, calls},
     updates::{StreamItem, Updates},
-    vendors::{ccai::wire, optico::CallStart},
+    vendors::optico::CallStart,
 };
 
 const DEFAULT_PAGE_SIZE: u64 = 50;
@@ -37,8 +40,8 @@ impl CallContextApi {
     }
 }
 
-fn flags(flag: &wire::CustomerFlag) -> proto::CustomerFlags {
-    let wire::CustomerFlag {
+fn flags(flag: &CustomerFlags) -> proto::CustomerFlags {
+    let CustomerFlags {
         verified_customer,
         bad_actor,
         repeat_customer,
@@ -76,8 +79,7 @@ impl CallContextService for CallContextApi {
             violations.check(pb::required_timestamp("start_time", start_time.as_ref()));
         let agent = violations.check(AgentName::parse_optional("agent", &agent));
         let (caller, destination, start_time, agent) = violations
-            .finish(crate::all_some!(caller, destination, start_time, agent))
-            .map_err(Error::from)?;
+            .finish(crate::all_some!(caller, destination, start_time, agent))?;
         let started = self
             .desk
             .start_call(CallStart {
@@ -102,8 +104,7 @@ impl CallContextService for CallContextApi {
         let lookup = violations.check(pb::call_lookup("call", call.as_ref()));
         let agent = violations.check(AgentName::parse("agent", &agent));
         let (lookup, agent) = violations
-            .finish(crate::all_some!(lookup, agent))
-            .map_err(Error::from)?;
+            .finish(crate::all_some!(lookup, agent))?;
         let call = self.desk.assign_agent(&lookup, &agent).await?;
         Ok(Response::new(proto::AssignAgentResponse {
             call: Some(pb::call(&call)),
@@ -115,7 +116,7 @@ impl CallContextService for CallContextApi {
         request: Request<proto::GetCallRequest>,
     ) -> Result<Response<proto::GetCallResponse>, Status> {
         let proto::GetCallRequest { call } = request.into_inner();
-        let lookup = pb::call_lookup("call", call.as_ref()).map_err(Error::from)?;
+        let lookup = pb::call_lookup("call", call.as_ref())?;
         let call = self.desk.get_call(&lookup).await?;
         Ok(Response::new(proto::GetCallResponse {
             call: Some(pb::call(&call)),
@@ -186,16 +187,14 @@ impl CallContextService for CallContextApi {
             &fingerprint,
         ));
         let (page_size, cursor) = violations
-            .finish(crate::all_some!(page_size, cursor))
-            .map_err(Error::from)?;
+            .finish(crate::all_some!(page_size, cursor))?;
         let page = calls::list_calls(
             self.desk.store().connection(),
             &filter,
             page_size,
             cursor.as_ref(),
         )
-        .await
-        .map_err(Error::from)?;
+        .await?;
         Ok(Response::new(proto::ListCallsResponse {
             calls: page.calls.iter().map(pb::call).collect(),
             next_page_token: page
@@ -233,12 +232,11 @@ impl CallContextService for CallContextApi {
                 format!("must not be negative, got {after_sequence}"),
             ));
         }
-        violations.into_result().map_err(Error::from)?;
+        violations.into_result()?;
         let call_id = match &lookup {
             Some(lookup) => Some(
                 calls::find_call_id(self.desk.store().connection(), lookup)
-                    .await
-                    .map_err(Error::from)?
+                    .await?
                     .ok_or_else(|| Error::NotFound {
                         resource: "call",
                         name: lookup.to_string(),
@@ -264,13 +262,12 @@ impl CallContextService for CallContextApi {
         request: Request<proto::GetCustomerFlagsRequest>,
     ) -> Result<Response<proto::GetCustomerFlagsResponse>, Status> {
         let proto::GetCustomerFlagsRequest { call } = request.into_inner();
-        let lookup = pb::call_lookup("call", call.as_ref()).map_err(Error::from)?;
+        let lookup = pb::call_lookup("call", call.as_ref())?;
         let ccai = self.dialer.ccai()?;
         let (_, ccai_call_id) = self.dialer.ccai_call_id(&lookup).await?;
         let flag = ccai
-            .customer_flag(ccai_call_id)
-            .await
-            .map_err(Error::from)?;
+            .customer_flags(ccai_call_id)
+            .await?;
         Ok(Response::new(proto::GetCustomerFlagsResponse {
             flags: Some(flags(&flag)),
         }))
@@ -294,18 +291,17 @@ impl CallContextService for CallContextApi {
                 "set at least one of verified_customer, bad_actor, repeat_customer",
             ));
         }
-        let lookup = violations.finish(lookup).map_err(Error::from)?;
+        let lookup = violations.finish(lookup)?;
         let ccai = self.dialer.ccai()?;
         let (_, ccai_call_id) = self.dialer.ccai_call_id(&lookup).await?;
-        let patch = wire::CustomerFlagPatch {
+        let change = CustomerFlagsChange {
             verified_customer,
             bad_actor,
-            repeat_customers: repeat_customer,
+            repeat_customer,
         };
         let flag = ccai
-            .update_customer_flag(ccai_call_id, &patch)
-            .await
-            .map_err(Error::from)?;
+            .update_customer_flags(ccai_call_id, &change)
+            .await?;
         Ok(Response::new(proto::UpdateCustomerFlagsResponse {
             flags: Some(flags(&flag)),
         }))

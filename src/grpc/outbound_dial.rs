@@ -9,7 +9,6 @@ use crate::{
         AgentName, EmailAddress, FieldViolation, Language, PhoneNumber, RecordingPermission,
         RequestId, Violations, parse_ticket_id,
     },
-    error::Error,
     pb::{
         self,
         v1::{self as proto, outbound_dial_service_server::OutboundDialService},
@@ -171,8 +170,7 @@ impl OutboundDialService for OutboundDialApi {
             }
         };
         let (request_id, dial) = violations
-            .finish(crate::all_some!(request_id, dial))
-            .map_err(Error::from)?;
+            .finish(crate::all_some!(request_id, dial))?;
         let call = self.dialer.execute("Dial", &request_id, dial).await?;
         Ok(Response::new(proto::DialResponse {
             call: response_call(&call),
@@ -215,8 +213,7 @@ impl OutboundDialService for OutboundDialApi {
                 language,
                 recording,
                 outbound_number
-            ))
-            .map_err(Error::from)?;
+            ))?;
         let call = self
             .dialer
             .execute(
@@ -289,8 +286,7 @@ impl OutboundDialService for OutboundDialApi {
                     language,
                     recording,
                     scheduled_at
-                ))
-                .map_err(Error::from)?;
+                ))?;
         // The parent must be a CCAI call switchboard knows; checked before
         // any vendor request.
         let parent = match &parent_lookup {

@@ -336,8 +336,7 @@ impl StatsService for StatsApi {
         let query = calls_query(&mut violations, filter.as_ref());
         let limit = violations.check(export_page_size(page_size));
         let (query, limit) = violations
-            .finish(crate::all_some!(query, limit))
-            .map_err(Error::from)?;
+            .finish(crate::all_some!(query, limit))?;
         let pages = self.exports.export(query, limit)?;
         let stream = pages.map(|page| page.map(export_page).map_err(Status::from));
         Ok(Response::new(Box::pin(stream)))
@@ -350,7 +349,7 @@ impl StatsService for StatsApi {
         let proto::GetCallsByDayRequest { filter } = request.into_inner();
         let mut violations = Violations::new();
         let query = calls_query(&mut violations, filter.as_ref());
-        let query = violations.finish(query).map_err(Error::from)?;
+        let query = violations.finish(query)?;
         let by_day = self.exports.calls_by_day(&query).await?;
         Ok(Response::new(proto::GetCallsByDayResponse {
             rows: by_day.days.into_iter().map(day_row).collect(),
@@ -368,12 +367,11 @@ impl StatsService for StatsApi {
     ) -> Result<Response<proto::GetStatisticsResponse>, Status> {
         let mut violations = Violations::new();
         let query = reports::statistics_query(&mut violations, request.into_inner());
-        let query = violations.finish(query).map_err(Error::from)?;
+        let query = violations.finish(query)?;
         let statistics = self
             .iadvize()?
             .statistics(&query)
-            .await
-            .map_err(Error::from)?;
+            .await?;
         Ok(Response::new(reports::statistics(statistics)))
     }
 
@@ -394,8 +392,7 @@ impl StatsService for StatsApi {
         let listed = self
             .iadvize()?
             .list_conversations(&list.filter, list.page)
-            .await
-            .map_err(Error::from)?;
+            .await?;
         Ok(Response::new(proto::ListConversationsResponse {
             next_page_token: list.next_page_token(listed.next_page),
             conversations: listed
@@ -411,12 +408,11 @@ impl StatsService for StatsApi {
         request: Request<proto::GetConversationRequest>,
     ) -> Result<Response<proto::GetConversationResponse>, Status> {
         let proto::GetConversationRequest { conversation_id } = request.into_inner();
-        let id = required_id("conversation_id", conversation_id).map_err(Error::from)?;
+        let id = required_id("conversation_id", conversation_id)?;
         let found = self
             .iadvize()?
             .get_conversation(id)
-            .await
-            .map_err(Error::from)?;
+            .await?;
         Ok(Response::new(proto::GetConversationResponse {
             conversation: Some(reports::conversation(found)),
         }))
@@ -439,8 +435,7 @@ impl StatsService for StatsApi {
         let listed = self
             .iadvize()?
             .list_transactions(&list.filter, list.page)
-            .await
-            .map_err(Error::from)?;
+            .await?;
         Ok(Response::new(proto::ListTransactionsResponse {
             next_page_token: list.next_page_token(listed.next_page),
             transactions: listed.items.into_iter().map(reports::transaction).collect(),
@@ -452,12 +447,11 @@ impl StatsService for StatsApi {
         request: Request<proto::GetTransactionRequest>,
     ) -> Result<Response<proto::GetTransactionResponse>, Status> {
         let proto::GetTransactionRequest { transaction_id } = request.into_inner();
-        let id = required_id("transaction_id", transaction_id).map_err(Error::from)?;
+        let id = required_id("transaction_id", transaction_id)?;
         let found = self
             .iadvize()?
             .get_transaction(id)
-            .await
-            .map_err(Error::from)?;
+            .await?;
         Ok(Response::new(proto::GetTransactionResponse {
             transaction: Some(reports::transaction(found)),
         }))
@@ -480,8 +474,7 @@ impl StatsService for StatsApi {
         let listed = self
             .iadvize()?
             .list_satisfactions(&list.filter, list.page)
-            .await
-            .map_err(Error::from)?;
+            .await?;
         Ok(Response::new(proto::ListSatisfactionsResponse {
             next_page_token: list.next_page_token(listed.next_page),
             satisfactions: listed
@@ -497,12 +490,11 @@ impl StatsService for StatsApi {
         request: Request<proto::GetSatisfactionRequest>,
     ) -> Result<Response<proto::GetSatisfactionResponse>, Status> {
         let proto::GetSatisfactionRequest { satisfaction_id } = request.into_inner();
-        let id = required_id("satisfaction_id", satisfaction_id).map_err(Error::from)?;
+        let id = required_id("satisfaction_id", satisfaction_id)?;
         let found = self
             .iadvize()?
             .get_satisfaction(id)
-            .await
-            .map_err(Error::from)?;
+            .await?;
         Ok(Response::new(proto::GetSatisfactionResponse {
             satisfaction: Some(reports::satisfaction(found)),
         }))
@@ -525,8 +517,7 @@ impl StatsService for StatsApi {
         let listed = self
             .iadvize()?
             .list_call_meetings(&list.filter, list.page)
-            .await
-            .map_err(Error::from)?;
+            .await?;
         Ok(Response::new(proto::ListCallMeetingsResponse {
             next_page_token: list.next_page_token(listed.next_page),
             call_meetings: listed
@@ -542,12 +533,11 @@ impl StatsService for StatsApi {
         request: Request<proto::GetCallMeetingRequest>,
     ) -> Result<Response<proto::GetCallMeetingResponse>, Status> {
         let proto::GetCallMeetingRequest { call_meeting_id } = request.into_inner();
-        let id = required_id("call_meeting_id", call_meeting_id).map_err(Error::from)?;
+        let id = required_id("call_meeting_id", call_meeting_id)?;
         let found = self
             .iadvize()?
             .get_call_meeting(id)
-            .await
-            .map_err(Error::from)?;
+            .await?;
         Ok(Response::new(proto::GetCallMeetingResponse {
             call_meeting: Some(reports::call_meeting(found)),
         }))
@@ -586,8 +576,7 @@ impl StatsService for StatsApi {
             "group_by", group_by,
         ));
         let (from, to, provider, agent, group_by) = violations
-            .finish(crate::all_some!(from, to, provider, agent, group_by))
-            .map_err(Error::from)?;
+            .finish(crate::all_some!(from, to, provider, agent, group_by))?;
         let (by_provider, by_agent) = match group_by {
             proto::DialStatsGroupBy::Unspecified => (false, false),
             proto::DialStatsGroupBy::Provider => (true, false),
@@ -619,8 +608,7 @@ impl StatsService for StatsApi {
                 groups.entry(key).or_default().add(dial.started_at, &facts);
             }
         })
-        .await
-        .map_err(Error::from)?;
+        .await?;
         let mut groups: Vec<_> = groups.into_iter().collect();
         // By provider (in the enum's order), then agent.
         groups.sort_by_cached_key(|((provider, agent), _)| {

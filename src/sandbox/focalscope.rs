@@ -30,7 +30,7 @@ struct Inner {
     next_request_id: AtomicI64,
     next_call_id: AtomicI64,
     callback_url: OnceLock<String>,
-    http: crate::vendors::VendorHttp,
+    http: reqwest::Client,
     pace: Duration,
 }
 
@@ -44,7 +44,7 @@ impl FocalScopeSim {
                 next_call_id: AtomicI64::new(1_000_000_000_000 + seed % 1_000_000_000 * 100),
                 callback_url: OnceLock::new(),
                 // Webhooks to our own port: 5 s is plenty.
-                http: crate::vendors::VendorHttp::new(&http, Duration::from_secs(5)),
+                http,
                 pace,
             }),
         }
@@ -125,7 +125,7 @@ impl FocalScopeSim {
                 ("IsCallRecorded", recorded.to_owned()),
                 ("Guid", guid.clone()),
             ];
-            match self.inner.http.get(url).query(&query).send().await {
+            match self.inner.http.get(url).timeout(Duration::from_secs(5)).query(&query).send().await {
                 Ok(response) if response.status().is_success() => debug!(
                     request_id,
                     call_type, event, "sandbox focalscope callback delivered"

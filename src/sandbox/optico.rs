@@ -18,7 +18,7 @@ use chrono_tz::Tz;
 use serde_json::{Value, json};
 use tracing::{debug, warn};
 
-use crate::vendors::optico::wire::{DATE_FORMAT, format_date};
+use crate::vendors::optico::{DATE_FORMAT, format_date};
 
 /// The API key the simulation accepts.
 pub const SANDBOX_API_KEY: &str = "sandbox-optico-api-key";
@@ -34,7 +34,7 @@ struct Inner {
     calls: Mutex<HashMap<i64, Option<String>>>,
     /// Where realtime webhooks go, once the app is listening.
     webhook_url: OnceLock<String>,
-    http: crate::vendors::VendorHttp,
+    http: reqwest::Client,
     timezone: Tz,
     /// Pause between simulated caller actions.
     pace: Duration,
@@ -50,7 +50,7 @@ impl OpticoSim {
                 calls: Mutex::new(HashMap::new()),
                 webhook_url: OnceLock::new(),
                 // Webhooks to our own port: 5 s is plenty.
-                http: crate::vendors::VendorHttp::new(&http, Duration::from_secs(5)),
+                http,
                 timezone,
                 pace,
             }),
@@ -210,7 +210,7 @@ impl OpticoSim {
                 return;
             };
             let form = [("realtimeData", payload.to_string())];
-            match inner.http.post(url).form(&form).send().await {
+            match inner.http.post(url).timeout(Duration::from_secs(5)).form(&form).send().await {
                 Ok(response) if response.status().is_success() => {
                     debug!(call_id, "sandbox optico webhook delivered")
                 }

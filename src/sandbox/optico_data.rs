@@ -10,7 +10,7 @@ use axum::{Json, Router, extract::Query, routing::get};
 use chrono::{Datelike, Duration as Days, NaiveDate, NaiveTime};
 use serde_json::{Value, json};
 
-use crate::vendors::optico::wire::DATE_FORMAT;
+use crate::vendors::optico::DATE_FORMAT;
 
 /// The Data API key the simulation accepts.
 pub const SANDBOX_DATA_API_KEY: &str = "sandbox-optico-data-api-key";

@@ -30,6 +30,11 @@ pub enum VendorErrorKind {
     OutcomeUnknown,
     /// The vendor answered something that does not match its documentation.
     BadResponse,
+    /// Not sent: the vendor kept failing and its circuit breaker is open.
+    CircuitOpen,
+    /// Not sent: the vendor's pacing could not fit the request before its
+    /// deadline, or its bulkhead (`max_in_flight`) was full.
+    RateLimited,
 }
 
 impl VendorErrorKind {
@@ -44,6 +49,8 @@ impl VendorErrorKind {
             VendorErrorKind::Unavailable => "unavailable",
             VendorErrorKind::OutcomeUnknown => "outcome_unknown",
             VendorErrorKind::BadResponse => "bad_response",
+            VendorErrorKind::CircuitOpen => "circuit_open",
+            VendorErrorKind::RateLimited => "rate_limited",
         }
     }
 
@@ -57,6 +64,8 @@ impl VendorErrorKind {
             VendorErrorKind::Unavailable,
             VendorErrorKind::OutcomeUnknown,
             VendorErrorKind::BadResponse,
+            VendorErrorKind::CircuitOpen,
+            VendorErrorKind::RateLimited,
         ]
         .into_iter()
         .find(|kind| kind.as_str() == text)
@@ -127,6 +136,45 @@ impl VendorError {
             )
         } else {
             Self::unavailable(vendor, message)
+        }
+    }
+
+    /// A request that got no answer within its timeout.
+    pub fn timed_out(vendor: Provider, side_effect: bool) -> Self {
+        if side_effect {
+            Self::new(
+                vendor,
+                VendorErrorKind::OutcomeUnknown,
+                format!(
+                    "{vendor} timed out; the vendor may have acted on the request, which is not retried"
+                ),
+            )
+        } else {
+            Self::unavailable(vendor, format!("{vendor} timed out"))
+        }
+    }
+
+    /// Refused by the vendor's open circuit breaker; `wait` until a probe.
+    pub fn circuit_open(vendor: Provider, wait: Duration) -> Self {
+        Self {
+            retry_after: Some(wait),
+            ..Self::new(
+                vendor,
+                VendorErrorKind::CircuitOpen,
+                format!(
+                    "{vendor} keeps failing (timeouts, connection errors or 5xx), so its requests fail fast for now (circuit breaker, vendors.{vendor}.breaker); retry in {} ms",
+                    wait.as_millis()
+                ),
+            )
+        }
+    }
+
+    /// Not sent for lack of room (pacing, bulkhead); retrying after `wait`
+    /// may succeed.
+    pub fn rate_limited(vendor: Provider, message: impl Into<String>, wait: Duration) -> Self {
+        Self {
+            retry_after: Some(wait),
+            ..Self::new(vendor, VendorErrorKind::RateLimited, message)
         }
     }
 

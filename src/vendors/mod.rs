@@ -4,18 +4,20 @@
 //! rest of switchboard. Services never see vendor JSON; adapters never see
 //! protobuf.
 
+mod breaker;
 pub mod ccai;
 mod error;
 pub mod focalscope;
 pub mod iadvize;
 pub mod optico;
+mod pipeline;
 mod wire;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+pub use breaker::BreakerPolicy;
 pub use error::{VendorError, VendorErrorKind, redact};
-
-use crate::domain::Provider;
+pub use pipeline::{Answer, Effect, Outcome, Pipeline, PipelineSettings, with_deadline};
 
 /// The HTTP client all adapters share, built once at start-up: no automatic
 /// redirects (a redirected POST could be replayed by the client library) and
@@ -28,59 +30,6 @@ pub fn http_client() -> Result<reqwest::Client, reqwest::Error> {
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("switchboard/", env!("CARGO_PKG_VERSION")))
         .build()
-}
-
-/// An adapter's handle on the shared client: every request it makes carries
-/// the vendor's own timeout (`vendors.<vendor>.timeout_ms`).
-#[derive(Clone)]
-pub struct VendorHttp {
-    client: reqwest::Client,
-    timeout: Duration,
-}
-
-impl VendorHttp {
-    pub fn new(client: &reqwest::Client, timeout: Duration) -> Self {
-        Self {
-            client: client.clone(),
-            timeout,
-        }
-    }
-
-    pub fn request(
-        &self,
-        method: reqwest::Method,
-        url: impl reqwest::IntoUrl,
-    ) -> reqwest::RequestBuilder {
-        self.client.request(method, url).timeout(self.timeout)
-    }
-
-    pub fn get(&self, url: impl reqwest::IntoUrl) -> reqwest::RequestBuilder {
-        self.request(reqwest::Method::GET, url)
-    }
-
-    pub fn post(&self, url: impl reqwest::IntoUrl) -> reqwest::RequestBuilder {
-        self.request(reqwest::Method::POST, url)
-    }
-}
-
-/// Records how long a vendor request took and how it ended (ok, refused, or
-/// unavailable) in `switchboard_vendor_request_seconds`. `endpoint` must not
-/// hold ids or secrets (it is a metrics label).
-pub fn record_request<T>(
-    vendor: Provider,
-    endpoint: String,
-    started: Instant,
-    result: &Result<T, VendorError>,
-) {
-    let outcome = match result {
-        Ok(_) => "ok",
-        Err(e) => match e.kind {
-            VendorErrorKind::Unavailable | VendorErrorKind::OutcomeUnknown => "unavailable",
-            _ => "refused",
-        },
-    };
-    metrics::histogram!("switchboard_vendor_request_seconds", "vendor" => vendor.as_str(), "endpoint" => endpoint, "outcome" => outcome)
-        .record(started.elapsed().as_secs_f64());
 }
 
 /// Joins an endpoint path onto a vendor base URL, keeping the base's own path

@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use tracing::{info, warn};
 
 use super::super::AppState;
-use crate::{domain::Update, store::Recorded, vendors::optico::wire::RealtimeData};
+use crate::{store::Recorded, vendors::optico};
 
 /// A rejected delivery: status and a reason for the sender.
 struct Rejection(StatusCode, String);
@@ -62,67 +62,16 @@ async fn accept(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Re
         "optico:{}",
         hex::encode(Sha256::digest(value.to_string().as_bytes()))
     );
-    let data: RealtimeData = serde_json::from_value(value).map_err(|e| {
-        bad_request(format!(
-            "realtimeData does not match the documented payload: {e}"
-        ))
-    })?;
-    if data.call_id <= 0 {
-        return Err(bad_request(format!(
-            "realtimeData.callId must be positive, got {}",
-            data.call_id
-        )));
-    }
-    let timezone = state.optico_timezone;
-    let received_at = Utc::now();
-    let missing = |field: &str| {
-        bad_request(format!(
-            "realtimeData.type is {:?} but realtimeData.{field} is missing",
-            data.kind
-        ))
-    };
-    let (update, occurred_at) = match data.kind.as_str() {
-        "view" => {
-            let view = data
-                .view
-                .ok_or_else(|| missing("view"))?
-                .into_domain(timezone);
-            // A view's createdAt is when the page was loaded: the event time.
-            let at = view.created_at.unwrap_or(received_at);
-            (Update::View(view), at)
-        }
-        // A cart's or order's createdAt is when it was first created, not when
-        // it changed: the change happened when Optico told us.
-        "cart" => (
-            Update::Cart(
-                data.cart
-                    .ok_or_else(|| missing("cart"))?
-                    .into_domain(timezone),
-            ),
-            received_at,
-        ),
-        "order" => (
-            Update::Order(
-                data.order
-                    .ok_or_else(|| missing("order"))?
-                    .into_domain(timezone),
-            ),
-            received_at,
-        ),
-        other => {
-            return Err(bad_request(format!(
-                "realtimeData.type must be \"view\", \"cart\" or \"order\", got {other:?}"
-            )));
-        }
-    };
+    let data = optico::read_realtime(value, state.optico_timezone, Utc::now())
+        .map_err(bad_request)?;
     match state
         .calls
-        .record_optico_update(data.call_id, update, occurred_at, dedupe_key)
+        .record_optico_update(data.call_id, data.update, data.occurred_at, dedupe_key)
         .await
     {
         Ok(Recorded::Stored(sequence)) => {
             metrics::counter!("switchboard_webhooks_total", "vendor" => "optico", "outcome" => "stored").increment(1);
-            info!(vendor = "optico", optico_call_id = data.call_id, sequence, kind = %data.kind, "webhook stored");
+            info!(vendor = "optico", optico_call_id = data.call_id, sequence, kind = data.kind, "webhook stored");
             Ok((StatusCode::OK, "stored").into_response())
         }
         Ok(Recorded::Duplicate) => {

@@ -11,13 +11,13 @@ use serde::{Deserialize, Serialize};
 use crate::vendors::wire::loose_bool;
 
 /// `call_type` values of the three call kinds.
-pub const OUTBOUND: &str = "Voice Outbound (API)";
-pub const INBOUND: &str = "Voice Inbound (API)";
-pub const SCHEDULED: &str = "Voice Scheduled (API)";
+pub(super) const OUTBOUND: &str = "Voice Outbound (API)";
+pub(super) const INBOUND: &str = "Voice Inbound (API)";
+pub(super) const SCHEDULED: &str = "Voice Scheduled (API)";
 
 /// Body of `POST /apps/api/v1/calls`.
 #[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct CreateCallBody {
+pub(super) struct CreateCallBody {
     pub call_type: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub agent_email: Option<String>,
@@ -44,12 +44,12 @@ pub struct CreateCallBody {
 
 /// A vendor error answer.
 #[derive(Debug, Deserialize)]
-pub struct ErrorBody {
+pub(super) struct ErrorBody {
     pub message: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Menu {
+pub(super) struct Menu {
     pub id: Option<i64>,
     pub name: Option<String>,
     pub parent_id: Option<i64>,
@@ -62,14 +62,14 @@ pub struct Menu {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct MenuPath {
+pub(super) struct MenuPath {
     pub items_count: Option<i64>,
     pub name: Option<String>,
     pub materialized_path: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Agent {
+pub(super) struct Agent {
     pub id: Option<i64>,
     pub name: Option<String>,
     pub last_name: Option<String>,
@@ -79,27 +79,27 @@ pub struct Agent {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct EndUser {
+pub(super) struct EndUser {
     pub id: Option<i64>,
     pub identifier: Option<String>,
     pub out_contact_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Photo {
+pub(super) struct Photo {
     pub id: Option<i64>,
     pub photo_type: Option<String>,
     pub url: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Video {
+pub(super) struct Video {
     pub id: Option<i64>,
     pub url: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Transfer {
+pub(super) struct Transfer {
     pub id: Option<i64>,
     pub status: Option<String>,
     pub fail_reason: Option<String>,
@@ -111,7 +111,7 @@ pub struct Transfer {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Participant {
+pub(super) struct Participant {
     pub id: Option<i64>,
     #[serde(rename = "type")]
     pub kind: Option<String>,
@@ -127,14 +127,14 @@ pub struct Participant {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct OfferEvent {
+pub(super) struct OfferEvent {
     pub casting_time: Option<String>,
     pub group: Option<String>,
 }
 
 /// The CCAI call object. Every field is optional: examples leave many null.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct CallObject {
+pub(super) struct CallObject {
     pub id: Option<i64>,
     pub parent_id: Option<i64>,
     pub lang: Option<String>,
@@ -186,7 +186,7 @@ pub struct CallObject {
 
 /// `GET /apps/api/v1/calls/:id/customer_flag` answer.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-pub struct CustomerFlag {
+pub(super) struct CustomerFlag {
     #[serde(default, deserialize_with = "loose_bool")]
     pub verified_customer: bool,
     #[serde(default, deserialize_with = "loose_bool")]
@@ -199,7 +199,7 @@ pub struct CustomerFlag {
 /// `PATCH /apps/api/v1/calls/:id/customer_flag` body, with the documented
 /// field names (`repeat_customers`, plural, as the documentation writes it).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct CustomerFlagPatch {
+pub(super) struct CustomerFlagPatch {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verified_customer: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]

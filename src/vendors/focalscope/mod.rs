@@ -4,14 +4,12 @@
 //! back later through the URL adapter callbacks
 //! (`GET /webhooks/focalscope/{token}?CallType=…`).
 
-use std::time::Instant;
-
 use async_trait::async_trait;
 use serde::Deserialize;
 
 use crate::{
     domain::{AgentName, DialEventType, LegKind, PhoneNumber, Provider},
-    vendors::{VendorError, VendorErrorKind, VendorHttp},
+    vendors::{Answer, Effect, Pipeline, VendorError, VendorErrorKind},
 };
 
 /// What switchboard needs from FocalScope.
@@ -22,14 +20,14 @@ pub trait FocalScopeDialer: Send + Sync {
 }
 
 pub struct FocalScopeClient {
-    http: VendorHttp,
+    http: Pipeline,
     /// Validated at start-up to contain both placeholders and to be an
     /// http(s) URL (see `Settings::validate`).
     dial_url: String,
 }
 
 impl FocalScopeClient {
-    pub fn new(dial_url: String, http: VendorHttp) -> Self {
+    pub fn new(dial_url: String, http: Pipeline) -> Self {
         Self { http, dial_url }
     }
 
@@ -70,71 +68,66 @@ pub fn parse_request_id(body: &str) -> Option<i64> {
 #[async_trait]
 impl FocalScopeDialer for FocalScopeClient {
     async fn dial(&self, agent: &AgentName, number: &PhoneNumber) -> Result<i64, VendorError> {
-        let started = Instant::now();
-        let result = self.dial_inner(agent, number).await;
-        let outcome = match &result {
-            Ok(_) => "ok",
-            Err(e) if e.kind == VendorErrorKind::OutcomeUnknown => "unknown",
-            Err(_) => "refused",
-        };
-        metrics::histogram!("switchboard_vendor_request_seconds", "vendor" => "focalscope", "endpoint" => "dial", "outcome" => outcome)
-            .record(started.elapsed().as_secs_f64());
-        result
+        // A dial rings phones even though it is a GET: a timeout means the
+        // outcome is unknown, and it is never retried.
+        let request = self.http.get(self.dial_url(agent.as_str(), number.as_str()));
+        self.http
+            .send("dial", Effect::SideEffect, request, read_dial_answer)
+            .await
     }
 }
 
-impl FocalScopeClient {
-    async fn dial_inner(
-        &self,
-        agent: &AgentName,
-        number: &PhoneNumber,
-    ) -> Result<i64, VendorError> {
-        let vendor = Provider::FocalScope;
-        // A dial rings phones even though it is a GET: a timeout means the
-        // outcome is unknown, and it is never retried.
-        let response = self
-            .http
-            .get(self.dial_url(agent.as_str(), number.as_str()))
-            .send()
-            .await
-            .map_err(|e| VendorError::from_transport(vendor, &e, true))?;
-        let status = response.status();
-        let body = response
-            .text()
-            .await
-            .map_err(|e| VendorError::from_transport(vendor, &e, true))?;
-        match status.as_u16() {
-            200..=299 => parse_request_id(&body).ok_or_else(|| {
-                // It answered success, so it may well be dialling.
-                VendorError::new(
-                    vendor,
-                    VendorErrorKind::OutcomeUnknown,
-                    "focalscope accepted the dial but answered without a RequestID ({RequestID:N} expected)",
-                )
-            }),
-            // A proxy or an overloaded PBX refusing before taking the request.
-            502 | 503 => Err(VendorError::unavailable(vendor, format!("focalscope answered HTTP {}", status.as_u16()))),
-            500..=599 => Err(VendorError::new(
+fn read_dial_answer(answer: Answer) -> Result<i64, VendorError> {
+    let vendor = Provider::FocalScope;
+    let status = answer.status;
+    let body = answer.text();
+    match status.as_u16() {
+        // It answered success, so it may well be dialling: the dial path
+        // keeps the call as UNKNOWN.
+        200..=299 => parse_request_id(&body).ok_or_else(|| {
+            VendorError::bad_response(
                 vendor,
-                VendorErrorKind::OutcomeUnknown,
-                format!("focalscope answered HTTP {} to the dial; it may have dialled", status.as_u16()),
-            )),
-            401 | 403 | 404 => Err(VendorError::new(
-                vendor,
-                VendorErrorKind::Misconfigured,
-                format!("focalscope answered HTTP {}: check vendors.focalscope.dial_url", status.as_u16()),
-            )),
-            400 | 422 => Err(VendorError::new(
-                vendor,
-                VendorErrorKind::InvalidArgument,
-                format!("focalscope refused the dial (HTTP {}): {}", status.as_u16(), first_line(&body)),
-            )),
-            other => Err(VendorError::new(
-                vendor,
-                VendorErrorKind::Refused,
-                format!("focalscope refused the dial (HTTP {other}): {}", first_line(&body)),
-            )),
-        }
+                "focalscope accepted the dial but answered without a RequestID ({RequestID:N} expected)",
+            )
+        }),
+        // A proxy or an overloaded PBX refusing before taking the request.
+        502 | 503 => Err(VendorError::unavailable(
+            vendor,
+            format!("focalscope answered HTTP {}", status.as_u16()),
+        )),
+        500..=599 => Err(VendorError::new(
+            vendor,
+            VendorErrorKind::OutcomeUnknown,
+            format!(
+                "focalscope answered HTTP {} to the dial; it may have dialled",
+                status.as_u16()
+            ),
+        )),
+        401 | 403 | 404 => Err(VendorError::new(
+            vendor,
+            VendorErrorKind::Misconfigured,
+            format!(
+                "focalscope answered HTTP {}: check vendors.focalscope.dial_url",
+                status.as_u16()
+            ),
+        )),
+        400 | 422 => Err(VendorError::new(
+            vendor,
+            VendorErrorKind::InvalidArgument,
+            format!(
+                "focalscope refused the dial (HTTP {}): {}",
+                status.as_u16(),
+                first_line(&body)
+            ),
+        )),
+        other => Err(VendorError::new(
+            vendor,
+            VendorErrorKind::Refused,
+            format!(
+                "focalscope refused the dial (HTTP {other}): {}",
+                first_line(&body)
+            ),
+        )),
     }
 }
 
@@ -283,9 +276,12 @@ mod tests {
     fn substitutes_url_encoded_values() {
         let client = FocalScopeClient::new(
             "http://pbx/dial?agent={agent}&number={number}".into(),
-            crate::vendors::VendorHttp::new(
+            crate::vendors::Pipeline::new(
                 &crate::vendors::http_client().unwrap(),
-                std::time::Duration::from_secs(1),
+                crate::vendors::PipelineSettings::plain(
+                    Provider::FocalScope,
+                    std::time::Duration::from_secs(1),
+                ),
             ),
         );
         assert_eq!(

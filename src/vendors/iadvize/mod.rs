@@ -5,21 +5,18 @@
 //! `X-API-Key` header; bodies are form-encoded as iAdvize's own client sends
 //! them; every answer is the `meta` / `data` / `pagination` envelope.
 
-pub mod records;
+mod records;
 mod reports;
-pub mod statistic;
-pub mod wire;
+mod statistic;
+mod wire;
 
 pub use reports::IadvizeReports;
-
-use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use chrono_tz::Tz;
 use reqwest::{Method, header::HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
-use tracing::debug;
 use url::Url;
 
 use crate::{
@@ -31,16 +28,11 @@ use crate::{
             Skill, SkillFields, SkillFilter,
         },
     },
-    vendors::{VendorError, VendorErrorKind, VendorHttp, endpoint, record_request, redact},
+    vendors::{Answer, Effect, Pipeline, VendorError, VendorErrorKind, endpoint, redact},
 };
 
 /// The largest page iAdvize serves (`limit`).
 pub const MAX_LIMIT: u32 = 100;
-/// Extra attempts of a GET that failed in a retryable way. Reads only:
-/// a POST, PUT or DELETE is never sent twice by switchboard.
-const GET_RETRIES: u32 = 2;
-/// Pause before the first retry; doubled for the next.
-const RETRY_BACKOFF: Duration = Duration::from_millis(100);
 
 /// Which page of a list to read (`page` from 1, `limit` up to 100).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,21 +108,21 @@ pub trait Iadvize: Send + Sync {
 
 /// The iAdvize HTTP client.
 pub struct IadvizeClient {
-    http: VendorHttp,
+    http: Pipeline,
     base_url: Url,
     api_key: SecretString,
     timezone: Tz,
 }
 
 /// A successful answer: `data`, `pagination` and `meta.message` as sent.
-struct Answer {
+struct Success {
     data: Option<serde_json::Value>,
     pagination: Option<wire::Pagination>,
     message: Option<String>,
 }
 
 impl IadvizeClient {
-    pub fn new(base_url: Url, api_key: SecretString, timezone: Tz, http: VendorHttp) -> Self {
+    pub fn new(base_url: Url, api_key: SecretString, timezone: Tz, http: Pipeline) -> Self {
         Self {
             http,
             base_url,
@@ -139,48 +131,24 @@ impl IadvizeClient {
         }
     }
 
-    /// Sends one request, retrying a GET that failed in a retryable way a
-    /// couple of times, quickly (reads have no side effect).
+    /// Sends one request through the pipeline (which retries a GET that
+    /// failed in a retryable way; never a POST, PUT or DELETE).
     async fn call(
         &self,
         method: Method,
         path: &str,
         query: &[(String, String)],
         form: Option<&wire::Form>,
-    ) -> Result<Answer, VendorError> {
-        let retries = if method == Method::GET {
-            GET_RETRIES
-        } else {
-            0
-        };
-        let mut attempt = 0;
-        loop {
-            let started = Instant::now();
-            let result = self.send_once(&method, path, query, form).await;
-            record_request(Provider::Iadvize, endpoint_label(path), started, &result);
-            match result {
-                Err(error) if error.kind == VendorErrorKind::Unavailable && attempt < retries => {
-                    let pause = RETRY_BACKOFF * 2_u32.pow(attempt);
-                    debug!(endpoint = endpoint_label(path), attempt, error = %error, "iadvize read failed; retrying");
-                    attempt += 1;
-                    tokio::time::sleep(pause).await;
-                }
-                result => return result,
-            }
-        }
-    }
-
-    async fn send_once(
-        &self,
-        method: &Method,
-        path: &str,
-        query: &[(String, String)],
-        form: Option<&wire::Form>,
-    ) -> Result<Answer, VendorError> {
+    ) -> Result<Success, VendorError> {
         // POSTs create something at iAdvize (an operator, a conversation):
         // when one times out, it may have happened. PUT and DELETE set a
-        // state, so repeating them is harmless.
-        let side_effect = *method == Method::POST;
+        // state, so a lost answer leaves nothing uncertain.
+        let effect = match method {
+            Method::GET => Effect::Read,
+            Method::POST => Effect::SideEffect,
+            _ => Effect::Write,
+        };
+        let side_effect = effect == Effect::SideEffect;
         let mut key = HeaderValue::from_str(self.api_key.expose_secret()).map_err(|_| {
             VendorError::new(
                 Provider::Iadvize,
@@ -191,7 +159,7 @@ impl IadvizeClient {
         key.set_sensitive(true);
         let mut request = self
             .http
-            .request(method.clone(), endpoint(&self.base_url, path))
+            .request(method, endpoint(&self.base_url, path))
             .header("X-API-Key", key)
             .header(reqwest::header::ACCEPT, "application/json");
         if !query.is_empty() {
@@ -200,16 +168,20 @@ impl IadvizeClient {
         if let Some(form) = form {
             request = request.form(form);
         }
-        let response = request
-            .send()
+        self.http
+            .send(&endpoint_label(path), effect, request, |answer| {
+                self.read_envelope(answer, side_effect)
+            })
             .await
-            .map_err(|e| VendorError::from_transport(Provider::Iadvize, &e, side_effect))?;
-        let status = response.status();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| VendorError::from_transport(Provider::Iadvize, &e, side_effect))?;
-        let envelope: Option<wire::Envelope> = serde_json::from_slice(&body).ok();
+    }
+
+    fn read_envelope(
+        &self,
+        answer: Answer,
+        side_effect: bool,
+    ) -> Result<Success, VendorError> {
+        let status = answer.status;
+        let envelope: Option<wire::Envelope> = serde_json::from_slice(&answer.body).ok();
         let Some(envelope) = envelope else {
             return Err(http_failure(status, side_effect));
         };
@@ -218,7 +190,7 @@ impl IadvizeClient {
             .message
             .map(|m| redact(&m, self.api_key.expose_secret()));
         match envelope.meta.status.as_str() {
-            "success" => Ok(Answer {
+            "success" => Ok(Success {
                 data: envelope.data,
                 pagination: envelope.pagination,
                 message,

@@ -26,7 +26,7 @@ use crate::{
 
 /// `/conversation.json-unicode`, `/conversation.json-unicode/{id}`.
 #[derive(Debug, Deserialize)]
-pub struct WireConversation {
+pub(super) struct WireConversation {
     #[serde(deserialize_with = "int_or_string")]
     pub id: i64,
     #[serde(default, deserialize_with = "opt_text")]
@@ -64,7 +64,7 @@ pub struct WireConversation {
 
 /// `/transaction`, `/transaction/{id}`.
 #[derive(Debug, Deserialize)]
-pub struct WireTransaction {
+pub(super) struct WireTransaction {
     #[serde(deserialize_with = "int_or_string")]
     pub id: i64,
     #[serde(default, deserialize_with = "opt_text")]
@@ -87,7 +87,7 @@ pub struct WireTransaction {
 
 /// `/satisfaction`, `/satisfaction/{id}`.
 #[derive(Debug, Deserialize)]
-pub struct WireSatisfaction {
+pub(super) struct WireSatisfaction {
     #[serde(deserialize_with = "int_or_string")]
     pub id: i64,
     #[serde(default, deserialize_with = "number_or_string")]
@@ -113,7 +113,7 @@ pub struct WireSatisfaction {
 /// `/callmeeting`, `/callmeeting/{id}`. The rule and skill ids are documented
 /// as strings.
 #[derive(Debug, Deserialize)]
-pub struct WireCallMeeting {
+pub(super) struct WireCallMeeting {
     #[serde(deserialize_with = "int_or_string")]
     pub id: i64,
     #[serde(default, deserialize_with = "opt_text")]
@@ -144,7 +144,7 @@ fn text_id(text: Option<String>) -> Option<i64> {
 }
 
 impl WireConversation {
-    pub fn into_domain(self, tz: Tz) -> Conversation {
+    pub(super) fn into_domain(self, tz: Tz) -> Conversation {
         Conversation {
             id: self.id,
             channel: self
@@ -170,7 +170,7 @@ impl WireConversation {
 }
 
 impl WireTransaction {
-    pub fn into_domain(self, tz: Tz) -> Transaction {
+    pub(super) fn into_domain(self, tz: Tz) -> Transaction {
         Transaction {
             id: self.id,
             external_id: self.external_id,
@@ -186,7 +186,7 @@ impl WireTransaction {
 }
 
 impl WireSatisfaction {
-    pub fn into_domain(self, tz: Tz) -> Satisfaction {
+    pub(super) fn into_domain(self, tz: Tz) -> Satisfaction {
         Satisfaction {
             id: self.id,
             note_welcome: self.note_welcome,
@@ -202,7 +202,7 @@ impl WireSatisfaction {
 }
 
 impl WireCallMeeting {
-    pub fn into_domain(self, tz: Tz) -> CallMeeting {
+    pub(super) fn into_domain(self, tz: Tz) -> CallMeeting {
         CallMeeting {
             id: self.id,
             phone_number: self.phone_number,
@@ -232,7 +232,7 @@ impl WireCallMeeting {
 /// null or an empty string as no message. Anything else, or any entry that
 /// is not such a list, leaves the whole text unread
 /// ([`History::Unreadable`]) rather than half of it read.
-pub fn read_history(value: &Value, tz: Tz) -> History {
+pub(super) fn read_history(value: &Value, tz: Tz) -> History {
     let entries = match value {
         Value::Null => return History::Messages(Vec::new()),
         Value::Array(entries) => entries.clone(),
@@ -315,7 +315,7 @@ fn range_filters(builder: FormBuilder, range: &TimeRange, tz: Tz) -> FormBuilder
 }
 
 /// The `filters[...]` of the conversation list, in the doc's order.
-pub fn conversation_filters(filter: &ConversationFilter, tz: Tz) -> Form {
+pub(super) fn conversation_filters(filter: &ConversationFilter, tz: Tz) -> Form {
     let ConversationFilter {
         channel,
         range,
@@ -338,7 +338,7 @@ pub fn conversation_filters(filter: &ConversationFilter, tz: Tz) -> Form {
 }
 
 /// The `filters[...]` of the transaction list, in the doc's order.
-pub fn transaction_filters(filter: &TransactionFilter, tz: Tz) -> Form {
+pub(super) fn transaction_filters(filter: &TransactionFilter, tz: Tz) -> Form {
     let TransactionFilter {
         website_id,
         operator_id,
@@ -358,7 +358,7 @@ pub fn transaction_filters(filter: &TransactionFilter, tz: Tz) -> Form {
 }
 
 /// The `filters[...]` of the satisfaction list, in the doc's order.
-pub fn satisfaction_filters(filter: &SatisfactionFilter, tz: Tz) -> Form {
+pub(super) fn satisfaction_filters(filter: &SatisfactionFilter, tz: Tz) -> Form {
     let SatisfactionFilter {
         website_id,
         operator_id,
@@ -373,7 +373,7 @@ pub fn satisfaction_filters(filter: &SatisfactionFilter, tz: Tz) -> Form {
 }
 
 /// The `filters[...]` of the call meeting list, in the doc's order.
-pub fn call_meeting_filters(filter: &CallMeetingFilter, tz: Tz) -> Form {
+pub(super) fn call_meeting_filters(filter: &CallMeetingFilter, tz: Tz) -> Form {
     let CallMeetingFilter { website_id, range } = filter;
     let builder = FormBuilder::default().value("filters[website_id]", *website_id);
     range_filters(builder, range, tz).build()

@@ -22,13 +22,13 @@ use crate::{
 };
 
 /// iAdvize's date format.
-pub const DATE_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
+pub(super) const DATE_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
 
 /// Every answer: `meta.status` is "success", "fail" (the request is wrong) or
 /// "error" (e.g. "Forbidden"); `data` is an object or a list; lists carry
 /// `pagination`.
 #[derive(Debug, Deserialize)]
-pub struct Envelope {
+pub(super) struct Envelope {
     pub meta: Meta,
     #[serde(default)]
     pub data: Option<serde_json::Value>,
@@ -37,14 +37,14 @@ pub struct Envelope {
 }
 
 #[derive(Debug, Deserialize)]
-pub struct Meta {
+pub(super) struct Meta {
     pub status: String,
     #[serde(default)]
     pub message: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-pub struct Pagination {
+pub(super) struct Pagination {
     #[serde(default, deserialize_with = "opt_int_or_string")]
     pub page: Option<i64>,
     #[serde(default, deserialize_with = "opt_int_or_string")]
@@ -58,7 +58,7 @@ pub struct Pagination {
 /// An operator (`/operator`, `/operator/{id}`). Lists without `full=1` carry
 /// only some fields, so every field may be absent.
 #[derive(Debug, Deserialize)]
-pub struct WireOperator {
+pub(super) struct WireOperator {
     #[serde(deserialize_with = "int_or_string")]
     pub id: i64,
     #[serde(default)]
@@ -107,7 +107,7 @@ pub struct WireOperator {
 
 /// One channel of `/operator/live`.
 #[derive(Debug, Default, Deserialize)]
-pub struct WireChannel {
+pub(super) struct WireChannel {
     #[serde(default, deserialize_with = "loose_bool")]
     pub enabled: bool,
     #[serde(default, deserialize_with = "opt_int_or_string")]
@@ -122,7 +122,7 @@ pub struct WireChannel {
 
 /// One operator of `/operator/live` (or `/operator/{id}/live`).
 #[derive(Debug, Deserialize)]
-pub struct WireLive {
+pub(super) struct WireLive {
     #[serde(deserialize_with = "int_or_string")]
     pub id: i64,
     #[serde(default, deserialize_with = "loose_bool")]
@@ -137,7 +137,7 @@ pub struct WireLive {
 
 /// `/operator/{id}/statistic`.
 #[derive(Debug, Deserialize)]
-pub struct WireStatistic {
+pub(super) struct WireStatistic {
     #[serde(deserialize_with = "int_or_string")]
     pub id: i64,
     #[serde(default, deserialize_with = "opt_int_or_string")]
@@ -150,7 +150,7 @@ pub struct WireStatistic {
 
 /// `/operator/{id}/profile`.
 #[derive(Debug, Deserialize)]
-pub struct WireProfile {
+pub(super) struct WireProfile {
     #[serde(deserialize_with = "int_or_string")]
     pub user_id: i64,
     #[serde(default)]
@@ -169,7 +169,7 @@ pub struct WireProfile {
 
 /// `/group`, `/group/{id}`.
 #[derive(Debug, Deserialize)]
-pub struct WireGroup {
+pub(super) struct WireGroup {
     #[serde(deserialize_with = "int_or_string")]
     pub id: i64,
     #[serde(default)]
@@ -186,7 +186,7 @@ pub struct WireGroup {
 
 /// `/skill`, `/skill/{id}`.
 #[derive(Debug, Deserialize)]
-pub struct WireSkill {
+pub(super) struct WireSkill {
     #[serde(deserialize_with = "int_or_string")]
     pub id: i64,
     #[serde(default)]
@@ -203,7 +203,7 @@ pub struct WireSkill {
 
 /// `/odigocallback/pickup` answer.
 #[derive(Debug, Deserialize)]
-pub struct WirePickup {
+pub(super) struct WirePickup {
     #[serde(default, deserialize_with = "opt_int_or_string")]
     pub targeting_rule_id: Option<i64>,
     #[serde(default, deserialize_with = "opt_int_or_string")]
@@ -223,7 +223,7 @@ pub struct WirePickup {
 /// Besides the documented `YYYY-MM-DD HH:MM:SS`, the ISO form with a `T`
 /// (some resources are documented as "DateTime" only) is read in `tz` too,
 /// and one carrying its own offset is taken as it says.
-pub fn parse_date(text: Option<&str>, tz: Tz) -> Option<DateTime<Utc>> {
+pub(super) fn parse_date(text: Option<&str>, tz: Tz) -> Option<DateTime<Utc>> {
     let text = text?.trim();
     if let Ok(exact) = DateTime::parse_from_rfc3339(text) {
         return Some(exact.with_timezone(&Utc));
@@ -236,7 +236,7 @@ pub fn parse_date(text: Option<&str>, tz: Tz) -> Option<DateTime<Utc>> {
 
 /// A wall-clock time of `tz` as an instant. At a DST fold, the earlier
 /// instant; in a DST gap, there is none.
-pub fn local_time(naive: NaiveDateTime, tz: Tz) -> Option<DateTime<Utc>> {
+pub(super) fn local_time(naive: NaiveDateTime, tz: Tz) -> Option<DateTime<Utc>> {
     tz.from_local_datetime(&naive)
         .earliest()
         .map(|local| local.with_timezone(&Utc))
@@ -244,7 +244,7 @@ pub fn local_time(naive: NaiveDateTime, tz: Tz) -> Option<DateTime<Utc>> {
 
 /// An instant written as iAdvize filters take it: `YYYY-MM-DD HH:MM:SS` on
 /// the clock of `tz`, sub-seconds dropped.
-pub fn format_date(time: DateTime<Utc>, tz: Tz) -> String {
+pub(super) fn format_date(time: DateTime<Utc>, tz: Tz) -> String {
     time.with_timezone(&tz).format(DATE_FORMAT).to_string()
 }
 
@@ -257,7 +257,7 @@ fn clamp_i32(value: i64) -> i32 {
 }
 
 impl WireOperator {
-    pub fn into_domain(self) -> Operator {
+    pub(super) fn into_domain(self) -> Operator {
         Operator {
             id: self.id,
             name: non_empty(self.name),
@@ -304,7 +304,7 @@ impl WireChannel {
 }
 
 impl WireLive {
-    pub fn into_domain(self) -> Availability {
+    pub(super) fn into_domain(self) -> Availability {
         let channel = |c: Option<WireChannel>| c.unwrap_or_default().into_domain();
         Availability {
             operator_id: self.id,
@@ -317,7 +317,7 @@ impl WireLive {
 }
 
 impl WireStatistic {
-    pub fn into_domain(self) -> OperatorStatistics {
+    pub(super) fn into_domain(self) -> OperatorStatistics {
         OperatorStatistics {
             operator_id: self.id,
             conversation_number: self.conversation_number.unwrap_or(0),
@@ -328,7 +328,7 @@ impl WireStatistic {
 }
 
 impl WireProfile {
-    pub fn into_domain(self) -> OperatorProfile {
+    pub(super) fn into_domain(self) -> OperatorProfile {
         OperatorProfile {
             operator_id: self.user_id,
             status: non_empty(self.status),
@@ -342,7 +342,7 @@ impl WireProfile {
 }
 
 impl WireGroup {
-    pub fn into_domain(self, tz: Tz) -> OperatorGroup {
+    pub(super) fn into_domain(self, tz: Tz) -> OperatorGroup {
         OperatorGroup {
             id: self.id,
             name: non_empty(self.name),
@@ -355,7 +355,7 @@ impl WireGroup {
 }
 
 impl WireSkill {
-    pub fn into_domain(self, tz: Tz) -> Skill {
+    pub(super) fn into_domain(self, tz: Tz) -> Skill {
         Skill {
             id: self.id,
             name: non_empty(self.name),
@@ -368,7 +368,7 @@ impl WireSkill {
 }
 
 impl WirePickup {
-    pub fn into_domain(self) -> OdigoConversation {
+    pub(super) fn into_domain(self) -> OdigoConversation {
         OdigoConversation {
             targeting_rule_id: self.targeting_rule_id.unwrap_or(0),
             website_id: self.website_id.unwrap_or(0),
@@ -383,7 +383,7 @@ impl WirePickup {
 // ---- requests ----
 
 /// Form fields of a request body, in order; a key may repeat (lists).
-pub type Form = Vec<(String, String)>;
+pub(super) type Form = Vec<(String, String)>;
 
 fn flag(value: bool) -> String {
     if value { "1" } else { "0" }.to_owned()
@@ -429,7 +429,7 @@ impl FormBuilder {
 
 /// The operator fields to POST / PUT, form-encoded as iAdvize's own client
 /// does. Only `Some` fields are sent.
-pub fn operator_form(fields: &OperatorFields) -> Form {
+pub(super) fn operator_form(fields: &OperatorFields) -> Form {
     let OperatorFields {
         name,
         first_name,
@@ -487,7 +487,7 @@ pub fn operator_form(fields: &OperatorFields) -> Form {
         .build()
 }
 
-pub fn group_form(fields: &GroupFields) -> Form {
+pub(super) fn group_form(fields: &GroupFields) -> Form {
     let GroupFields {
         name,
         parent_id,
@@ -500,7 +500,7 @@ pub fn group_form(fields: &GroupFields) -> Form {
         .build()
 }
 
-pub fn skill_form(fields: &SkillFields) -> Form {
+pub(super) fn skill_form(fields: &SkillFields) -> Form {
     let SkillFields {
         name,
         order,
@@ -514,7 +514,7 @@ pub fn skill_form(fields: &SkillFields) -> Form {
 }
 
 /// `PUT /operator/{id}/live` fields.
-pub fn availability_form(change: &SetAvailability) -> Form {
+pub(super) fn availability_form(change: &SetAvailability) -> Form {
     match change {
         SetAvailability::Disconnect => FormBuilder::default().value("connected", Some(0)),
         SetAvailability::Channels { chat, call, video } => FormBuilder::default()
@@ -526,7 +526,7 @@ pub fn availability_form(change: &SetAvailability) -> Form {
 }
 
 /// `POST /odigocallback/{pickup,hangup}` fields.
-pub fn odigo_form(call: &OdigoCall) -> Form {
+pub(super) fn odigo_form(call: &OdigoCall) -> Form {
     let OdigoCall {
         operator_external_id,
         website_id,
@@ -540,7 +540,7 @@ pub fn odigo_form(call: &OdigoCall) -> Form {
 }
 
 /// The `filters[...]` query parameters of an operator list.
-pub fn operator_filters(filter: &OperatorFilter) -> Form {
+pub(super) fn operator_filters(filter: &OperatorFilter) -> Form {
     let OperatorFilter {
         id,
         group_id,
@@ -577,7 +577,7 @@ pub fn operator_filters(filter: &OperatorFilter) -> Form {
 }
 
 /// The `filters[...]` query parameters of the skill list.
-pub fn skill_filters(filter: &SkillFilter) -> Form {
+pub(super) fn skill_filters(filter: &SkillFilter) -> Form {
     let SkillFilter {
         operator_id,
         parent_id,

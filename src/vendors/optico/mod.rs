@@ -4,9 +4,9 @@
 //! [`data`].
 
 pub mod data;
-pub mod wire;
+mod wire;
 
-use std::time::Instant;
+pub use wire::{DATE_FORMAT, format_date};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -16,8 +16,8 @@ use serde::de::DeserializeOwned;
 use url::Url;
 
 use crate::{
-    domain::{AgentName, CallerPhone, OpticoMatch, PhoneNumber, Provider},
-    vendors::{VendorError, VendorErrorKind, VendorHttp, endpoint, record_request, redact},
+    domain::{AgentName, CallerPhone, OpticoMatch, PhoneNumber, Provider, Update},
+    vendors::{Answer, Effect, Pipeline, VendorError, VendorErrorKind, endpoint, redact},
 };
 
 /// What switchboard needs from the Optico Call Center API.
@@ -40,14 +40,14 @@ pub struct CallStart {
 
 /// The Optico HTTP client.
 pub struct OpticoClient {
-    http: VendorHttp,
+    http: Pipeline,
     base_url: Url,
     api_key: SecretString,
     timezone: Tz,
 }
 
 impl OpticoClient {
-    pub fn new(base_url: Url, api_key: SecretString, timezone: Tz, http: VendorHttp) -> Self {
+    pub fn new(base_url: Url, api_key: SecretString, timezone: Tz, http: Pipeline) -> Self {
         Self {
             http,
             base_url,
@@ -56,76 +56,62 @@ impl OpticoClient {
         }
     }
 
-    /// POSTs a form and reads the documented envelope.
+    /// POSTs a form and reads the documented envelope. Every Call Center
+    /// endpoint only records context, nobody is rung: a lost answer leaves
+    /// nothing unknown, but a POST is still never retried.
     async fn post<T: DeserializeOwned>(
         &self,
         path: &str,
         form: &impl serde::Serialize,
     ) -> Result<Vec<T>, VendorError> {
-        let started = Instant::now();
-        let result = self.post_inner(path, form).await;
-        record_request(Provider::Optico, path.to_owned(), started, &result);
-        result
-    }
-
-    async fn post_inner<T: DeserializeOwned>(
-        &self,
-        path: &str,
-        form: &impl serde::Serialize,
-    ) -> Result<Vec<T>, VendorError> {
         let request = self.http.post(endpoint(&self.base_url, path)).form(form);
-        let envelope: wire::Envelope<T> = send_json(request, self.api_key.expose_secret()).await?;
-        match envelope.status.as_str() {
-            "OK" => Ok(envelope.results),
-            "NOK" => {
-                let message = redact(
-                    envelope
-                        .error
-                        .as_deref()
-                        .unwrap_or("request refused without a message"),
-                    self.api_key.expose_secret(),
-                );
-                Err(VendorError::new(
-                    Provider::Optico,
-                    classify_error(&message),
-                    message,
-                ))
-            }
-            other => Err(VendorError::bad_response(
-                Provider::Optico,
-                format!("status {other:?} (expected OK or NOK)"),
-            )),
-        }
+        let api_key = self.api_key.expose_secret();
+        self.http
+            .send(path, Effect::Write, request, |answer| {
+                let envelope: wire::Envelope<T> = read_json(answer, api_key)?;
+                match envelope.status.as_str() {
+                    "OK" => Ok(envelope.results),
+                    "NOK" => {
+                        let message = redact(
+                            envelope
+                                .error
+                                .as_deref()
+                                .unwrap_or("request refused without a message"),
+                            api_key,
+                        );
+                        Err(VendorError::new(
+                            Provider::Optico,
+                            classify_error(&message),
+                            message,
+                        ))
+                    }
+                    other => Err(VendorError::bad_response(
+                        Provider::Optico,
+                        format!("status {other:?} (expected OK or NOK)"),
+                    )),
+                }
+            })
+            .await
     }
 }
 
-/// Sends an Optico request and reads its JSON answer, for both Optico APIs.
-/// A transport failure or a 5xx is "unavailable": every Optico endpoint only
-/// records context or reads, nobody is rung, so even a timeout leaves nothing
-/// unknown. A body that is not the expected JSON is an undocumented answer
-/// after a 2xx, and otherwise a refusal (of our configuration on 401/403).
-/// Errors never hold the URL (it may carry a key) and `api_key` is redacted
-/// from what they quote.
-pub(crate) async fn send_json<E: DeserializeOwned>(
-    request: reqwest::RequestBuilder,
+/// Reads an Optico JSON answer, for both Optico APIs. A 5xx is
+/// "unavailable". A body that is not the expected JSON is an undocumented
+/// answer after a 2xx, and otherwise a refusal (of our configuration on
+/// 401/403). Errors never hold the URL (it may carry a key) and `api_key` is
+/// redacted from what they quote.
+pub(crate) fn read_json<E: DeserializeOwned>(
+    answer: Answer,
     api_key: &str,
 ) -> Result<E, VendorError> {
-    let response = request
-        .send()
-        .await
-        .map_err(|e| VendorError::from_transport(Provider::Optico, &e, false))?;
-    let status = response.status();
-    let body = response
-        .bytes()
-        .await
-        .map_err(|e| VendorError::from_transport(Provider::Optico, &e, false))?;
+    let status = answer.status;
     if status.is_server_error() {
         return Err(VendorError::unavailable(
             Provider::Optico,
             format!("optico answered HTTP {}", status.as_u16()),
         ));
     }
-    match serde_json::from_slice(&body) {
+    match serde_json::from_slice(&answer.body) {
         Ok(answer) => Ok(answer),
         // serde quotes offending values: keep any echo of the key out.
         Err(e) if status.is_success() => Err(VendorError::bad_response(
@@ -142,6 +128,81 @@ pub(crate) async fn send_json<E: DeserializeOwned>(
             format!("optico answered HTTP {}", status.as_u16()),
         )),
     }
+}
+
+/// One `realtimeData` webhook delivery, read: the Optico call it is about,
+/// its kind (`view`, `cart` or `order`), the update and when it happened.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Realtime {
+    pub call_id: i64,
+    pub kind: &'static str,
+    pub update: Update,
+    pub occurred_at: DateTime<Utc>,
+}
+
+/// Reads a `realtimeData` payload as documented; the error says what does
+/// not match, for the webhook's 400.
+pub fn read_realtime(
+    value: serde_json::Value,
+    timezone: Tz,
+    received_at: DateTime<Utc>,
+) -> Result<Realtime, String> {
+    let data: wire::RealtimeData = serde_json::from_value(value)
+        .map_err(|e| format!("realtimeData does not match the documented payload: {e}"))?;
+    if data.call_id <= 0 {
+        return Err(format!(
+            "realtimeData.callId must be positive, got {}",
+            data.call_id
+        ));
+    }
+    let missing = |field: &str| {
+        format!(
+            "realtimeData.type is {:?} but realtimeData.{field} is missing",
+            data.kind
+        )
+    };
+    let (kind, update, occurred_at) = match data.kind.as_str() {
+        "view" => {
+            let view = data
+                .view
+                .ok_or_else(|| missing("view"))?
+                .into_domain(timezone);
+            // A view's createdAt is when the page was loaded: the event time.
+            let at = view.created_at.unwrap_or(received_at);
+            ("view", Update::View(view), at)
+        }
+        // A cart's or order's createdAt is when it was first created, not
+        // when it changed: the change happened when Optico told us.
+        "cart" => (
+            "cart",
+            Update::Cart(
+                data.cart
+                    .ok_or_else(|| missing("cart"))?
+                    .into_domain(timezone),
+            ),
+            received_at,
+        ),
+        "order" => (
+            "order",
+            Update::Order(
+                data.order
+                    .ok_or_else(|| missing("order"))?
+                    .into_domain(timezone),
+            ),
+            received_at,
+        ),
+        other => {
+            return Err(format!(
+                "realtimeData.type must be \"view\", \"cart\" or \"order\", got {other:?}"
+            ));
+        }
+    };
+    Ok(Realtime {
+        call_id: data.call_id,
+        kind,
+        update,
+        occurred_at,
+    })
 }
 
 /// Maps an Optico `NOK` message to a kind. The doc documents one message

@@ -17,8 +17,10 @@ pub const DATE_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
 /// Every Call Center API answer: `status` "OK" or "NOK", then `resultsNb` and
 /// `results` on success or `error` on failure.
 #[derive(Debug, Deserialize)]
-pub struct Envelope<T> {
+pub(super) struct Envelope<T> {
     pub status: String,
+    /// Documented; switchboard counts `results` itself.
+    #[allow(dead_code)]
     #[serde(rename = "resultsNb", default)]
     pub results_nb: Option<i64>,
     #[serde(default = "Vec::new")]
@@ -29,7 +31,7 @@ pub struct Envelope<T> {
 
 /// `callStart` request fields (form-encoded).
 #[derive(Debug, Serialize)]
-pub struct CallStartForm<'a> {
+pub(super) struct CallStartForm<'a> {
     #[serde(rename = "apiKey")]
     pub api_key: &'a str,
     #[serde(rename = "callerPhone")]
@@ -44,7 +46,7 @@ pub struct CallStartForm<'a> {
 
 /// `setAgentToCall` request fields (form-encoded).
 #[derive(Debug, Serialize)]
-pub struct SetAgentForm<'a> {
+pub(super) struct SetAgentForm<'a> {
     #[serde(rename = "apiKey")]
     pub api_key: &'a str,
     #[serde(rename = "callId")]
@@ -54,7 +56,7 @@ pub struct SetAgentForm<'a> {
 
 /// One `callStart` result.
 #[derive(Debug, Deserialize)]
-pub struct CallStartResult {
+pub(super) struct CallStartResult {
     pub call: WireCall,
     #[serde(default)]
     pub views: Option<Vec<WireView>>,
@@ -66,15 +68,17 @@ pub struct CallStartResult {
 
 /// One `setAgentToCall` result.
 #[derive(Debug, Deserialize)]
-pub struct SetAgentResult {
+pub(super) struct SetAgentResult {
     #[serde(rename = "callId", deserialize_with = "int_or_string")]
     pub call_id: i64,
+    /// Documented echo of the agent; the call id is what is checked.
+    #[allow(dead_code)]
     #[serde(default)]
     pub agent: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
-pub struct WireCall {
+pub(super) struct WireCall {
     #[serde(deserialize_with = "int_or_string")]
     pub id: i64,
     #[serde(rename = "startDate", default)]
@@ -93,7 +97,7 @@ pub struct WireCall {
 }
 
 #[derive(Debug, Deserialize)]
-pub struct WireView {
+pub(super) struct WireView {
     #[serde(deserialize_with = "int_or_string")]
     pub id: i64,
     #[serde(rename = "pageTitle", default)]
@@ -105,7 +109,7 @@ pub struct WireView {
 }
 
 #[derive(Debug, Deserialize)]
-pub struct WireProduct {
+pub(super) struct WireProduct {
     #[serde(deserialize_with = "int_or_string")]
     pub id: i64,
     #[serde(rename = "externalId", default)]
@@ -121,7 +125,7 @@ pub struct WireProduct {
 }
 
 #[derive(Debug, Deserialize)]
-pub struct WireCart {
+pub(super) struct WireCart {
     #[serde(deserialize_with = "int_or_string")]
     pub id: i64,
     #[serde(rename = "externalId", default)]
@@ -143,7 +147,7 @@ pub struct WireCart {
 }
 
 #[derive(Debug, Deserialize)]
-pub struct WireOrder {
+pub(super) struct WireOrder {
     #[serde(deserialize_with = "int_or_string")]
     pub id: i64,
     #[serde(rename = "externalId", default)]
@@ -172,7 +176,7 @@ pub struct WireOrder {
 
 /// The `realtimeData` webhook payload.
 #[derive(Debug, Deserialize)]
-pub struct RealtimeData {
+pub(super) struct RealtimeData {
     #[serde(rename = "callId", deserialize_with = "int_or_string")]
     pub call_id: i64,
     #[serde(rename = "type")]
@@ -187,7 +191,7 @@ pub struct RealtimeData {
 
 /// Reads an Optico date in `tz`. Empty or malformed dates become `None`
 /// rather than failing the whole payload: a date is context, not identity.
-pub fn parse_date(text: Option<&str>, tz: Tz) -> Option<DateTime<Utc>> {
+pub(super) fn parse_date(text: Option<&str>, tz: Tz) -> Option<DateTime<Utc>> {
     let text = text?.trim();
     let naive = NaiveDateTime::parse_from_str(text, DATE_FORMAT).ok()?;
     // At a DST fold, take the earlier instant; in a DST gap, there is none.
@@ -206,7 +210,7 @@ fn non_empty(value: Option<String>) -> Option<String> {
 }
 
 impl WireProduct {
-    pub fn into_domain(self) -> Product {
+    pub(super) fn into_domain(self) -> Product {
         Product {
             id: self.id,
             external_id: non_empty(self.external_id),
@@ -219,7 +223,7 @@ impl WireProduct {
 }
 
 impl WireView {
-    pub fn into_domain(self, tz: Tz) -> PageView {
+    pub(super) fn into_domain(self, tz: Tz) -> PageView {
         PageView {
             id: self.id,
             created_at: parse_date(self.created_at.as_deref(), tz),
@@ -230,7 +234,7 @@ impl WireView {
 }
 
 impl WireCart {
-    pub fn into_domain(self, tz: Tz) -> Cart {
+    pub(super) fn into_domain(self, tz: Tz) -> Cart {
         Cart {
             id: self.id,
             external_id: non_empty(self.external_id),
@@ -254,7 +258,7 @@ impl WireCart {
 }
 
 impl WireOrder {
-    pub fn into_domain(self, tz: Tz) -> Order {
+    pub(super) fn into_domain(self, tz: Tz) -> Order {
         Order {
             id: self.id,
             external_id: non_empty(self.external_id),
@@ -278,7 +282,7 @@ impl WireOrder {
 }
 
 impl CallStartResult {
-    pub fn into_domain(self, tz: Tz) -> OpticoMatch {
+    pub(super) fn into_domain(self, tz: Tz) -> OpticoMatch {
         let call = self.call;
         OpticoMatch {
             call: OpticoCallInfo {

@@ -5,33 +5,24 @@
 //! is ever logged, and Optico's messages are redacted before they go
 //! anywhere.
 
-pub mod wire;
-
-use std::time::{Duration, Instant};
+mod wire;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
-use tracing::warn;
 use url::Url;
 
-use super::{send_json, wire::parse_date};
+use super::{read_json, wire::parse_date};
 use crate::{
     domain::{PhoneNumber, Provider},
-    vendors::{VendorError, VendorErrorKind, VendorHttp, endpoint, redact},
+    vendors::{Effect, Pipeline, VendorError, VendorErrorKind, endpoint, redact},
 };
 
 /// The documented bounds of `limit` (records per page).
 pub const MIN_LIMIT: u32 = 10;
 pub const MAX_LIMIT: u32 = 5000;
-
-/// Extra attempts of a page request that failed in a way that is safe to
-/// retry (connection refused, timeout, 5xx): a GET changes nothing at Optico.
-const RETRIES: u32 = 2;
-/// Pause before the first retry, doubled before the next.
-const RETRY_PAUSE: Duration = Duration::from_millis(200);
 
 /// Which calls a request covers, validated.
 #[derive(Debug, Clone, PartialEq)]
@@ -111,14 +102,14 @@ pub trait OpticoDataApi: Send + Sync {
 
 /// The Optico Data API HTTP client.
 pub struct OpticoDataClient {
-    http: VendorHttp,
+    http: Pipeline,
     base_url: Url,
     api_key: SecretString,
     timezone: Tz,
 }
 
 impl OpticoDataClient {
-    pub fn new(base_url: Url, api_key: SecretString, timezone: Tz, http: VendorHttp) -> Self {
+    pub fn new(base_url: Url, api_key: SecretString, timezone: Tz, http: Pipeline) -> Self {
         Self {
             http,
             base_url,
@@ -150,37 +141,9 @@ impl OpticoDataClient {
         }
     }
 
-    /// GETs one page, retrying failures that are safe to retry.
+    /// GETs one page; the pipeline retries a failure that is safe to
+    /// retry (a GET changes nothing at Optico).
     async fn get<T: DeserializeOwned>(
-        &self,
-        query: &wire::DataQuery<'_>,
-    ) -> Result<DataPage<T>, VendorError> {
-        let mut pause = RETRY_PAUSE;
-        let mut attempt = 0;
-        loop {
-            let started = Instant::now();
-            let result = self.get_once(query).await;
-            let outcome = match &result {
-                Ok(_) => "ok",
-                Err(e) if e.kind == VendorErrorKind::Unavailable => "unavailable",
-                Err(_) => "refused",
-            };
-            metrics::histogram!("switchboard_vendor_request_seconds", "vendor" => "optico", "endpoint" => "data-api", "outcome" => outcome)
-                .record(started.elapsed().as_secs_f64());
-            match result {
-                Err(error) if error.kind == VendorErrorKind::Unavailable && attempt < RETRIES => {
-                    attempt += 1;
-                    // The error never holds the URL (see VendorError::from_transport).
-                    warn!(page = query.page, attempt, error = %error, "optico data api request failed; retrying");
-                    tokio::time::sleep(pause).await;
-                    pause *= 2;
-                }
-                other => return other,
-            }
-        }
-    }
-
-    async fn get_once<T: DeserializeOwned>(
         &self,
         query: &wire::DataQuery<'_>,
     ) -> Result<DataPage<T>, VendorError> {
@@ -188,38 +151,47 @@ impl OpticoDataClient {
             .http
             .get(endpoint(&self.base_url, "data-api"))
             .query(query);
-        let envelope: wire::Envelope<T> = send_json(request, self.api_key.expose_secret()).await?;
-        match envelope.status.as_str() {
-            wire::STATUS_OK => {
-                let total_results = envelope.total_results.ok_or_else(|| {
-                    VendorError::bad_response(Provider::Optico, "status OK without total_results")
-                })?;
-                Ok(DataPage {
-                    records: envelope.results.unwrap_or_default(),
-                    total_results,
-                    next_page: envelope.next_page,
-                })
-            }
-            wire::STATUS_ERROR => {
-                let messages: Vec<String> = wire::error_messages(envelope.errors.as_ref())
-                    .iter()
-                    .map(|m| redact(m, self.api_key.expose_secret()))
-                    .collect();
-                Err(VendorError::new(
-                    Provider::Optico,
-                    classify_errors(&messages),
-                    if messages.is_empty() {
-                        "data api refused the request without a message".to_owned()
-                    } else {
-                        messages.join("; ")
-                    },
-                ))
-            }
-            other => Err(VendorError::bad_response(
-                Provider::Optico,
-                format!("status {other:?} (expected OK or ERROR)"),
-            )),
+        let api_key = self.api_key.expose_secret();
+        self.http
+            .send("data-api", Effect::Read, request, |answer| {
+                let envelope: wire::Envelope<T> = read_json(answer, api_key)?;
+                read_page(envelope, api_key)
+            })
+            .await
+    }
+}
+
+fn read_page<T>(envelope: wire::Envelope<T>, api_key: &str) -> Result<DataPage<T>, VendorError> {
+    match envelope.status.as_str() {
+        wire::STATUS_OK => {
+            let total_results = envelope.total_results.ok_or_else(|| {
+                VendorError::bad_response(Provider::Optico, "status OK without total_results")
+            })?;
+            Ok(DataPage {
+                records: envelope.results.unwrap_or_default(),
+                total_results,
+                next_page: envelope.next_page,
+            })
         }
+        wire::STATUS_ERROR => {
+            let messages: Vec<String> = wire::error_messages(envelope.errors.as_ref())
+                .iter()
+                .map(|m| redact(m, api_key))
+                .collect();
+            Err(VendorError::new(
+                Provider::Optico,
+                classify_errors(&messages),
+                if messages.is_empty() {
+                    "data api refused the request without a message".to_owned()
+                } else {
+                    messages.join("; ")
+                },
+            ))
+        }
+        other => Err(VendorError::bad_response(
+            Provider::Optico,
+            format!("status {other:?} (expected OK or ERROR)"),
+        )),
     }
 }
 

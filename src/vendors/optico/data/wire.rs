@@ -11,15 +11,15 @@ use crate::vendors::wire::{
 };
 
 /// The only `type` the documentation offers ("Appel").
-pub const TYPE_CALLS: &str = "calls";
+pub(super) const TYPE_CALLS: &str = "calls";
 /// `status` of a successful answer; the other documented value is "ERROR".
-pub const STATUS_OK: &str = "OK";
-pub const STATUS_ERROR: &str = "ERROR";
+pub(super) const STATUS_OK: &str = "OK";
+pub(super) const STATUS_ERROR: &str = "ERROR";
 
 /// The query string of a Data API request. It carries the API key: never
 /// log it, nor the URL built from it.
 #[derive(Debug, Serialize)]
-pub struct DataQuery<'a> {
+pub(super) struct DataQuery<'a> {
     pub api_key: &'a str,
     #[serde(rename = "type")]
     pub kind: &'static str,
@@ -42,7 +42,7 @@ pub struct DataQuery<'a> {
 
 /// Every Data API answer.
 #[derive(Debug, Deserialize)]
-pub struct Envelope<T> {
+pub(super) struct Envelope<T> {
     pub status: String,
     #[serde(default, deserialize_with = "opt_int_or_string")]
     pub total_results: Option<i64>,
@@ -58,7 +58,7 @@ pub struct Envelope<T> {
 
 /// One call of `results` (`type=calls`).
 #[derive(Debug, Deserialize)]
-pub struct WireCall {
+pub(super) struct WireCall {
     /// `Y-m-d H:i:s` in Optico's time zone.
     #[serde(default, deserialize_with = "opt_text")]
     pub start_date: Option<String>,
@@ -107,7 +107,7 @@ pub struct WireCall {
 
 /// One row of `results` with `group_by_day`.
 #[derive(Debug, Deserialize)]
-pub struct WireDay {
+pub(super) struct WireDay {
     #[serde(default, deserialize_with = "opt_text")]
     pub date: Option<String>,
     #[serde(default, deserialize_with = "opt_int_or_string")]
@@ -140,7 +140,7 @@ fn call_path<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, 
 }
 
 /// The messages of an `errors` value, each as text.
-pub fn error_messages(errors: Option<&serde_json::Value>) -> Vec<String> {
+pub(super) fn error_messages(errors: Option<&serde_json::Value>) -> Vec<String> {
     use serde_json::Value;
     let text = |value: &Value| match value {
         Value::String(text) => text.clone(),
