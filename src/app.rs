@@ -581,13 +581,17 @@ fn grpc_server(
         // (which carry no token) are answered and every answer to an allowed
         // origin carries its CORS headers; gRPC-Web translated to gRPC; then
         // the bearer tokens, judged on the RPC's path (health and reflection
-        // stay open).
+        // stay open); last, the RPC's deadline made known to vendor requests.
         .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
             server_settings.max_concurrent_requests,
         ))
         .layer(origins.layer())
         .layer(GrpcWebLayer::new())
         .layer(ValidateRequestHeaderLayer::custom(auth))
+        // Vendor requests see the RPC's deadline (pacing waits up to it).
+        .layer(crate::grpc::deadline::DeadlineLayer::new(Duration::from_millis(
+            server_settings.request_timeout_ms,
+        )))
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)

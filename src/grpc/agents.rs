@@ -1349,6 +1349,7 @@ mod tests {
         let fields: Vec<_> = violations
             .into_result()
             .unwrap_err()
+            .0
             .into_iter()
             .map(|v| v.field)
             .collect();

@@ -1437,7 +1437,13 @@ async fn forbidden_is_failed_precondition_and_the_key_never_leaks() {
 
 #[tokio::test]
 async fn outages_are_unavailable_and_only_reads_are_retried() {
-    let (app, iadvize) = app_with_iadvize().await;
+    // More failures in a row than the breaker's default threshold: this
+    // test is about retries (the breaker has its own tests).
+    let (app, iadvize) = app_with(AppOptions::default().env(
+        "SWITCHBOARD__VENDORS__IADVIZE__BREAKER__FAILURE_THRESHOLD",
+        100,
+    ))
+    .await;
     let mut agents = client(&app).await;
     let html = "<html>down for maintenance</html>";
 

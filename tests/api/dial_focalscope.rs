@@ -8,7 +8,7 @@ use tonic::Code;
 use crate::helpers::{
     AppOptions, Db, TestApp, assert_no_update, call_ref, closed_port,
     fake_focalscope::{Answer, DOC_CALLBACKS, FakeFocalScope},
-    next_update, violated_fields,
+    next_update, reason, violated_fields,
 };
 
 const WAIT: Duration = Duration::from_secs(5);
@@ -475,10 +475,25 @@ async fn vendor_answers_map_to_codes() {
     assert_eq!(status.code(), Code::Unavailable);
     fake.answer(Answer::Documented);
     app.dials().await.dial(dial("unavailable")).await.unwrap();
-    // A success without a RequestID: it may be dialling, so unknown.
+    // A success without a RequestID: an undocumented answer, and it may be
+    // dialling, so the call is kept as UNKNOWN and never dialled again.
     fake.answer(Answer::Body("OK"));
     let status = app.dials().await.dial(dial("garbage")).await.unwrap_err();
-    assert_eq!(status.code(), Code::Unavailable);
+    assert_eq!(status.code(), Code::Unknown);
+    assert_eq!(reason(&status), "VENDOR_BAD_RESPONSE");
+    let dials_so_far = fake.dials().len();
+    fake.answer(Answer::Documented);
+    let kept = app
+        .dials()
+        .await
+        .dial(dial("garbage"))
+        .await
+        .unwrap()
+        .into_inner()
+        .call
+        .unwrap();
+    assert_eq!(status_of(&kept), proto::CallStatus::Unknown);
+    assert_eq!(fake.dials().len(), dials_so_far, "never dialled twice");
     // Wrong URL: our configuration.
     fake.answer(Answer::Status(404));
     let status = app.dials().await.dial(dial("not-found")).await.unwrap_err();

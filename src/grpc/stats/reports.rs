@@ -516,6 +516,7 @@ mod tests {
         violations
             .into_result()
             .err()
+            .map(|invalid| invalid.0)
             .unwrap_or_default()
             .into_iter()
             .map(|v| v.field)

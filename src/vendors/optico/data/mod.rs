@@ -334,9 +334,12 @@ mod tests {
             Url::parse("http://127.0.0.1:9").unwrap(),
             SecretString::from("k".repeat(32)),
             chrono_tz::Europe::Paris,
-            crate::vendors::VendorHttp::new(
+            crate::vendors::Pipeline::new(
                 &crate::vendors::http_client().unwrap(),
-                std::time::Duration::from_secs(1),
+                crate::vendors::PipelineSettings::plain(
+                    Provider::Optico,
+                    std::time::Duration::from_secs(1),
+                ),
             ),
         );
         let query = CallsQuery {
