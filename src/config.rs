@@ -663,8 +663,25 @@ impl Settings {
                 &v.ccai.breaker,
             ),
         };
+        let url = match vendor {
+            Provider::Optico => Some(v.optico.base_url.clone()),
+            Provider::Iadvize => Some(v.iadvize.base_url.clone()),
+            Provider::Ccai => v.ccai.base_url.clone(),
+            // The template's placeholders are not URL characters.
+            Provider::FocalScope => v.focalscope.dial_url.as_deref().and_then(|template| {
+                Url::parse(&template.replace("{agent}", "a").replace("{number}", "1")).ok()
+            }),
+        };
+        let target = url
+            .map(|url| match (url.host_str(), url.port_or_known_default()) {
+                (Some(host), Some(port)) => format!("{host}:{port}"),
+                (Some(host), None) => host.to_owned(),
+                _ => String::new(),
+            })
+            .unwrap_or_default();
         PipelineSettings {
             vendor,
+            target,
             timeout: Duration::from_millis(timeout_ms),
             max_in_flight,
             // 0 is how a file or the environment turns CCAI's default off.

@@ -54,6 +54,7 @@ impl State {
 
 pub struct Breaker {
     vendor: Provider,
+    target: String,
     policy: BreakerPolicy,
     state: Mutex<State>,
 }
@@ -68,9 +69,10 @@ pub struct Admission<'a> {
 }
 
 impl Breaker {
-    pub fn new(vendor: Provider, policy: BreakerPolicy) -> Self {
+    pub fn new(vendor: Provider, target: &str, policy: BreakerPolicy) -> Self {
         let breaker = Self {
             vendor,
+            target: target.to_owned(),
             policy,
             state: Mutex::new(State::Closed { failures: 0 }),
         };
@@ -89,8 +91,12 @@ impl Breaker {
     }
 
     fn publish(&self, state: State) {
-        metrics::gauge!("switchboard_vendor_circuit_state", "vendor" => self.vendor.as_str())
-            .set(state.gauge());
+        metrics::gauge!(
+            "switchboard_vendor_circuit_state",
+            "vendor" => self.vendor.as_str(),
+            "target" => self.target.clone(),
+        )
+        .set(state.gauge());
     }
 
     fn change(&self, state: &mut State, next: State) {
@@ -99,17 +105,19 @@ impl Breaker {
         if before.name() != next.name() {
             self.publish(next);
             let vendor = self.vendor.as_str();
+            let target = self.target.as_str();
             match next {
                 State::Open { .. } => warn!(
                     vendor,
+                    target,
                     from = before.name(),
                     cool_down_ms = self.policy.cool_down.as_millis() as u64,
                     "vendor circuit opened: requests fail fast until a probe succeeds"
                 ),
                 State::HalfOpen => {
-                    info!(vendor, "vendor circuit half-open: one probe request let through");
+                    info!(vendor, target, "vendor circuit half-open: one probe request let through");
                 }
-                State::Closed { .. } => info!(vendor, "vendor circuit closed: vendor answers again"),
+                State::Closed { .. } => info!(vendor, target, "vendor circuit closed: vendor answers again"),
             }
         }
     }
@@ -195,6 +203,7 @@ mod tests {
     fn breaker(threshold: u32) -> Breaker {
         Breaker::new(
             Provider::Optico,
+            "127.0.0.1:9",
             BreakerPolicy {
                 failure_threshold: threshold,
                 cool_down: Duration::from_secs(10),

@@ -54,6 +54,9 @@ const BULKHEAD_RETRY_AFTER: Duration = Duration::from_millis(500);
 #[derive(Debug, Clone, PartialEq)]
 pub struct PipelineSettings {
     pub vendor: Provider,
+    /// `host:port` of the vendor's base URL: a metrics label (never the
+    /// URL itself, which may carry a key).
+    pub target: String,
     pub timeout: Duration,
     pub max_in_flight: usize,
     pub max_requests_per_second: Option<f64>,
@@ -67,6 +70,7 @@ impl PipelineSettings {
     pub fn plain(vendor: Provider, timeout: Duration) -> Self {
         Self {
             vendor,
+            target: String::new(),
             timeout,
             max_in_flight: 64,
             max_requests_per_second: None,
@@ -246,7 +250,7 @@ impl Pipeline {
                 breaker: settings
                     .breaker
                     .clone()
-                    .map(|policy| Breaker::new(settings.vendor, policy)),
+                    .map(|policy| Breaker::new(settings.vendor, &settings.target, policy)),
                 budget: TpsBudget::new(BUDGET_WINDOW, BUDGET_MIN_PER_SECOND, BUDGET_RETRY_RATIO),
                 backoff,
                 settings,
@@ -417,6 +421,7 @@ impl Pipeline {
         metrics::histogram!(
             "switchboard_vendor_request_seconds",
             "vendor" => vendor.as_str(),
+            "target" => settings.target.clone(),
             "endpoint" => endpoint.to_owned(),
             "outcome" => outcome.as_str(),
         )

@@ -12,6 +12,7 @@ mod dial_focalscope;
 mod outage;
 mod panel;
 mod replicas;
+mod resilience;
 mod restart;
 mod sandbox;
 mod server;

@@ -29,6 +29,8 @@ pub struct Received {
     pub authorization: String,
     pub content_type: String,
     pub body: serde_json::Value,
+    /// When the request arrived.
+    pub at: std::time::Instant,
 }
 
 #[derive(Debug, Clone)]
@@ -116,6 +118,7 @@ fn record(fake: &FakeCcai, method: &Method, uri: &Uri, headers: &HeaderMap, body
         authorization: header("authorization"),
         content_type: header("content-type"),
         body: serde_json::from_slice(body).unwrap_or(serde_json::Value::Null),
+        at: std::time::Instant::now(),
     });
 }
 

@@ -27,7 +27,22 @@ impl Server {
         Self::spawn_on(closed_port(), closed_port(), env)
     }
 
+    /// Like [`Server::spawn`], its log lines (stderr) written to `log`.
+    pub fn spawn_logging_to(env: &[(&str, String)], log: &std::path::Path) -> Self {
+        let file = std::fs::File::create(log).expect("log file");
+        Self::spawn_with_stderr(closed_port(), closed_port(), env, Some(file))
+    }
+
     pub fn spawn_on(grpc_port: u16, http_port: u16, env: &[(&str, String)]) -> Self {
+        Self::spawn_with_stderr(grpc_port, http_port, env, None)
+    }
+
+    fn spawn_with_stderr(
+        grpc_port: u16,
+        http_port: u16,
+        env: &[(&str, String)],
+        log: Option<std::fs::File>,
+    ) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_switchboard"));
         command.arg("serve");
         for (name, _) in std::env::vars().filter(|(k, _)| k.starts_with("SWITCHBOARD")) {
@@ -54,10 +69,10 @@ impl Server {
         let logs = std::env::var_os("SWITCHBOARD_TEST_SERVER_LOGS").is_some();
         let child = command
             .stdout(Stdio::null())
-            .stderr(if logs {
-                Stdio::inherit()
-            } else {
-                Stdio::null()
+            .stderr(match log {
+                Some(file) => Stdio::from(file),
+                None if logs => Stdio::inherit(),
+                None => Stdio::null(),
             })
             .spawn()
             .expect("switchboard starts");
