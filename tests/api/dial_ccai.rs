@@ -754,3 +754,70 @@ async fn customer_flags_are_read_and_updated_by_any_reference() {
     assert_eq!(status.code(), Code::FailedPrecondition);
     assert_eq!(fake.received().len(), before);
 }
+
+#[tokio::test]
+async fn an_undocumented_success_is_unknown_and_the_call_kept_unknown_never_redialled() {
+    let fake = FakeCcai::start().await;
+    let app = TestApp::spawn_with(
+        AppOptions::default()
+            .ccai(&fake)
+            // Smaller than the documented 201 answer.
+            .env("SWITCHBOARD__VENDORS__CCAI__MAX_ANSWER_BYTES", 512),
+    )
+    .await;
+    for (request_id, status_code, body) in [
+        ("html-201", 201, "<html><body>Welcome</body></html>"),
+        ("garbage-200", 200, "OK!"),
+        ("html-202", 202, "<html>accepted?</html>"),
+        // Larger than vendors.ccai.max_answer_bytes.
+        ("oversized-201", 201, ccai_doc::OUTBOUND_CREATED),
+    ] {
+        fake.answer_json(status_code, body);
+        let sent = fake.creations().len();
+        let status = app
+            .dials()
+            .await
+            .dial(outbound(request_id))
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::Unknown, "{request_id}: {status:?}");
+        assert_eq!(
+            crate::helpers::reason(&status),
+            "VENDOR_BAD_RESPONSE",
+            "{request_id}"
+        );
+        if request_id == "oversized-201" {
+            assert!(
+                status.message().contains("vendors.ccai.max_answer_bytes"),
+                "{}",
+                status.message()
+            );
+        }
+        // The vendor may have dialled: the retry gets the call, kept as
+        // UNKNOWN, and CCAI is not asked again.
+        fake.answer_json(201, ccai_doc::OUTBOUND_CREATED);
+        let call = app
+            .dials()
+            .await
+            .dial(outbound(request_id))
+            .await
+            .unwrap()
+            .into_inner()
+            .call
+            .unwrap();
+        assert_eq!(call.status(), proto::CallStatus::Unknown, "{request_id}");
+        assert_eq!(fake.creations().len(), sent + 1, "{request_id}");
+    }
+    // The documented empty 202 still means the agent finishes in the widget.
+    fake.answer_json(202, "");
+    let call = app
+        .dials()
+        .await
+        .dial(outbound("empty-202"))
+        .await
+        .unwrap()
+        .into_inner()
+        .call
+        .unwrap();
+    assert_eq!(call.status(), proto::CallStatus::PendingAgentAction);
+}

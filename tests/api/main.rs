@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! The one integration-test binary: starts the real application on port 0
 //! with a fresh database, vendors played by local HTTP servers answering as
 //! their documentation shows.
