@@ -589,9 +589,9 @@ fn grpc_server(
         .layer(GrpcWebLayer::new())
         .layer(ValidateRequestHeaderLayer::custom(auth))
         // Vendor requests see the RPC's deadline (pacing waits up to it).
-        .layer(crate::grpc::deadline::DeadlineLayer::new(Duration::from_millis(
-            server_settings.request_timeout_ms,
-        )))
+        .layer(crate::grpc::deadline::DeadlineLayer::new(
+            Duration::from_millis(server_settings.request_timeout_ms),
+        ))
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)

@@ -16,11 +16,11 @@ mod update;
 mod validation;
 
 pub use agent::{AgentName, EmailAddress};
-pub use ccai::EndUser;
 pub use call::{
     Call, CallId, CallLeg, CallLookup, CallStatus, DialEventType, Direction, FailureReason,
     LegKind, Provider, RefKind, VendorRef,
 };
+pub use ccai::EndUser;
 pub use dial::{Language, RecordingPermission, RequestId, dial_status, parse_ticket_id};
 pub use dial_stats::{DialFacts, DialOutcome, DialSummary, DialTally};
 pub use phone::{CallerPhone, PhoneNumber};

@@ -8,8 +8,7 @@ use crate::{
     calls::CallDesk,
     dials::Dialer,
     domain::{
-        AgentName, CallLookup, CallerPhone, FieldViolation, PhoneNumber, Violations,
-        ccai::{CustomerFlags, CustomerFlagsChange},
+        AgentName, CallerPhone, FieldViolation, PhoneNumber, Violations, ccai::CustomerFlagsChange,
     },
     error::Error,
     pb::{
@@ -40,23 +39,6 @@ impl CallContextApi {
     }
 }
 
-fn flags(flag: &CustomerFlags) -> proto::CustomerFlags {
-    let CustomerFlags {
-        verified_customer,
-        bad_actor,
-        repeat_customer,
-    } = flag;
-    proto::CustomerFlags {
-        verified_customer: *verified_customer,
-        bad_actor: *bad_actor,
-        repeat_customer: *repeat_customer,
-    }
-}
-
-fn enum_field<E: TryFrom<i32>>(field: &str, value: i32) -> Result<E, FieldViolation> {
-    E::try_from(value).map_err(|_| FieldViolation::new(field, format!("has unknown value {value}")))
-}
-
 #[tonic::async_trait]
 impl CallContextService for CallContextApi {
     type StreamCallUpdatesStream = BoxStream<proto::StreamCallUpdatesResponse>;
@@ -78,8 +60,8 @@ impl CallContextService for CallContextApi {
         let start_time =
             violations.check(pb::required_timestamp("start_time", start_time.as_ref()));
         let agent = violations.check(AgentName::parse_optional("agent", &agent));
-        let (caller, destination, start_time, agent) = violations
-            .finish(crate::all_some!(caller, destination, start_time, agent))?;
+        let (caller, destination, start_time, agent) =
+            violations.finish(crate::all_some!(caller, destination, start_time, agent))?;
         let started = self
             .desk
             .start_call(CallStart {
@@ -103,8 +85,7 @@ impl CallContextService for CallContextApi {
         let mut violations = Violations::new();
         let lookup = violations.check(pb::call_lookup("call", call.as_ref()));
         let agent = violations.check(AgentName::parse("agent", &agent));
-        let (lookup, agent) = violations
-            .finish(crate::all_some!(lookup, agent))?;
+        let (lookup, agent) = violations.finish(crate::all_some!(lookup, agent))?;
         let call = self.desk.assign_agent(&lookup, &agent).await?;
         Ok(Response::new(proto::AssignAgentResponse {
             call: Some(pb::call(&call)),
@@ -168,10 +149,10 @@ impl CallContextService for CallContextApi {
             ));
         }
         let status = violations
-            .check(enum_field::<proto::CallStatus>("status", status))
+            .check(pb::enum_value::<proto::CallStatus>("status", status))
             .and_then(pb::call_status_from);
         let provider = violations
-            .check(enum_field::<proto::Provider>("provider", provider))
+            .check(pb::enum_value::<proto::Provider>("provider", provider))
             .and_then(pb::provider_from);
         let filter = CallFilter {
             agent: agent.map(|a| a.as_str().to_owned()),
@@ -186,8 +167,7 @@ impl CallContextService for CallContextApi {
             &page_token,
             &fingerprint,
         ));
-        let (page_size, cursor) = violations
-            .finish(crate::all_some!(page_size, cursor))?;
+        let (page_size, cursor) = violations.finish(crate::all_some!(page_size, cursor))?;
         let page = calls::list_calls(
             self.desk.store().connection(),
             &filter,
@@ -265,11 +245,9 @@ impl CallContextService for CallContextApi {
         let lookup = pb::call_lookup("call", call.as_ref())?;
         let ccai = self.dialer.ccai()?;
         let (_, ccai_call_id) = self.dialer.ccai_call_id(&lookup).await?;
-        let flag = ccai
-            .customer_flags(ccai_call_id)
-            .await?;
+        let flag = ccai.customer_flags(ccai_call_id).await?;
         Ok(Response::new(proto::GetCustomerFlagsResponse {
-            flags: Some(flags(&flag)),
+            flags: Some(pb::call_context::customer_flags(&flag)),
         }))
     }
 
@@ -299,57 +277,11 @@ impl CallContextService for CallContextApi {
             bad_actor,
             repeat_customer,
         };
-        let flag = ccai
-            .update_customer_flags(ccai_call_id, &change)
-            .await?;
+        let flag = ccai.update_customer_flags(ccai_call_id, &change).await?;
         Ok(Response::new(proto::UpdateCustomerFlagsResponse {
-            flags: Some(flags(&flag)),
+            flags: Some(pb::call_context::customer_flags(&flag)),
         }))
     }
 }
 
-/// The lookup a CLI user means by `--call REF`: `optico:22122563`,
-/// `focalscope-request:513`, `focalscope-call:…`, `uuid:…`, `ccai:397`,
-/// `id:…` or a bare switchboard id.
-pub fn parse_cli_call_ref(value: &str) -> Result<proto::CallRef, String> {
-    use proto::call_ref::Ref;
-    let (kind, rest) = value.split_once(':').unwrap_or(("id", value));
-    let reference = match kind {
-        "id" => Ref::Id(rest.to_owned()),
-        "optico" => Ref::OpticoCallId(rest.to_owned()),
-        "focalscope-request" => Ref::FocalscopeRequestId(rest.to_owned()),
-        "focalscope-call" => Ref::FocalscopeCallId(rest.to_owned()),
-        "uuid" => Ref::CallUuid(rest.to_owned()),
-        "ccai" => Ref::CcaiCallId(rest.to_owned()),
-        other => {
-            return Err(format!(
-                "unknown reference kind {other:?}: use id, optico, focalscope-request, focalscope-call, uuid or ccai"
-            ));
-        }
-    };
-    let reference = proto::CallRef {
-        r#ref: Some(reference),
-    };
-    pb::call_lookup("call", Some(&reference)).map_err(|v| v.to_string())?;
-    Ok(reference)
-}
-
-impl From<CallLookup> for proto::CallRef {
-    fn from(lookup: CallLookup) -> Self {
-        use crate::domain::RefKind;
-        use proto::call_ref::Ref;
-        let reference = match lookup {
-            CallLookup::Id(id) => Ref::Id(id.to_string()),
-            CallLookup::Vendor(vendor_ref) => match vendor_ref.kind {
-                RefKind::OpticoCallId => Ref::OpticoCallId(vendor_ref.value),
-                RefKind::FocalscopeRequestId => Ref::FocalscopeRequestId(vendor_ref.value),
-                RefKind::FocalscopeCallId => Ref::FocalscopeCallId(vendor_ref.value),
-                RefKind::CallUuid => Ref::CallUuid(vendor_ref.value),
-                RefKind::CcaiCallId => Ref::CcaiCallId(vendor_ref.value),
-            },
-        };
-        proto::CallRef {
-            r#ref: Some(reference),
-        }
-    }
-}
+pub use crate::pb::call_context::parse_cli_call_ref;

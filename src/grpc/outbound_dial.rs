@@ -4,13 +4,13 @@ use chrono::Utc;
 use tonic::{Request, Response, Status};
 
 use crate::{
-    dials::{DialRequest, Dialer, EndUser},
+    dials::{DialRequest, Dialer},
     domain::{
-        AgentName, EmailAddress, FieldViolation, Language, PhoneNumber, RecordingPermission,
-        RequestId, Violations, parse_ticket_id,
+        AgentName, EmailAddress, FieldViolation, Language, PhoneNumber, RequestId, Violations,
     },
     pb::{
         self,
+        outbound_dial::{end_user, parse_menu_id, recording_permission, response_call},
         v1::{self as proto, outbound_dial_service_server::OutboundDialService},
     },
 };
@@ -23,74 +23,6 @@ impl OutboundDialApi {
     pub fn new(dialer: Dialer) -> Self {
         Self { dialer }
     }
-}
-
-/// The number or the ticket: one of them is required. `number_field` names
-/// the request's number field in errors.
-fn end_user(
-    violations: &mut Violations,
-    number_field: &str,
-    number: &str,
-    ticket_id: &str,
-) -> Option<EndUser> {
-    let ticket_id = violations.check(parse_ticket_id("ticket_id", ticket_id))?;
-    let number = if number.trim().is_empty() {
-        if ticket_id.is_none() {
-            violations.push(FieldViolation::new(
-                number_field,
-                "is required unless ticket_id is set",
-            ));
-            return None;
-        }
-        None
-    } else {
-        Some(violations.check(PhoneNumber::parse(number_field, number))?)
-    };
-    Some(EndUser { number, ticket_id })
-}
-
-fn recording_permission(
-    violations: &mut Violations,
-    value: i32,
-) -> Option<Option<RecordingPermission>> {
-    match proto::RecordingPermission::try_from(value) {
-        Ok(proto::RecordingPermission::Unspecified) => Some(None),
-        Ok(proto::RecordingPermission::NotAsked) => Some(Some(RecordingPermission::NotAsked)),
-        Ok(proto::RecordingPermission::Granted) => Some(Some(RecordingPermission::Granted)),
-        Ok(proto::RecordingPermission::Denied) => Some(Some(RecordingPermission::Denied)),
-        Err(_) => {
-            violations.push(FieldViolation::new(
-                "recording_permission",
-                format!("has unknown value {value}"),
-            ));
-            None
-        }
-    }
-}
-
-fn parse_menu_id(violations: &mut Violations, value: i64, required: bool) -> Option<Option<i64>> {
-    match value {
-        0 if !required => Some(None),
-        0 => {
-            violations.push(FieldViolation::new(
-                "menu_id",
-                "is required (a positive CCAI menu id)",
-            ));
-            None
-        }
-        v if v < 0 => {
-            violations.push(FieldViolation::new(
-                "menu_id",
-                format!("must be positive, got {v}"),
-            ));
-            None
-        }
-        v => Some(Some(v)),
-    }
-}
-
-fn response_call(call: &crate::domain::Call) -> Option<proto::Call> {
-    Some(pb::call(call))
 }
 
 #[tonic::async_trait]
@@ -169,8 +101,7 @@ impl OutboundDialService for OutboundDialApi {
                 None
             }
         };
-        let (request_id, dial) = violations
-            .finish(crate::all_some!(request_id, dial))?;
+        let (request_id, dial) = violations.finish(crate::all_some!(request_id, dial))?;
         let call = self.dialer.execute("Dial", &request_id, dial).await?;
         Ok(Response::new(proto::DialResponse {
             call: response_call(&call),
@@ -277,16 +208,15 @@ impl OutboundDialService for OutboundDialApi {
             ));
         }
         let (request_id, parent_lookup, menu_id, end_user, language, recording, scheduled_at) =
-            violations
-                .finish(crate::all_some!(
-                    request_id,
-                    parent_lookup,
-                    menu,
-                    end_user,
-                    language,
-                    recording,
-                    scheduled_at
-                ))?;
+            violations.finish(crate::all_some!(
+                request_id,
+                parent_lookup,
+                menu,
+                end_user,
+                language,
+                recording,
+                scheduled_at
+            ))?;
         // The parent must be a CCAI call switchboard knows; checked before
         // any vendor request.
         let parent = match &parent_lookup {

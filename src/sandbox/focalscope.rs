@@ -125,7 +125,15 @@ impl FocalScopeSim {
                 ("IsCallRecorded", recorded.to_owned()),
                 ("Guid", guid.clone()),
             ];
-            match self.inner.http.get(url).timeout(Duration::from_secs(5)).query(&query).send().await {
+            match self
+                .inner
+                .http
+                .get(url)
+                .timeout(Duration::from_secs(5))
+                .query(&query)
+                .send()
+                .await
+            {
                 Ok(response) if response.status().is_success() => debug!(
                     request_id,
                     call_type, event, "sandbox focalscope callback delivered"

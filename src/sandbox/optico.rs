@@ -210,7 +210,14 @@ impl OpticoSim {
                 return;
             };
             let form = [("realtimeData", payload.to_string())];
-            match inner.http.post(url).timeout(Duration::from_secs(5)).form(&form).send().await {
+            match inner
+                .http
+                .post(url)
+                .timeout(Duration::from_secs(5))
+                .form(&form)
+                .send()
+                .await
+            {
                 Ok(response) if response.status().is_success() => {
                     debug!(call_id, "sandbox optico webhook delivered")
                 }

@@ -27,8 +27,12 @@ pub struct BreakerPolicy {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {
-    Closed { failures: u32 },
-    Open { until: Instant },
+    Closed {
+        failures: u32,
+    },
+    Open {
+        until: Instant,
+    },
     /// The cool-down is over and one probe request is in flight.
     HalfOpen,
 }
@@ -115,9 +119,15 @@ impl Breaker {
                     "vendor circuit opened: requests fail fast until a probe succeeds"
                 ),
                 State::HalfOpen => {
-                    info!(vendor, target, "vendor circuit half-open: one probe request let through");
+                    info!(
+                        vendor,
+                        target, "vendor circuit half-open: one probe request let through"
+                    );
                 }
-                State::Closed { .. } => info!(vendor, target, "vendor circuit closed: vendor answers again"),
+                State::Closed { .. } => info!(
+                    vendor,
+                    target, "vendor circuit closed: vendor answers again"
+                ),
             }
         }
     }

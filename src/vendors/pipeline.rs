@@ -211,7 +211,10 @@ impl Pacer {
     /// the first free slot is.
     fn reserve(&self, deadline: Instant) -> Result<Instant, Duration> {
         let now = Instant::now();
-        let mut next_free = self.next_free.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut next_free = self
+            .next_free
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let slot = (*next_free).max(now);
         if slot > deadline {
             return Err(slot - now);
@@ -304,12 +307,17 @@ impl Pipeline {
             let Some(request) = next.take() else {
                 // try_clone failed on the previous attempt (a streaming
                 // body): nothing left to send.
-                return Err(VendorError::unavailable(vendor, format!("{vendor} request could not be repeated")));
+                return Err(VendorError::unavailable(
+                    vendor,
+                    format!("{vendor} request could not be repeated"),
+                ));
             };
             if retried {
                 next = request.try_clone();
             }
-            let result = self.attempt(endpoint, effect, request, deadline, &read).await;
+            let result = self
+                .attempt(endpoint, effect, request, deadline, &read)
+                .await;
             let retry = match &result {
                 Err(error) => {
                     retried
@@ -323,7 +331,10 @@ impl Pipeline {
                 return result;
             }
             if !inner.budget.withdraw() {
-                debug!(vendor = vendor.as_str(), endpoint, "vendor retry budget spent; not retrying");
+                debug!(
+                    vendor = vendor.as_str(),
+                    endpoint, "vendor retry budget spent; not retrying"
+                );
                 return result;
             }
             let pause = match backoff.as_mut() {
@@ -333,7 +344,10 @@ impl Pipeline {
             if pause.deadline() >= deadline {
                 return result;
             }
-            debug!(vendor = vendor.as_str(), endpoint, attempt, "vendor read failed; retrying");
+            debug!(
+                vendor = vendor.as_str(),
+                endpoint, attempt, "vendor read failed; retrying"
+            );
             pause.await;
             attempt += 1;
         }

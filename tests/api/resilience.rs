@@ -165,13 +165,19 @@ async fn the_breaker_opens_fails_fast_and_recovers_by_itself() {
         AppOptions::default()
             .iadvize(&iadvize.url)
             .env("SWITCHBOARD__VENDORS__IADVIZE__TIMEOUT_MS", 300)
-            .env("SWITCHBOARD__VENDORS__IADVIZE__BREAKER__FAILURE_THRESHOLD", 3)
+            .env(
+                "SWITCHBOARD__VENDORS__IADVIZE__BREAKER__FAILURE_THRESHOLD",
+                3,
+            )
             .env("SWITCHBOARD__VENDORS__IADVIZE__BREAKER__COOL_DOWN_MS", 1500),
     )
     .await;
     let at = target(&iadvize.url);
     let mut client = agents(&app).await;
-    assert_eq!(circuit_state(&metrics(&app).await, "iadvize", &at), Some(0.0));
+    assert_eq!(
+        circuit_state(&metrics(&app).await, "iadvize", &at),
+        Some(0.0)
+    );
 
     // iAdvize hangs: a read is tried three times, each timing out.
     iadvize.delay(Method::GET, "/operator/123", Duration::from_secs(30));
@@ -182,7 +188,10 @@ async fn the_breaker_opens_fails_fast_and_recovers_by_itself() {
     assert_eq!(status.code(), Code::Unavailable);
     assert_eq!(reason(&status), "VENDOR_UNAVAILABLE");
     assert_eq!(iadvize.requests(Method::GET, "/operator/123").len(), 3);
-    assert_eq!(circuit_state(&metrics(&app).await, "iadvize", &at), Some(2.0));
+    assert_eq!(
+        circuit_state(&metrics(&app).await, "iadvize", &at),
+        Some(2.0)
+    );
 
     // Open: every iAdvize RPC fails at once, nothing reaches iAdvize.
     let requests_so_far = iadvize.received().len();
@@ -214,7 +223,10 @@ async fn the_breaker_opens_fails_fast_and_recovers_by_itself() {
         .unwrap()
         .into_inner();
     assert_eq!(agent.agent.unwrap().id, 123);
-    assert_eq!(circuit_state(&metrics(&app).await, "iadvize", &at), Some(0.0));
+    assert_eq!(
+        circuit_state(&metrics(&app).await, "iadvize", &at),
+        Some(0.0)
+    );
     client
         .get_agent_profile(proto::GetAgentProfileRequest { agent_id: 123 })
         .await
@@ -224,11 +236,10 @@ async fn the_breaker_opens_fails_fast_and_recovers_by_itself() {
 #[tokio::test]
 async fn refusals_never_open_the_breaker() {
     let iadvize = FakeIadvize::start().await;
-    let app = TestApp::spawn_with(
-        AppOptions::default()
-            .iadvize(&iadvize.url)
-            .env("SWITCHBOARD__VENDORS__IADVIZE__BREAKER__FAILURE_THRESHOLD", 2),
-    )
+    let app = TestApp::spawn_with(AppOptions::default().iadvize(&iadvize.url).env(
+        "SWITCHBOARD__VENDORS__IADVIZE__BREAKER__FAILURE_THRESHOLD",
+        2,
+    ))
     .await;
     iadvize.answer(
         Method::GET,
@@ -280,9 +291,9 @@ async fn a_burst_of_ccai_dials_reaches_ccai_at_the_configured_rate_each_once() {
     let mut tasks = Vec::new();
     for index in 0..DIALS {
         let mut dials = dials.clone();
-        tasks.push(tokio::spawn(async move {
-            dials.dial(paced_dial(index)).await
-        }));
+        tasks.push(tokio::spawn(
+            async move { dials.dial(paced_dial(index)).await },
+        ));
     }
     for task in tasks {
         task.await.unwrap().expect("every paced dial succeeds");
@@ -348,7 +359,10 @@ async fn every_outcome_lands_in_the_latency_histogram_with_its_label() {
             .env("SWITCHBOARD__VENDORS__IADVIZE__TIMEOUT_MS", 300)
             // Requests 200 ms apart: one with a shorter deadline is refused.
             .env("SWITCHBOARD__VENDORS__IADVIZE__MAX_REQUESTS_PER_SECOND", 5)
-            .env("SWITCHBOARD__VENDORS__IADVIZE__BREAKER__FAILURE_THRESHOLD", 4),
+            .env(
+                "SWITCHBOARD__VENDORS__IADVIZE__BREAKER__FAILURE_THRESHOLD",
+                4,
+            ),
     )
     .await;
     let mut client = agents(&app).await;
@@ -457,12 +471,7 @@ async fn an_unknown_error_is_logged_with_the_id_the_client_received() {
     ];
     let mut server = Server::spawn_logging_to(&env, &log);
     server.wait_ready().await;
-    let status = server
-        .dials()
-        .await
-        .dial(paced_dial(7))
-        .await
-        .unwrap_err();
+    let status = server.dials().await.dial(paced_dial(7)).await.unwrap_err();
     assert_eq!(status.code(), Code::Unknown, "{status:?}");
     assert_eq!(reason(&status), "VENDOR_BAD_RESPONSE");
     let details = status.get_error_details();

@@ -62,8 +62,8 @@ async fn accept(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Re
         "optico:{}",
         hex::encode(Sha256::digest(value.to_string().as_bytes()))
     );
-    let data = optico::read_realtime(value, state.optico_timezone, Utc::now())
-        .map_err(bad_request)?;
+    let data =
+        optico::read_realtime(value, state.optico_timezone, Utc::now()).map_err(bad_request)?;
     match state
         .calls
         .record_optico_update(data.call_id, data.update, data.occurred_at, dedupe_key)
@@ -71,7 +71,13 @@ async fn accept(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Re
     {
         Ok(Recorded::Stored(sequence)) => {
             metrics::counter!("switchboard_webhooks_total", "vendor" => "optico", "outcome" => "stored").increment(1);
-            info!(vendor = "optico", optico_call_id = data.call_id, sequence, kind = data.kind, "webhook stored");
+            info!(
+                vendor = "optico",
+                optico_call_id = data.call_id,
+                sequence,
+                kind = data.kind,
+                "webhook stored"
+            );
             Ok((StatusCode::OK, "stored").into_response())
         }
         Ok(Recorded::Duplicate) => {

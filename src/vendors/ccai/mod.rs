@@ -16,9 +16,9 @@ use crate::{
     domain::{
         CallStatus, EndUser, Provider, RecordingPermission,
         ccai::{
-            CcaiAgent, CcaiCall, CcaiCreated, CcaiCreatedCall, CcaiEndUser, CcaiMenu,
-            CcaiMenuPath, CcaiOfferEvent, CcaiParticipant, CcaiPhoto, CcaiTransfer, CcaiVideo,
-            CustomerFlags, CustomerFlagsChange, NewCcaiCall,
+            CcaiAgent, CcaiCall, CcaiCreated, CcaiCreatedCall, CcaiEndUser, CcaiMenu, CcaiMenuPath,
+            CcaiOfferEvent, CcaiParticipant, CcaiPhoto, CcaiTransfer, CcaiVideo, CustomerFlags,
+            CustomerFlagsChange, NewCcaiCall,
         },
     },
     vendors::{Answer, Effect, Pipeline, VendorError, VendorErrorKind, endpoint, redact},
@@ -93,9 +93,7 @@ impl CcaiClient {
                 // path keeps it as UNKNOWN and never sends it again.
                 Err(e) => Err(VendorError::bad_response(
                     vendor,
-                    self.redacted(&format!(
-                        "HTTP 201 whose body is not a call object ({e})"
-                    )),
+                    self.redacted(&format!("HTTP 201 whose body is not a call object ({e})")),
                 )),
             },
             // The documentation shows an empty body or the request echoed
@@ -515,7 +513,10 @@ fn call_object(call: wire::CallObject) -> CcaiCall {
             .collect(),
         videos: videos
             .into_iter()
-            .map(|v| CcaiVideo { id: v.id, url: v.url })
+            .map(|v| CcaiVideo {
+                id: v.id,
+                url: v.url,
+            })
             .collect(),
         transfers: transfers
             .into_iter()

@@ -70,7 +70,9 @@ impl FocalScopeDialer for FocalScopeClient {
     async fn dial(&self, agent: &AgentName, number: &PhoneNumber) -> Result<i64, VendorError> {
         // A dial rings phones even though it is a GET: a timeout means the
         // outcome is unknown, and it is never retried.
-        let request = self.http.get(self.dial_url(agent.as_str(), number.as_str()));
+        let request = self
+            .http
+            .get(self.dial_url(agent.as_str(), number.as_str()));
         self.http
             .send("dial", Effect::SideEffect, request, read_dial_answer)
             .await

@@ -175,11 +175,7 @@ impl IadvizeClient {
             .await
     }
 
-    fn read_envelope(
-        &self,
-        answer: Answer,
-        side_effect: bool,
-    ) -> Result<Success, VendorError> {
+    fn read_envelope(&self, answer: Answer, side_effect: bool) -> Result<Success, VendorError> {
         let status = answer.status;
         let envelope: Option<wire::Envelope> = serde_json::from_slice(&answer.body).ok();
         let Some(envelope) = envelope else {

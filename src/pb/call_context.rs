@@ -1,189 +1,11 @@
-//! The generated protobuf/tonic code, the descriptor set served by
-//! reflection, and conversions between proto messages and domain types.
-//!
-//! Conversions destructure proto messages field by field where they read
-//! them, so a field added to the contract does not compile until it is
-//! handled.
+//! CallContextService messages ↔ domain: the call (refs, legs, CCAI call
+//! object), its updates as stream messages, Optico's context, CCAI customer
+//! flags, and call references as the CLI writes them.
 
-use chrono::{DateTime, TimeZone, Utc};
-use prost_types::Timestamp;
+use chrono::Utc;
 
-use crate::domain::{
-    self, CallId, CallLookup, FieldViolation, RefKind, StoredEvent, Update, VendorRef, ccai,
-};
-
-#[allow(clippy::all, clippy::pedantic, deprecated, missing_docs)]
-pub mod v1 {
-    tonic::include_proto!("switchboard.v1");
-}
-
-/// Encoded `FileDescriptorSet` of every switchboard proto (and its imports),
-/// for server reflection.
-pub const FILE_DESCRIPTOR_SET: &[u8] =
-    include_bytes!(concat!(env!("OUT_DIR"), "/switchboard_descriptor.bin"));
-
-use v1 as pb;
-
-// ---- times ----
-
-pub fn timestamp(time: DateTime<Utc>) -> Timestamp {
-    Timestamp {
-        seconds: time.timestamp(),
-        nanos: time.timestamp_subsec_nanos() as i32,
-    }
-}
-
-pub fn opt_timestamp(time: Option<DateTime<Utc>>) -> Option<Timestamp> {
-    time.map(timestamp)
-}
-
-/// Reads a client timestamp; `field` names it in the error.
-pub fn from_timestamp(field: &str, value: &Timestamp) -> Result<DateTime<Utc>, FieldViolation> {
-    if !(0..1_000_000_000).contains(&value.nanos) {
-        return Err(FieldViolation::new(field, "has nanos outside 0..999999999"));
-    }
-    Utc.timestamp_opt(value.seconds, value.nanos as u32)
-        .single()
-        .filter(|t| (1970..=9999).contains(&chrono::Datelike::year(t)))
-        .ok_or_else(|| {
-            FieldViolation::new(field, "is not a valid time between years 1970 and 9999")
-        })
-}
-
-/// Reads a required client timestamp.
-pub fn required_timestamp(
-    field: &str,
-    value: Option<&Timestamp>,
-) -> Result<DateTime<Utc>, FieldViolation> {
-    match value {
-        Some(value) => from_timestamp(field, value),
-        None => Err(FieldViolation::new(field, "is required")),
-    }
-}
-
-/// Reads a proto enum field; a number the contract does not define is a
-/// violation naming `field`.
-pub fn enum_value<E: TryFrom<i32>>(field: &str, value: i32) -> Result<E, FieldViolation> {
-    E::try_from(value).map_err(|_| FieldViolation::new(field, format!("has unknown value {value}")))
-}
-
-// ---- call references ----
-
-/// Validates a `CallRef` (field `field`, e.g. "call") into a lookup.
-pub fn call_lookup(field: &str, value: Option<&pb::CallRef>) -> Result<CallLookup, FieldViolation> {
-    use pb::call_ref::Ref;
-    let Some(pb::CallRef { r#ref }) = value else {
-        return Err(FieldViolation::new(
-            field,
-            "is required: set one of id, optico_call_id, focalscope_request_id, focalscope_call_id, call_uuid, ccai_call_id",
-        ));
-    };
-    let Some(reference) = r#ref else {
-        return Err(FieldViolation::new(
-            field,
-            "is empty: set one of id, optico_call_id, focalscope_request_id, focalscope_call_id, call_uuid, ccai_call_id",
-        ));
-    };
-    let numeric = |sub: &str, kind: RefKind, value: &str| -> Result<CallLookup, FieldViolation> {
-        let trimmed = value.trim();
-        if trimmed.is_empty() {
-            return Err(FieldViolation::new(format!("{field}.{sub}"), "is empty"));
-        }
-        match trimmed.parse::<u64>() {
-            Ok(number) if number > 0 => {
-                Ok(CallLookup::Vendor(VendorRef::new(kind, number.to_string())))
-            }
-            _ => Err(FieldViolation::new(
-                format!("{field}.{sub}"),
-                format!("must be a positive integer, got {value:?}"),
-            )),
-        }
-    };
-    match reference {
-        Ref::Id(id) => CallId::parse(&format!("{field}.id"), id).map(CallLookup::Id),
-        Ref::OpticoCallId(value) => numeric("optico_call_id", RefKind::OpticoCallId, value),
-        Ref::FocalscopeRequestId(value) => {
-            numeric("focalscope_request_id", RefKind::FocalscopeRequestId, value)
-        }
-        Ref::FocalscopeCallId(value) => {
-            numeric("focalscope_call_id", RefKind::FocalscopeCallId, value)
-        }
-        Ref::CcaiCallId(value) => numeric("ccai_call_id", RefKind::CcaiCallId, value),
-        Ref::CallUuid(value) => {
-            let trimmed = value.trim();
-            let valid = !trimmed.is_empty()
-                && trimmed.len() <= 64
-                && trimmed.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
-            if valid {
-                Ok(CallLookup::Vendor(VendorRef::new(
-                    RefKind::CallUuid,
-                    trimmed.to_ascii_lowercase(),
-                )))
-            } else {
-                Err(FieldViolation::new(
-                    format!("{field}.call_uuid"),
-                    format!("is not a FocalScope CallUUID (hex digits and dashes), got {value:?}"),
-                ))
-            }
-        }
-    }
-}
-
-// ---- enums ----
-
-pub fn provider(value: domain::Provider) -> pb::Provider {
-    match value {
-        domain::Provider::Optico => pb::Provider::Optico,
-        domain::Provider::FocalScope => pb::Provider::Focalscope,
-        domain::Provider::Ccai => pb::Provider::Ccai,
-        // No call is ever stored with iAdvize as its provider.
-        domain::Provider::Iadvize => pb::Provider::Unspecified,
-    }
-}
-
-pub fn provider_from(value: pb::Provider) -> Option<domain::Provider> {
-    match value {
-        pb::Provider::Unspecified => None,
-        pb::Provider::Optico => Some(domain::Provider::Optico),
-        pb::Provider::Focalscope => Some(domain::Provider::FocalScope),
-        pb::Provider::Ccai => Some(domain::Provider::Ccai),
-    }
-}
-
-pub fn call_status(value: domain::CallStatus) -> pb::CallStatus {
-    use domain::CallStatus as S;
-    match value {
-        S::Active => pb::CallStatus::Active,
-        S::Dialing => pb::CallStatus::Dialing,
-        S::AgentAnswered => pb::CallStatus::AgentAnswered,
-        S::Connected => pb::CallStatus::Connected,
-        S::Ended => pb::CallStatus::Ended,
-        S::Failed => pb::CallStatus::Failed,
-        S::Unknown => pb::CallStatus::Unknown,
-        S::PendingAgentAction => pb::CallStatus::PendingAgentAction,
-        S::Queued => pb::CallStatus::Queued,
-        S::Scheduled => pb::CallStatus::Scheduled,
-        S::Assigned => pb::CallStatus::Assigned,
-    }
-}
-
-pub fn call_status_from(value: pb::CallStatus) -> Option<domain::CallStatus> {
-    use domain::CallStatus as S;
-    match value {
-        pb::CallStatus::Unspecified => None,
-        pb::CallStatus::Active => Some(S::Active),
-        pb::CallStatus::Dialing => Some(S::Dialing),
-        pb::CallStatus::AgentAnswered => Some(S::AgentAnswered),
-        pb::CallStatus::Connected => Some(S::Connected),
-        pb::CallStatus::Ended => Some(S::Ended),
-        pb::CallStatus::Failed => Some(S::Failed),
-        pb::CallStatus::Unknown => Some(S::Unknown),
-        pb::CallStatus::PendingAgentAction => Some(S::PendingAgentAction),
-        pb::CallStatus::Queued => Some(S::Queued),
-        pb::CallStatus::Scheduled => Some(S::Scheduled),
-        pb::CallStatus::Assigned => Some(S::Assigned),
-    }
-}
+use super::{call_lookup, call_status, opt_timestamp, provider, timestamp, v1 as pb};
+use crate::domain::{self, CallLookup, RefKind, StoredEvent, Update, ccai};
 
 fn failure_reason(value: Option<domain::FailureReason>) -> pb::FailureReason {
     use domain::FailureReason as F;
@@ -627,86 +449,60 @@ pub fn heartbeat(last_sequence: i64) -> pb::StreamCallUpdatesResponse {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+pub fn customer_flags(flag: &ccai::CustomerFlags) -> pb::CustomerFlags {
+    let ccai::CustomerFlags {
+        verified_customer,
+        bad_actor,
+        repeat_customer,
+    } = flag;
+    pb::CustomerFlags {
+        verified_customer: *verified_customer,
+        bad_actor: *bad_actor,
+        repeat_customer: *repeat_customer,
+    }
+}
+
+/// The lookup a CLI user means by `--call REF`: `optico:22122563`,
+/// `focalscope-request:513`, `focalscope-call:…`, `uuid:…`, `ccai:397`,
+/// `id:…` or a bare switchboard id.
+pub fn parse_cli_call_ref(value: &str) -> Result<pb::CallRef, String> {
     use pb::call_ref::Ref;
+    let (kind, rest) = value.split_once(':').unwrap_or(("id", value));
+    let reference = match kind {
+        "id" => Ref::Id(rest.to_owned()),
+        "optico" => Ref::OpticoCallId(rest.to_owned()),
+        "focalscope-request" => Ref::FocalscopeRequestId(rest.to_owned()),
+        "focalscope-call" => Ref::FocalscopeCallId(rest.to_owned()),
+        "uuid" => Ref::CallUuid(rest.to_owned()),
+        "ccai" => Ref::CcaiCallId(rest.to_owned()),
+        other => {
+            return Err(format!(
+                "unknown reference kind {other:?}: use id, optico, focalscope-request, focalscope-call, uuid or ccai"
+            ));
+        }
+    };
+    let reference = pb::CallRef {
+        r#ref: Some(reference),
+    };
+    call_lookup("call", Some(&reference)).map_err(|v| v.to_string())?;
+    Ok(reference)
+}
 
-    fn lookup(reference: Ref) -> Result<CallLookup, FieldViolation> {
-        call_lookup(
-            "call",
-            Some(&pb::CallRef {
-                r#ref: Some(reference),
-            }),
-        )
-    }
-
-    #[test]
-    fn call_refs_validate_and_name_the_field() {
-        assert_eq!(
-            lookup(Ref::OpticoCallId("22122563".into())).unwrap(),
-            CallLookup::Vendor(VendorRef::new(RefKind::OpticoCallId, "22122563"))
-        );
-        assert_eq!(
-            lookup(Ref::OpticoCallId("abc".into())).unwrap_err().field,
-            "call.optico_call_id"
-        );
-        assert_eq!(
-            lookup(Ref::OpticoCallId("".into())).unwrap_err().field,
-            "call.optico_call_id"
-        );
-        assert_eq!(lookup(Ref::Id("x".into())).unwrap_err().field, "call.id");
-        assert_eq!(
-            lookup(Ref::CallUuid("not a uuid!".into()))
-                .unwrap_err()
-                .field,
-            "call.call_uuid"
-        );
-        assert!(lookup(Ref::CallUuid("BFA2DBC8-ab8a-34c8-f243-c2aad8c446ff".into())).is_ok());
-        assert_eq!(call_lookup("call", None).unwrap_err().field, "call");
-        assert_eq!(
-            call_lookup("call", Some(&pb::CallRef { r#ref: None }))
-                .unwrap_err()
-                .field,
-            "call"
-        );
-    }
-
-    #[test]
-    fn timestamps_are_checked() {
-        assert!(
-            from_timestamp(
-                "t",
-                &Timestamp {
-                    seconds: 0,
-                    nanos: -1
-                }
-            )
-            .is_err()
-        );
-        assert!(
-            from_timestamp(
-                "t",
-                &Timestamp {
-                    seconds: -10,
-                    nanos: 0
-                }
-            )
-            .is_err()
-        );
-        assert!(
-            from_timestamp(
-                "t",
-                &Timestamp {
-                    seconds: 1_700_000_000,
-                    nanos: 0
-                }
-            )
-            .is_ok()
-        );
-        assert_eq!(
-            required_timestamp("start_time", None).unwrap_err().field,
-            "start_time"
-        );
+impl From<CallLookup> for pb::CallRef {
+    fn from(lookup: CallLookup) -> Self {
+        use pb::call_ref::Ref;
+        let reference = match lookup {
+            CallLookup::Id(id) => Ref::Id(id.to_string()),
+            CallLookup::Vendor(vendor_ref) => match vendor_ref.kind {
+                RefKind::OpticoCallId => Ref::OpticoCallId(vendor_ref.value),
+                RefKind::FocalscopeRequestId => Ref::FocalscopeRequestId(vendor_ref.value),
+                RefKind::FocalscopeCallId => Ref::FocalscopeCallId(vendor_ref.value),
+                RefKind::CallUuid => Ref::CallUuid(vendor_ref.value),
+                RefKind::CcaiCallId => Ref::CcaiCallId(vendor_ref.value),
+            },
+        };
+        pb::CallRef {
+            r#ref: Some(reference),
+        }
     }
 }
