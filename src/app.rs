@@ -478,7 +478,11 @@ fn build_dialer(settings: &Settings, pipelines: &VendorPipelines, store: Store) 
         store,
         focalscope,
         ccai,
-        focalscope_timeout.max(ccai_timeout),
+        // A dial may wait for CCAI's pacing up to its RPC's deadline before
+        // it is sent: no twin may settle it as interrupted before then.
+        focalscope_timeout
+            .max(ccai_timeout)
+            .max(Duration::from_millis(settings.server.request_timeout_ms)),
     )
 }
 

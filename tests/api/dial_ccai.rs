@@ -239,10 +239,12 @@ async fn inbound_and_scheduled_calls_send_the_documented_bodies() {
     let parent_id = call.id.clone();
 
     fake.answer_json(201, ccai_doc::SCHEDULED_CREATED);
+    let request = scheduled("sched-1");
+    let asked_at = request.scheduled_at.clone().unwrap().seconds;
     let call = app
         .dials()
         .await
-        .schedule_call(scheduled("sched-1"))
+        .schedule_call(request)
         .await
         .unwrap()
         .into_inner()
@@ -252,7 +254,7 @@ async fn inbound_and_scheduled_calls_send_the_documented_bodies() {
     assert_eq!(body["call_type"], "Voice Scheduled (API)");
     assert_eq!(body["menu_id"], 9);
     let at = chrono::DateTime::parse_from_rfc3339(body["scheduled_at"].as_str().unwrap()).unwrap();
-    assert_eq!(at.timestamp(), in_a_day().seconds);
+    assert_eq!(at.timestamp(), asked_at);
     assert!(call.scheduled_time.is_some());
 
     // Scheduled as a follow-up of the inbound call: CCAI gets its call_id.
