@@ -28,8 +28,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 #[allow(dead_code)]
 #[path = "../tests/api/helpers/postgres.rs"]
 mod postgres;

@@ -240,7 +240,7 @@ async fn inbound_and_scheduled_calls_send_the_documented_bodies() {
 
     fake.answer_json(201, ccai_doc::SCHEDULED_CREATED);
     let request = scheduled("sched-1");
-    let asked_at = request.scheduled_at.clone().unwrap().seconds;
+    let asked_at = request.scheduled_at.unwrap().seconds;
     let call = app
         .dials()
         .await
