@@ -11,17 +11,17 @@
 use std::{
     net::SocketAddr,
     sync::{
-        Arc, OnceLock,
+        Arc,
         atomic::{AtomicBool, Ordering},
     },
     time::Duration,
 };
 
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use futures::future::BoxFuture;
 use secrecy::SecretString;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tonic::transport::{Identity, Server, ServerTlsConfig, server::TcpIncoming};
+use tonic::transport::{Server, server::TcpIncoming};
 use tonic_health::ServingStatus;
 use tonic_web::GrpcWebLayer;
 use tower_http::validate_request::ValidateRequestHeaderLayer;
@@ -37,7 +37,13 @@ use crate::{
         AgentsApi, auth::BearerAuth, browser::AllowedOrigins, call_context::CallContextApi,
         outbound_dial::OutboundDialApi, stats::StatsApi,
     },
-    http::{self, AppState, panel::PanelConfig, webhooks::WebhookToken},
+    grpc::{limits::LimitsLayer, metrics::GrpcMetricsLayer},
+    http::{
+        self, AppState,
+        panel::PanelConfig,
+        serve::HttpLimits,
+        webhooks::{WebhookLimits, WebhookToken},
+    },
     pb::{
         self,
         v1::{
@@ -48,6 +54,7 @@ use crate::{
         },
     },
     store::{Store, StoreError, events},
+    tls::{ReloadingTls, TlsFiles},
     updates::Updates,
     vendors::{
         Pipeline,
@@ -115,23 +122,6 @@ pub struct Application {
     streams_stop: CancellationToken,
 }
 
-/// One Prometheus recorder per process (tests run several apps in one).
-fn metrics_handle() -> PrometheusHandle {
-    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
-    HANDLE
-        .get_or_init(|| {
-            let recorder = PrometheusBuilder::new().build_recorder();
-            let handle = recorder.handle();
-            // Fails only if another recorder is installed; then ours only
-            // renders what it records, which is nothing, but nothing breaks.
-            if metrics::set_global_recorder(recorder).is_err() {
-                warn!("a metrics recorder was already installed; /metrics will be empty");
-            }
-            handle
-        })
-        .clone()
-}
-
 impl Application {
     /// Connects to and migrates the database, then binds both listeners (port
     /// 0 picks a free port; see `grpc_port` / `http_port`).
@@ -139,7 +129,7 @@ impl Application {
         crate::vendors::install_crypto_provider();
         // Before anything takes a metric handle (a handle taken before the
         // recorder exists records nothing).
-        metrics_handle();
+        crate::metrics::handle();
         let store = Store::connect_with(
             &settings.database.url,
             settings.database.max_connections,
@@ -345,7 +335,8 @@ impl Application {
                 .optico_timezone()
                 .map_err(|e| StartupError::Config(e.to_string()))?,
             ready,
-            metrics: metrics_handle(),
+            metrics: crate::metrics::handle(),
+            webhook_limits: WebhookLimits::from_settings(&settings),
         };
         let panel = settings.server.panel.enabled.then(|| PanelConfig {
             grpc_web_url: settings
@@ -362,20 +353,18 @@ impl Application {
         if panel.is_some() {
             info!(http_addr = ?http_addr, "agent panel served at /panel/");
         }
-        let http = axum::serve(
+        let http = http::serve::serve(
             http_listener,
-            http::router(state, settings.webhooks.max_body_bytes, panel),
-        )
-        .with_graceful_shutdown(serve_stop.clone().cancelled_owned());
+            http::router(state, panel),
+            HttpLimits::from_settings(&settings.server.http),
+            serve_stop.clone(),
+        );
 
         info!(grpc_addr = ?grpc_addr, http_addr = ?http_addr, "switchboard serving");
         let servers = async {
-            let (grpc, http) = tokio::join!(grpc, http);
+            let (grpc, ()) = tokio::join!(grpc, http);
             if let Err(e) = grpc {
                 warn!(error = %e, "grpc server ended with an error");
-            }
-            if let Err(e) = http {
-                warn!(error = %e, "http server ended with an error");
             }
         };
         let drain_timeout = settings.drain_timeout();
@@ -545,24 +534,12 @@ fn grpc_server(
         .build_v1alpha()
         .map_err(|e| StartupError::Other(format!("reflection: {e}")))?;
 
-    let mut builder = Server::builder();
-    if let (Some(cert), Some(key)) = (
-        &server_settings.tls.cert_path,
-        &server_settings.tls.key_path,
-    ) {
-        let read = |path: &std::path::Path, key: &str| {
-            std::fs::read(path).map_err(|e| {
-                StartupError::Config(format!("{key}: cannot read {}: {e}", path.display()))
-            })
-        };
-        let identity = Identity::from_pem(
-            read(cert, "server.tls.cert_path")?,
-            read(key, "server.tls.key_path")?,
-        );
-        builder = builder
-            .tls_config(ServerTlsConfig::new().identity(identity))
-            .map_err(|e| StartupError::Config(format!("server.tls: {e}")))?;
-    }
+    // TLS (when set) is ours, not tonic's: see `tls` (reloaded from disk).
+    let tls = match TlsFiles::from_settings(&server_settings.tls) {
+        Some(files) => Some(ReloadingTls::load(files).map_err(StartupError::Config)?),
+        None => None,
+    };
+    let builder = Server::builder();
     let server = builder
         // gRPC-Web (tonic-web) on the same port: browsers speak it over
         // HTTP/1.1 as well as HTTP/2; native gRPC is unchanged.
@@ -581,17 +558,19 @@ fn grpc_server(
         )))
         .tcp_keepalive(Some(Duration::from_secs(60)))
         .trace_fn(|request| tracing::info_span!("grpc", method = %request.uri().path()))
-        // Outermost first: the concurrency limit; CORS, so that preflights
-        // (which carry no token) are answered and every answer to an allowed
-        // origin carries its CORS headers; gRPC-Web translated to gRPC; then
-        // the bearer tokens, judged on the RPC's path (health and reflection
-        // stay open); last, the RPC's deadline made known to vendor requests.
-        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
-            server_settings.max_concurrent_requests,
-        ))
+        // Outermost first: CORS, so that preflights (which carry no token)
+        // are answered and every answer to an allowed origin carries its
+        // CORS headers; gRPC-Web translated to gRPC; metrics, which see
+        // every RPC as gRPC, refusals included; the bearer tokens, judged on
+        // the RPC's path (health and reflection stay open); then the server
+        // limits (requests waiting a bounded time, open streams), which
+        // unauthenticated calls never reach; last, the RPC's deadline made
+        // known to vendor requests.
         .layer(origins.layer())
         .layer(GrpcWebLayer::new())
+        .layer(GrpcMetricsLayer)
         .layer(ValidateRequestHeaderLayer::custom(auth))
+        .layer(LimitsLayer::new(settings.grpc_limits()))
         // Vendor requests see the RPC's deadline (pacing waits up to it).
         .layer(crate::grpc::deadline::DeadlineLayer::new(
             Duration::from_millis(server_settings.request_timeout_ms),
@@ -606,11 +585,23 @@ fn grpc_server(
         .add_service(
             OutboundDialServiceServer::new(outbound_dial).max_decoding_message_size(max_request),
         )
-        .add_service(StatsServiceServer::new(stats).max_decoding_message_size(max_request))
-        .serve_with_incoming_shutdown(
+        .add_service(StatsServiceServer::new(stats).max_decoding_message_size(max_request));
+    let server: BoxFuture<'static, Result<(), tonic::transport::Error>> = match tls {
+        Some(tls) => {
+            tokio::spawn(tls.clone().watch(
+                Duration::from_millis(server_settings.tls.reload_interval_ms),
+                stop.clone(),
+            ));
+            Box::pin(server.serve_with_incoming_shutdown(
+                crate::tls::incoming(listener, tls, stop.clone()),
+                stop.cancelled_owned(),
+            ))
+        }
+        None => Box::pin(server.serve_with_incoming_shutdown(
             TcpIncoming::from(listener).with_nodelay(Some(true)),
             stop.cancelled_owned(),
-        );
+        )),
+    };
     Ok(server)
 }
 

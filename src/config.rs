@@ -72,6 +72,10 @@ pub struct ServerSettings {
     pub keepalive_timeout_ms: u64,
     pub drain_timeout_ms: u64,
     pub max_request_bytes: usize,
+    /// How long an RPC waits for a place beyond `max_concurrent_requests`
+    /// before RESOURCE_EXHAUSTED.
+    pub max_queue_wait_ms: u64,
+    pub http: HttpSettings,
     #[serde(default)]
     pub tls: TlsSettings,
     pub cors: CorsSettings,
@@ -98,11 +102,51 @@ pub struct PanelSettings {
     pub grpc_web_url: Option<Url>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+/// The HTTP port (webhooks, probes, metrics), which faces the Internet.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSettings {
+    /// A request's headers must have arrived this long after the connection
+    /// opened or the previous answer was sent (so also the idle keep-alive
+    /// limit).
+    pub header_timeout_ms: u64,
+    /// A webhook's body must have arrived whole this long after its headers.
+    pub body_timeout_ms: u64,
+    /// Connections open at once; more are closed on arrival.
+    pub max_connections: usize,
+    /// Connections open at once from one client address (0: no per-client
+    /// limit, e.g. behind a proxy through which every client comes).
+    pub max_connections_per_client: usize,
+}
+
+/// TLS on the gRPC port.
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TlsSettings {
     pub cert_path: Option<PathBuf>,
     pub key_path: Option<PathBuf>,
+    /// mTLS: clients must present a certificate issued by one of these CAs
+    /// (PEM).
+    pub client_ca_path: Option<PathBuf>,
+    /// How often the files are read again; changed ones are served to new
+    /// connections without a restart.
+    #[serde(default = "default_tls_reload_interval_ms")]
+    pub reload_interval_ms: u64,
+}
+
+impl Default for TlsSettings {
+    fn default() -> Self {
+        Self {
+            cert_path: None,
+            key_path: None,
+            client_ca_path: None,
+            reload_interval_ms: default_tls_reload_interval_ms(),
+        }
+    }
+}
+
+fn default_tls_reload_interval_ms() -> u64 {
+    10_000
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -137,6 +181,14 @@ pub struct WebhookSettings {
     pub optico_token: Option<SecretString>,
     pub focalscope_token: Option<SecretString>,
     pub max_body_bytes: usize,
+    /// Most form fields (Optico) or query parameters (FocalScope) in one
+    /// delivery.
+    pub max_fields: usize,
+    /// Deepest nesting of objects and arrays in an Optico JSON payload.
+    pub max_json_depth: usize,
+    /// Most values (object members and array elements, all levels) in an
+    /// Optico JSON payload.
+    pub max_json_values: usize,
     pub dedupe_retention_hours: u64,
 }
 
@@ -147,6 +199,10 @@ pub struct StreamSettings {
     pub buffer: usize,
     pub max_lifetime_ms: u64,
     pub poll_interval_ms: u64,
+    /// Streaming RPCs open at once on this server.
+    pub max_open: usize,
+    /// Streaming RPCs open at once on one client connection.
+    pub max_open_per_connection: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -329,6 +385,16 @@ impl Settings {
             ("server.keepalive_interval_ms", server.keepalive_interval_ms),
             ("server.keepalive_timeout_ms", server.keepalive_timeout_ms),
             ("server.drain_timeout_ms", server.drain_timeout_ms),
+            ("server.max_queue_wait_ms", server.max_queue_wait_ms),
+            (
+                "server.http.header_timeout_ms",
+                server.http.header_timeout_ms,
+            ),
+            ("server.http.body_timeout_ms", server.http.body_timeout_ms),
+            (
+                "server.tls.reload_interval_ms",
+                server.tls.reload_interval_ms,
+            ),
             (
                 "database.acquire_timeout_ms",
                 self.database.acquire_timeout_ms,
@@ -368,6 +434,15 @@ impl Settings {
             ("server.max_request_bytes", server.max_request_bytes),
             ("webhooks.max_body_bytes", self.webhooks.max_body_bytes),
             ("streams.buffer", self.streams.buffer),
+            ("streams.max_open", self.streams.max_open),
+            (
+                "streams.max_open_per_connection",
+                self.streams.max_open_per_connection,
+            ),
+            ("server.http.max_connections", server.http.max_connections),
+            ("webhooks.max_fields", self.webhooks.max_fields),
+            ("webhooks.max_json_depth", self.webhooks.max_json_depth),
+            ("webhooks.max_json_values", self.webhooks.max_json_values),
             ("database.batch_max_writes", self.database.batch_max_writes),
             (
                 "database.max_connections",
@@ -396,6 +471,12 @@ impl Settings {
                 ));
             }
             _ => {}
+        }
+        if server.tls.client_ca_path.is_some() && server.tls.cert_path.is_none() {
+            return Err(ConfigError::key(
+                "server.tls.client_ca_path",
+                "needs server.tls.cert_path and key_path: client certificates are checked only over TLS",
+            ));
         }
 
         let db_url = self.database.url.expose_secret();
@@ -714,6 +795,15 @@ impl Settings {
             max_batch: self.database.batch_max_writes,
             max_wait: Duration::from_micros(self.database.batch_wait_us),
             acquire_timeout: Duration::from_millis(self.database.acquire_timeout_ms),
+        }
+    }
+
+    pub fn grpc_limits(&self) -> crate::grpc::limits::LimitSettings {
+        crate::grpc::limits::LimitSettings {
+            max_concurrent_requests: self.server.max_concurrent_requests,
+            max_queue_wait: Duration::from_millis(self.server.max_queue_wait_ms),
+            max_open_streams: self.streams.max_open,
+            max_open_streams_per_connection: self.streams.max_open_per_connection,
         }
     }
 

@@ -66,6 +66,18 @@ pub enum Error {
         "{rpc} is not allowed with a read-only token: read-only tokens may call only Get*, List*, Stream*, Watch* and Export* RPCs"
     )]
     ReadOnlyToken { rpc: String },
+    /// A server limit is reached (`server.max_concurrent_requests`,
+    /// `streams.max_open`, `streams.max_open_per_connection`): nothing was
+    /// done; retry later, or on another replica.
+    #[error("{message}")]
+    Overloaded {
+        /// The ErrorInfo reason: `OVERLOADED`, `TOO_MANY_STREAMS`.
+        reason: &'static str,
+        /// The setting that sets the limit.
+        key: &'static str,
+        message: String,
+        retry_after: Duration,
+    },
 }
 
 impl Error {
@@ -177,6 +189,16 @@ impl From<Error> for Status {
             Error::ReadOnlyToken { rpc } => {
                 metadata.insert("rpc".to_owned(), rpc);
                 (Code::PermissionDenied, "READ_ONLY_TOKEN")
+            }
+            Error::Overloaded {
+                reason,
+                key,
+                message: _,
+                retry_after,
+            } => {
+                metadata.insert("key".to_owned(), key.to_owned());
+                details.set_retry_info(Some(retry_after));
+                (Code::ResourceExhausted, reason)
             }
             Error::ShuttingDown(_) => {
                 details.set_retry_info(Some(Duration::from_millis(100)));

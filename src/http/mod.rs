@@ -2,6 +2,7 @@
 //! `/readyz`, `/metrics`, and the agent panel at `/panel/` when enabled.
 
 pub mod panel;
+pub mod serve;
 pub mod webhooks;
 
 use std::{
@@ -16,6 +17,7 @@ use axum::{
     Router,
     extract::{DefaultBodyLimit, MatchedPath, Request, State},
     http::StatusCode,
+    middleware,
     response::IntoResponse,
     routing::{get, post},
 };
@@ -24,7 +26,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use tower_http::trace::TraceLayer;
 
 use crate::{calls::CallDesk, dials::Dialer, store::Store};
-use webhooks::WebhookToken;
+use webhooks::{WebhookLimits, WebhookToken};
 
 /// What HTTP handlers share.
 #[derive(Clone)]
@@ -38,17 +40,26 @@ pub struct AppState {
     /// False while starting and once draining: `/readyz` answers 503.
     pub ready: Arc<AtomicBool>,
     pub metrics: PrometheusHandle,
+    pub webhook_limits: WebhookLimits,
 }
 
-pub fn router(state: AppState, max_body_bytes: usize, panel: Option<panel::PanelConfig>) -> Router {
+pub fn router(state: AppState, panel: Option<panel::PanelConfig>) -> Router {
+    let limits = state.webhook_limits;
     let webhooks = Router::new()
         .route("/webhooks/optico/{token}", post(webhooks::optico::receive))
         .route(
             "/webhooks/focalscope/{token}",
             get(webhooks::focalscope::receive),
         )
-        // Bodies over the cap get 413 before any handler runs.
-        .layer(DefaultBodyLimit::max(max_body_bytes));
+        // Outermost first (axum applies the last layer outermost): timed;
+        // the whole body read within its deadline and cap (408, 413)
+        // before any handler runs.
+        .layer(DefaultBodyLimit::max(limits.max_body_bytes))
+        .layer(middleware::from_fn_with_state(
+            limits,
+            webhooks::read_body_in_time,
+        ))
+        .layer(middleware::from_fn(webhooks::observe));
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -96,6 +107,7 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    crate::metrics::sample(&state.store);
     (
         [(
             axum::http::header::CONTENT_TYPE,

@@ -167,6 +167,18 @@ pub struct Committed {
     pub events: Vec<Arc<StoredEvent>>,
 }
 
+/// What [`Store::pool_status`] reports.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolStatus {
+    /// Connections open (in use or idle).
+    pub size: u32,
+    pub idle: u32,
+    /// `database.max_connections`.
+    pub max: u32,
+    /// Writes queued for the group committer.
+    pub queued_writes: usize,
+}
+
 /// The database handle. Cheap to clone.
 #[derive(Clone)]
 pub struct Store {
@@ -393,6 +405,39 @@ impl Store {
 
     pub fn connection(&self) -> &DatabaseConnection {
         &self.db
+    }
+
+    /// The pool's connections and the writes queued for the committer, for
+    /// `/metrics`. sqlx does not tell how many tasks wait for a connection;
+    /// the writes waiting for a commit are the queue that grows when the
+    /// database is slow.
+    pub fn pool_status(&self) -> PoolStatus {
+        let (size, idle, max) = match self.backend {
+            DbBackend::Postgres => {
+                let pool = self.db.get_postgres_connection_pool();
+                (
+                    pool.size(),
+                    pool.num_idle(),
+                    pool.options().get_max_connections(),
+                )
+            }
+            DbBackend::Sqlite => {
+                let pool = self.db.get_sqlite_connection_pool();
+                (
+                    pool.size(),
+                    pool.num_idle(),
+                    pool.options().get_max_connections(),
+                )
+            }
+            // Settings accept only sqlite: and postgres:// URLs.
+            _ => (0, 0, 0),
+        };
+        PoolStatus {
+            size,
+            idle: u32::try_from(idle).unwrap_or(u32::MAX),
+            max,
+            queued_writes: self.writer.max_capacity() - self.writer.capacity(),
+        }
     }
 
     /// Resolves when another replica committed events since the last call

@@ -27,6 +27,13 @@ pub async fn receive(
         return (StatusCode::UNAUTHORIZED, "invalid webhook token").into_response();
     }
     let query = query.unwrap_or_default();
+    if let Err(reason) = state
+        .webhook_limits
+        .check_fields(query.split('&').count(), "query string")
+    {
+        outcome("rejected");
+        return (StatusCode::BAD_REQUEST, reason).into_response();
+    }
     let params: CallbackParams = match serde_urlencoded::from_str(&query) {
         Ok(params) => params,
         Err(e) => {

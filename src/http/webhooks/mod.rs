@@ -4,6 +4,14 @@
 pub mod focalscope;
 pub mod optico;
 
+use std::time::{Duration, Instant};
+
+use axum::{
+    extract::{MatchedPath, Request, State},
+    http::StatusCode,
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -33,4 +41,154 @@ impl WebhookToken {
             None => false,
         }
     }
+}
+
+/// Bounds of one webhook delivery (`webhooks.*`, `server.http.body_timeout_ms`).
+#[derive(Debug, Clone, Copy)]
+pub struct WebhookLimits {
+    pub max_body_bytes: usize,
+    pub body_timeout: Duration,
+    pub max_fields: usize,
+    pub max_json_depth: usize,
+    pub max_json_values: usize,
+}
+
+impl WebhookLimits {
+    pub fn from_settings(settings: &crate::config::Settings) -> Self {
+        let webhooks = &settings.webhooks;
+        Self {
+            max_body_bytes: webhooks.max_body_bytes,
+            body_timeout: Duration::from_millis(settings.server.http.body_timeout_ms),
+            max_fields: webhooks.max_fields,
+            max_json_depth: webhooks.max_json_depth,
+            max_json_values: webhooks.max_json_values,
+        }
+    }
+
+    /// `count` form fields or query parameters, at most `webhooks.max_fields`.
+    pub fn check_fields(&self, count: usize, what: &str) -> Result<(), String> {
+        if count > self.max_fields {
+            return Err(format!(
+                "the {what} has more than {} fields (webhooks.max_fields)",
+                self.max_fields
+            ));
+        }
+        Ok(())
+    }
+
+    /// A JSON payload within `webhooks.max_json_depth` and
+    /// `webhooks.max_json_values`. serde_json already refuses nesting past
+    /// 128 while parsing, so walking the parsed value cannot overflow the
+    /// stack; the body cap bounds what the parse allocated.
+    pub fn check_json(&self, value: &serde_json::Value, what: &str) -> Result<(), String> {
+        let mut values = 0usize;
+        let mut pending = vec![(value, 1usize)];
+        while let Some((value, depth)) = pending.pop() {
+            if depth > self.max_json_depth {
+                return Err(format!(
+                    "{what} is nested more than {} levels deep (webhooks.max_json_depth)",
+                    self.max_json_depth
+                ));
+            }
+            let children: Box<dyn Iterator<Item = &serde_json::Value>> = match value {
+                serde_json::Value::Array(items) => Box::new(items.iter()),
+                serde_json::Value::Object(members) => Box::new(members.values()),
+                _ => continue,
+            };
+            for child in children {
+                values += 1;
+                if values > self.max_json_values {
+                    return Err(format!(
+                        "{what} holds more than {} values (webhooks.max_json_values)",
+                        self.max_json_values
+                    ));
+                }
+                pending.push((child, depth + 1));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Reads a delivery's whole body before its handler runs, within
+/// `server.http.body_timeout_ms` (408 beyond: a body trickled in or left
+/// unfinished no longer holds the connection) and `webhooks.max_body_bytes`
+/// (413 beyond).
+pub async fn read_body_in_time(
+    State(limits): State<WebhookLimits>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let read = tokio::time::timeout(
+        limits.body_timeout,
+        axum::body::to_bytes(body, limits.max_body_bytes),
+    )
+    .await;
+    let bytes = match read {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(error)) => {
+            let too_large = std::error::Error::source(&error)
+                .is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
+            return if too_large {
+                (
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!(
+                        "the body is larger than {} bytes (webhooks.max_body_bytes)",
+                        limits.max_body_bytes
+                    ),
+                )
+                    .into_response()
+            } else {
+                (StatusCode::BAD_REQUEST, "the body could not be read").into_response()
+            };
+        }
+        Err(_) => {
+            return (
+                StatusCode::REQUEST_TIMEOUT,
+                [(http::header::CONNECTION, "close")],
+                format!(
+                    "the body did not arrive within {} ms (server.http.body_timeout_ms)",
+                    limits.body_timeout.as_millis()
+                ),
+            )
+                .into_response();
+        }
+    };
+    next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+        .await
+}
+
+/// Times every delivery from its headers to the answer:
+/// `switchboard_webhook_seconds{vendor, outcome, status}`; the outcome is
+/// read from the status (`accepted` 2xx, `unauthorized` 401, `rejected`
+/// other 4xx, `error` 5xx). `switchboard_webhooks_total{vendor, outcome}`
+/// still tells stored deliveries from recognised duplicates.
+pub async fn observe(request: Request, next: Next) -> Response {
+    let vendor = match request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(MatchedPath::as_str)
+    {
+        Some(route) if route.starts_with("/webhooks/optico/") => "optico",
+        Some(route) if route.starts_with("/webhooks/focalscope/") => "focalscope",
+        _ => "unknown",
+    };
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let status = response.status();
+    let outcome = match status.as_u16() {
+        200..=299 => "accepted",
+        401 => "unauthorized",
+        400..=499 => "rejected",
+        _ => "error",
+    };
+    metrics::histogram!(
+        "switchboard_webhook_seconds",
+        "vendor" => vendor,
+        "outcome" => outcome,
+        "status" => status.as_str().to_owned(),
+    )
+    .record(started.elapsed().as_secs_f64());
+    response
 }

@@ -52,9 +52,13 @@ pub async fn receive(
 }
 
 async fn accept(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Response, Rejection> {
-    let json = payload_json(headers, body)?;
+    let limits = &state.webhook_limits;
+    let json = payload_json(headers, body, limits)?;
     let value: serde_json::Value = serde_json::from_str(&json)
         .map_err(|e| bad_request(format!("realtimeData is not valid JSON: {e}")))?;
+    limits
+        .check_json(&value, "realtimeData")
+        .map_err(bad_request)?;
     // serde_json maps keep keys sorted, so re-serialising gives the same text
     // for the same payload however Optico spaced or ordered it: a stable
     // dedupe key for re-deliveries.
@@ -104,7 +108,11 @@ async fn accept(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Re
 }
 
 /// The JSON text of the delivery, from the form field or the body.
-fn payload_json(headers: &HeaderMap, body: &[u8]) -> Result<String, Rejection> {
+fn payload_json(
+    headers: &HeaderMap,
+    body: &[u8],
+    limits: &super::WebhookLimits,
+) -> Result<String, Rejection> {
     let content_type = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -116,6 +124,10 @@ fn payload_json(headers: &HeaderMap, body: &[u8]) -> Result<String, Rejection> {
         .to_ascii_lowercase();
     match content_type.as_str() {
         "application/x-www-form-urlencoded" => {
+            // Counted before decoding: a body of 64 KiB of `&` is 64 Ki fields.
+            limits
+                .check_fields(body.split(|b| *b == b'&').count(), "form body")
+                .map_err(bad_request)?;
             let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
                 .map_err(|e| bad_request(format!("the form body cannot be read: {e}")))?;
             fields
