@@ -151,6 +151,9 @@ Refuse values that cannot work. Included by the Deployment, so any render checks
 {{- fail "secrets.databaseUrl must start with postgres:// or postgresql://" }}
 {{- end }}
 {{- end }}
+{{- if and .Values.grpcClientCaSecret (not .Values.grpcTlsSecret) }}
+{{- fail "grpcClientCaSecret (mTLS) needs grpcTlsSecret: client certificates are checked only over TLS." }}
+{{- end }}
 {{- if not .Values.existingSecret }}
 {{- /* The binary's own checks (src/config.rs), made at render time rather than in a crash loop. */}}
 {{- range .Values.secrets.authTokens }}
@@ -225,7 +228,11 @@ The server's config file: values' `config` plus what the chart decides.
 {{- $_ := set $config "database" $database }}
 {{- if .Values.grpcTlsSecret }}
 {{- $server := get $config "server" | default dict }}
-{{- $_ := set $server "tls" (dict "cert_path" "/etc/switchboard/tls/tls.crt" "key_path" "/etc/switchboard/tls/tls.key") }}
+{{- $tls := merge (get $server "tls" | default dict) (dict "cert_path" "/etc/switchboard/tls/tls.crt" "key_path" "/etc/switchboard/tls/tls.key") }}
+{{- if .Values.grpcClientCaSecret }}
+{{- $_ := set $tls "client_ca_path" "/etc/switchboard/client-ca/ca.crt" }}
+{{- end }}
+{{- $_ := set $server "tls" $tls }}
 {{- $_ := set $config "server" $server }}
 {{- end -}}
 # Rendered by the switchboard Helm chart from the `config` values.
