@@ -957,6 +957,18 @@ mod tests {
                 ],
                 "database.url",
             ),
+            (
+                &[TOKEN, ("SWITCHBOARD__SERVER__TLS__CLIENT_CA_PATH", "/etc/ca.crt")],
+                "server.tls.client_ca_path",
+            ),
+            (
+                &[TOKEN, ("SWITCHBOARD__STREAMS__MAX_OPEN", "0")],
+                "streams.max_open",
+            ),
+            (
+                &[TOKEN, ("SWITCHBOARD__SERVER__HTTP__HEADER_TIMEOUT_MS", "0")],
+                "server.http.header_timeout_ms",
+            ),
             (&[("SWITCHBOARD__AUTH__TOKENS", "short")], "auth.tokens"),
             (&[], "auth.tokens"),
             (
