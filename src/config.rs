@@ -958,7 +958,10 @@ mod tests {
                 "database.url",
             ),
             (
-                &[TOKEN, ("SWITCHBOARD__SERVER__TLS__CLIENT_CA_PATH", "/etc/ca.crt")],
+                &[
+                    TOKEN,
+                    ("SWITCHBOARD__SERVER__TLS__CLIENT_CA_PATH", "/etc/ca.crt"),
+                ],
                 "server.tls.client_ca_path",
             ),
             (
