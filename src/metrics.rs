@@ -206,7 +206,7 @@ fn describe() {
     );
     describe_counter!(
         "switchboard_tls_handshake_failures_total",
-        "gRPC-port TLS handshakes refused or timed out (no client certificate, another CA, not TLS)"
+        "gRPC-port TLS handshakes refused (no client certificate, another CA, not TLS), timed out, or over the limit"
     );
     describe_counter!(
         "switchboard_tls_reloads_total",

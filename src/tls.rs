@@ -4,7 +4,8 @@
 //! cert-manager renews certificates in place, long before they expire. So
 //! the server is given TLS streams instead: an accept loop here runs each
 //! handshake (bounded by [`HANDSHAKE_TIMEOUT`], concurrently, so a slow one
-//! holds up no other) with the current rustls configuration, and a watcher
+//! holds up no other, at most [`MAX_HANDSHAKES`] at once) with the current
+//! rustls configuration, and a watcher
 //! reads the files again every `server.tls.reload_interval_ms`; when their
 //! bytes changed and they load (certificate chain, matching key, client
 //! CAs), new connections get them. Files caught half-written (a mismatched
@@ -32,7 +33,10 @@ use rustls::{
     pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject},
     server::WebPkiClientVerifier,
 };
-use tokio::{net::TcpListener, sync::mpsc};
+use tokio::{
+    net::TcpListener,
+    sync::{Semaphore, mpsc},
+};
 use tokio_rustls::{TlsAcceptor, server::TlsStream};
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
@@ -44,6 +48,9 @@ use crate::config::TlsSettings;
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Handshaken connections waiting for the server to take them.
 const ACCEPTED_BACKLOG: usize = 128;
+/// Handshakes under way at once; a connection beyond is closed on arrival
+/// (so connections that never say hello cannot pile up tasks).
+const MAX_HANDSHAKES: usize = 1024;
 
 /// Where the PEM files are (validated settings: both set).
 #[derive(Debug, Clone)]
@@ -236,6 +243,7 @@ pub fn incoming(
     stop: CancellationToken,
 ) -> ReceiverStream<Result<TlsStream<tokio::net::TcpStream>, std::io::Error>> {
     let (accepted, stream) = mpsc::channel(ACCEPTED_BACKLOG);
+    let handshakes = Arc::new(Semaphore::new(MAX_HANDSHAKES));
     tokio::spawn(async move {
         loop {
             let (tcp, peer) = tokio::select! {
@@ -250,10 +258,16 @@ pub fn incoming(
                     }
                 },
             };
+            let Ok(handshake) = handshakes.clone().try_acquire_owned() else {
+                debug!(peer = %peer, "grpc: too many tls handshakes under way; connection closed");
+                metrics::counter!("switchboard_tls_handshake_failures_total").increment(1);
+                continue;
+            };
             let _ = tcp.set_nodelay(true);
             let acceptor = tls.acceptor();
             let accepted = accepted.clone();
             tokio::spawn(async move {
+                let _handshake = handshake;
                 match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
                     Ok(Ok(stream)) => {
                         let _ = accepted.send(Ok(stream)).await;
