@@ -8,7 +8,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use sha2::{Digest, Sha256};
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use super::super::AppState;
 use crate::{store::Recorded, vendors::focalscope::CallbackParams};
@@ -77,7 +77,7 @@ pub async fn receive(
     {
         Ok(Recorded::Stored(sequence)) => {
             outcome("stored");
-            info!(
+            debug!(
                 vendor = "focalscope",
                 request_id, sequence, "webhook stored"
             );
@@ -85,7 +85,7 @@ pub async fn receive(
         }
         Ok(Recorded::Duplicate) => {
             outcome("duplicate");
-            info!(
+            debug!(
                 vendor = "focalscope",
                 request_id, "webhook re-delivery ignored"
             );

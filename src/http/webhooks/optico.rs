@@ -10,7 +10,7 @@ use axum::{
 };
 use chrono::Utc;
 use sha2::{Digest, Sha256};
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use super::super::AppState;
 use crate::{store::Recorded, vendors::optico};
@@ -75,7 +75,7 @@ async fn accept(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Re
     {
         Ok(Recorded::Stored(sequence)) => {
             metrics::counter!("switchboard_webhooks_total", "vendor" => "optico", "outcome" => "stored").increment(1);
-            info!(
+            debug!(
                 vendor = "optico",
                 optico_call_id = data.call_id,
                 sequence,
@@ -86,7 +86,7 @@ async fn accept(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Re
         }
         Ok(Recorded::Duplicate) => {
             metrics::counter!("switchboard_webhooks_total", "vendor" => "optico", "outcome" => "duplicate").increment(1);
-            info!(
+            debug!(
                 vendor = "optico",
                 optico_call_id = data.call_id,
                 "webhook re-delivery ignored"
