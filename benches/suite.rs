@@ -20,9 +20,10 @@
 //!
 //! Run: `cargo bench --bench suite`. `SWITCHBOARD_BENCH_SCALE` (default 1.0)
 //! scales the counts; `SWITCHBOARD_BENCH_ONLY=ingest,rpc,fanout,rss,replicas`
-//! runs some sections; `SWITCHBOARD_BENCH_BIN` benchmarks another build of
+//! runs some sections (`ingest-sqlite`, `ingest-pg`: one backend); `SWITCHBOARD_BENCH_BIN` benchmarks another build of
 //! switchboard (e.g. an older one, for a before/after; with
-//! `SWITCHBOARD_BENCH_LEGACY=1` for builds without the stream limits).
+//! `SWITCHBOARD_BENCH_LEGACY=1` for builds without the stream limits and
+//! vendor bulkheads).
 //!
 //! The same binary plays the baselines: run with `SWITCHBOARD_BENCH_ROLE`
 //! set (`echo`, `broadcast`, `bare-commits`) it is that server instead.
@@ -95,17 +96,28 @@ fn main() {
     runtime.block_on(suite::run());
 }
 
-/// Whether servers and the load generator get a core each.
+/// Whether servers and the load generator get a core each (decided once,
+/// before this process pins itself: after, it sees one core).
 fn two_cores() -> bool {
-    std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2)
-        && Command::new("taskset")
-            .arg("-V")
-            .output()
-            .is_ok_and(|o| o.status.success())
+    static TWO: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *TWO.get_or_init(|| {
+        std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2)
+            && Command::new("taskset")
+                .arg("-V")
+                .output()
+                .is_ok_and(|o| o.status.success())
+    })
+}
+
+/// Cores of the machine, counted before pinning.
+fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 /// The load generator on core 1 (before any thread exists: they inherit it).
 fn pin_self() {
+    cores();
     if two_cores() {
         let _ = Command::new("taskset")
             .args(["-a", "-p", "-c", "1", &std::process::id().to_string()])
@@ -230,7 +242,17 @@ fn start_switchboard(env: &[(String, String)]) -> Proc {
     let bin = std::env::var("SWITCHBOARD_BENCH_BIN")
         .unwrap_or_else(|_| env!("CARGO_BIN_EXE_switchboard").to_owned());
     let (grpc_port, http_port) = (closed_port(), closed_port());
-    let mut command = on_server_core(&bin);
+    // SWITCHBOARD_BENCH_WRAP="valgrind --tool=massif" and the like: the
+    // server under a profiler.
+    let mut command = match std::env::var("SWITCHBOARD_BENCH_WRAP") {
+        Ok(wrap) => {
+            let mut words = wrap.split_whitespace();
+            let mut command = on_server_core(words.next().unwrap_or("env"));
+            command.args(words).arg(&bin);
+            command
+        }
+        Err(_) => on_server_core(&bin),
+    };
     command.arg("serve");
     for (name, _) in std::env::vars().filter(|(k, _)| k.starts_with("SWITCHBOARD__")) {
         command.env_remove(name);
@@ -257,7 +279,11 @@ fn start_switchboard(env: &[(String, String)]) -> Proc {
     }
     // Its own log level (info): what a user runs; the lines go nowhere.
     command.env_remove("RUST_LOG");
+    let legacy = std::env::var_os("SWITCHBOARD_BENCH_LEGACY").is_some();
     for (name, value) in env {
+        if legacy && name.ends_with("MAX_IN_FLIGHT") {
+            continue;
+        }
         command.env(name, value);
     }
     let child = command
@@ -423,9 +449,9 @@ mod suite {
             } else {
                 "one core: not pinned"
             },
-            std::thread::available_parallelism().map_or(1, |n| n.get())
+            cores()
         );
-        let pg = if section("ingest") || section("replicas") {
+        let pg = if section("ingest") || section("ingest-pg") || section("replicas") {
             match tokio::task::spawn_blocking(|| {
                 postgres::PgCluster::start(&[
                     "max_connections=300",
@@ -445,11 +471,13 @@ mod suite {
             None
         };
         let optico = fake_optico::start().await;
-        if section("ingest") {
+        if section("ingest") || section("ingest-sqlite") {
             ingest::run(&report, None).await;
-            if let Some(pg) = &pg {
-                ingest::run(&report, Some(pg)).await;
-            }
+        }
+        if (section("ingest") || section("ingest-pg"))
+            && let Some(pg) = &pg
+        {
+            ingest::run(&report, Some(pg)).await;
         }
         if section("rpc") {
             rpc::run(&report, &optico).await;
@@ -838,6 +866,9 @@ mod rpc {
                 "SWITCHBOARD__VENDORS__OPTICO__API_KEY".into(),
                 "b7e2c8a14f9d3650a1e7c4d8b2f6a395e".into(),
             ),
+            // 256 StartCalls in flight: room for all of them at Optico (the
+            // default bulkhead, 64, would refuse the rest at once).
+            ("SWITCHBOARD__VENDORS__OPTICO__MAX_IN_FLIGHT".into(), "512".into()),
         ]);
         server.wait_ready().await;
         let ours = measure(&server.grpc_url(), "switchboard", 0, requests).await;
@@ -1069,6 +1100,9 @@ mod fanout {
                 "SWITCHBOARD__VENDORS__OPTICO__API_KEY".into(),
                 "b7e2c8a14f9d3650a1e7c4d8b2f6a395e".into(),
             ),
+            // 256 StartCalls in flight: room for all of them at Optico (the
+            // default bulkhead, 64, would refuse the rest at once).
+            ("SWITCHBOARD__VENDORS__OPTICO__MAX_IN_FLIGHT".into(), "512".into()),
         ]);
         server.wait_ready().await;
         // 10,000 calls, call n with agent n (Optico call CALL_BASE + n).

@@ -139,6 +139,9 @@ struct Index {
     calls: HashMap<String, Members>,
     agents: HashMap<String, Members>,
     closed: bool,
+    /// The highest sequence handed to the slots (written under this lock,
+    /// so a stream registering sees exactly which events it will get).
+    published: i64,
 }
 
 impl Index {
@@ -160,10 +163,14 @@ struct Hub {
 }
 
 impl Hub {
-    fn register(&self, scope: &Scope) -> (u64, Arc<Slot>) {
+    /// Registers a slot; returns its id, and the highest sequence published
+    /// before it: every later one reaches the slot.
+    fn register(&self, scope: &Scope) -> (u64, Arc<Slot>, i64) {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let slot = Arc::new(Slot::default());
+        let mut published = 0;
         if let Ok(mut index) = self.index.lock() {
+            published = index.published;
             if index.closed
                 && let Ok(mut state) = slot.state.lock()
             {
@@ -176,7 +183,7 @@ impl Hub {
             };
             members.insert(id, slot.clone());
         }
-        (id, slot)
+        (id, slot, published)
     }
 
     fn unregister(&self, scope: &Scope, id: u64) {
@@ -206,9 +213,12 @@ impl Hub {
 
     /// Hands each event to the streams it matches, in order.
     fn publish(&self, events: &[Arc<StoredEvent>]) {
-        let Ok(index) = self.index.lock() else {
+        let Ok(mut index) = self.index.lock() else {
             return;
         };
+        if let Some(last) = events.last() {
+            index.published = last.sequence;
+        }
         for event in events {
             let call = index.calls.get(event.call_id.as_str());
             let agent = event.agent.as_deref().and_then(|a| index.agents.get(a));
@@ -298,7 +308,10 @@ impl Updates {
         let head = events::head_sequence(store.connection()).await?;
         let shared = Arc::new(Shared {
             hub: Hub {
-                index: Mutex::new(Index::default()),
+                index: Mutex::new(Index {
+                    published: head,
+                    ..Index::default()
+                }),
                 next_id: AtomicU64::new(0),
                 buffer: options.buffer.max(1),
             },
@@ -325,7 +338,7 @@ impl Updates {
     /// configured maximum lifetime (with a resumable error).
     pub fn subscribe(&self, filter: EventFilter, after_sequence: i64) -> Subscription {
         let scope = Scope::of(&filter);
-        let (id, slot) = self.shared.hub.register(&scope);
+        let (id, slot, published) = self.shared.hub.register(&scope);
         metrics::gauge!("switchboard_streams_open", "scope" => scope.label()).increment(1.0);
         let options = self.shared.options;
         let now = Instant::now();
@@ -345,8 +358,13 @@ impl Updates {
             lifetime_end,
             done: false,
         };
-        // Subscribed: now replay (see the module docs).
-        subscription.state = subscription.catch_up();
+        // Subscribed: now replay (see the module docs) — unless the client
+        // has seen everything published so far: then the slot brings it
+        // all, and a stream resuming live costs no query (nor the memory of
+        // one waiting for a connection, when thousands reconnect at once).
+        if after_sequence < published {
+            subscription.state = subscription.catch_up();
+        }
         subscription
     }
 }
