@@ -133,6 +133,35 @@ static INSERT_EVENT_BY_REF: Sql = Sql::new(
      RETURNING sequence, call_id, agent",
 );
 
+/// Many events of calls named by vendor references, in one statement: the
+/// rows come as one JSON array of `[kind, payload, occurred_at, dedupe_key,
+/// vendor, ref kind, ref value]` (one statement text whatever the batch
+/// size, so it is prepared once). Rows whose call is unknown or whose key
+/// conflicts insert nothing and return nothing. `ORDER BY` keeps the order
+/// in which the events arrived.
+static INSERT_EVENTS_BY_REF_SQLITE: &str = "INSERT INTO call_events \
+     (call_id, agent, kind, payload, occurred_at, received_at, dedupe_key) \
+     SELECT r.call_id, c.agent, json_extract(v.value, '$[0]'), json_extract(v.value, '$[1]'), \
+            json_extract(v.value, '$[2]'), ?, json_extract(v.value, '$[3]') \
+     FROM json_each(?) v \
+     JOIN call_refs r ON r.vendor = json_extract(v.value, '$[4]') \
+          AND r.kind = json_extract(v.value, '$[5]') AND r.value = json_extract(v.value, '$[6]') \
+     JOIN calls c ON c.id = r.call_id \
+     WHERE true \
+     ORDER BY v.key \
+     ON CONFLICT (dedupe_key) DO NOTHING \
+     RETURNING sequence, dedupe_key, call_id, agent";
+
+static INSERT_EVENTS_BY_REF_POSTGRES: &str = "INSERT INTO call_events \
+     (call_id, agent, kind, payload, occurred_at, received_at, dedupe_key) \
+     SELECT r.call_id, c.agent, v.e->>0, v.e->>1, (v.e->>2)::bigint, $1, v.e->>3 \
+     FROM json_array_elements($2::json) WITH ORDINALITY AS v(e, ord) \
+     JOIN call_refs r ON r.vendor = v.e->>4 AND r.kind = v.e->>5 AND r.value = v.e->>6 \
+     JOIN calls c ON c.id = r.call_id \
+     ORDER BY v.ord \
+     ON CONFLICT (dedupe_key) DO NOTHING \
+     RETURNING sequence, dedupe_key, call_id, agent";
+
 static FIND_DEDUPE_KEY: Sql = Sql::new("SELECT call_id FROM call_events WHERE dedupe_key = ?");
 
 /// Appends one event of `call_id` to the log. `agent` is the call's agent now
@@ -223,6 +252,112 @@ pub async fn append_by_ref(
         return Ok(Some((call_id, Recorded::Duplicate)));
     }
     Ok(None)
+}
+
+/// An event for the call a vendor reference names, which the committer may
+/// insert together with the other such events of its batch (see
+/// [`append_many_by_ref`]).
+#[derive(Debug, Clone)]
+pub struct RefAppend {
+    pub vendor_ref: VendorRef,
+    pub event: Prepared,
+    /// Its row of the combined statement, rendered before it reaches the
+    /// committer.
+    row: String,
+}
+
+impl RefAppend {
+    /// `event` must carry a dedupe key (it is how a row of the combined
+    /// statement finds its writer).
+    pub fn new(vendor_ref: VendorRef, event: Prepared) -> StoreResult<Self> {
+        let row = serde_json::to_string(&(
+            event.update.kind(),
+            &event.payload,
+            to_micros(event.occurred_at),
+            &event.dedupe_key,
+            vendor_ref.kind.vendor().as_str(),
+            vendor_ref.kind.kind(),
+            &vendor_ref.value,
+        ))
+        .map_err(|e| StoreError::Corrupt(format!("event row: {e}")))?;
+        Ok(Self {
+            vendor_ref,
+            event,
+            row,
+        })
+    }
+}
+
+/// Appends many events of calls named by vendor references in one
+/// statement. Returns, per item, `Some` when it was stored, `None` when its
+/// call is unknown or its dedupe key was already stored (or repeated within
+/// `items`): the caller then handles it alone ([`append_by_ref`]).
+pub async fn append_many_by_ref(
+    tx: &mut WriteTx,
+    items: &[&RefAppend],
+) -> StoreResult<Vec<Option<Recorded>>> {
+    tx.note_head().await?;
+    let received_at = from_micros(to_micros(Utc::now()));
+    let mut rows = String::with_capacity(items.iter().map(|i| i.row.len() + 1).sum::<usize>() + 2);
+    rows.push('[');
+    for (n, item) in items.iter().enumerate() {
+        if n > 0 {
+            rows.push(',');
+        }
+        rows.push_str(&item.row);
+    }
+    rows.push(']');
+    let backend = tx.backend();
+    let (sql, values): (&str, Vec<Value>) = match backend {
+        DbBackend::Postgres => (
+            INSERT_EVENTS_BY_REF_POSTGRES,
+            vec![to_micros(received_at).into(), rows.into()],
+        ),
+        _ => (
+            INSERT_EVENTS_BY_REF_SQLITE,
+            vec![to_micros(received_at).into(), rows.into()],
+        ),
+    };
+    let returned = tx
+        .conn()
+        .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await?;
+    // Which item each key belongs to: the first with it (a repeat within
+    // the batch conflicted, and is a re-delivery).
+    let mut by_key = std::collections::HashMap::with_capacity(items.len());
+    for (n, item) in items.iter().enumerate() {
+        if let Some(key) = item.event.dedupe_key.as_deref() {
+            by_key.entry(key).or_insert(n);
+        }
+    }
+    let mut outcome = vec![None; items.len()];
+    let mut stored = Vec::with_capacity(returned.len());
+    for row in returned {
+        let sequence: i64 = row.try_get_by_index(0)?;
+        let key: String = row.try_get_by_index(1)?;
+        let call_id = CallId::from_stored(row.try_get_by_index::<String>(2)?);
+        let agent: Option<String> = row.try_get_by_index(3)?;
+        let Some(&n) = by_key.get(key.as_str()) else {
+            return Err(StoreError::Corrupt(format!(
+                "a combined append returned an unknown key {key:?}"
+            )));
+        };
+        outcome[n] = Some(Recorded::Stored(sequence));
+        stored.push(StoredEvent {
+            sequence,
+            call_id,
+            agent,
+            occurred_at: items[n].event.occurred_at,
+            received_at,
+            update: items[n].event.update.clone(),
+        });
+    }
+    // RETURNING's order is the backend's; the tail needs the log's.
+    stored.sort_by_key(|e| e.sequence);
+    for event in stored {
+        tx.appended(event);
+    }
+    Ok(outcome)
 }
 
 /// The call a vendor delivery with this key was stored for, if it was

@@ -57,7 +57,7 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::{Notify, mpsc, oneshot};
 
 pub use calls::{CallFilter, CallPage, CallUpsert, LegEvent, PageCursor};
-pub use events::{EventFilter, Recorded};
+pub use events::{EventFilter, Recorded, RefAppend};
 
 use crate::domain::StoredEvent;
 
@@ -480,6 +480,86 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Appends `append`'s event to the call its vendor reference names, or,
+    /// when no call has the reference yet, to a new call made of `new_call`
+    /// and the reference. Like [`Store::write`], but the committer inserts
+    /// all such appends of a batch in one statement (the hot path of a
+    /// webhook: one statement per batch, not per webhook).
+    pub async fn append_to_ref(
+        &self,
+        append: events::RefAppend,
+        new_call: CallUpsert,
+    ) -> StoreResult<events::Recorded> {
+        let (reply, answer) = oneshot::channel();
+        let job = Box::new(RefAppendJob {
+            append,
+            new_call,
+            result: None,
+            reply,
+        });
+        self.writer
+            .send(job)
+            .await
+            .map_err(|_| StoreError::WriterStopped)?;
+        answer.await.map_err(|_| StoreError::WriterStopped)?
+    }
+}
+
+/// The job of [`Store::append_to_ref`].
+struct RefAppendJob {
+    append: events::RefAppend,
+    new_call: CallUpsert,
+    result: Option<StoreResult<events::Recorded>>,
+    reply: oneshot::Sender<StoreResult<events::Recorded>>,
+}
+
+impl Job for RefAppendJob {
+    fn run<'t>(&'t mut self, tx: &'t mut WriteTx) -> BoxFuture<'t, bool> {
+        Box::pin(async move {
+            let outcome = async {
+                let append = &self.append;
+                if let Some((_, recorded)) =
+                    events::append_by_ref(tx, &append.vendor_ref, &append.event).await?
+                {
+                    return Ok(recorded);
+                }
+                let id = calls::insert_call(
+                    tx,
+                    self.new_call.clone(),
+                    std::slice::from_ref(&append.vendor_ref),
+                )
+                .await?;
+                events::append(tx, &id, self.new_call.agent.as_deref(), &append.event).await
+            }
+            .await;
+            let ok = outcome.is_ok();
+            self.result = Some(outcome);
+            ok
+        })
+    }
+
+    fn ref_append(&self) -> Option<&events::RefAppend> {
+        Some(&self.append)
+    }
+
+    fn combined(&mut self, recorded: events::Recorded) {
+        self.result = Some(Ok(recorded));
+    }
+
+    fn answer(self: Box<Self>, committed: StoreResult<()>) {
+        let answer = match (self.result, committed) {
+            (Some(Err(error)), _) => Err(error),
+            (Some(Ok(value)), Ok(())) => Ok(value),
+            (_, Err(error)) => Err(error),
+            (None, Ok(())) => Err(StoreError::Corrupt(
+                "a write was answered without being run".to_owned(),
+            )),
+        };
+        let _ = self.reply.send(answer);
+    }
+}
+
 /// A boxed future borrowing for `'t` (what write jobs return).
 pub type BoxFuture<'t, T> = Pin<Box<dyn Future<Output = T> + Send + 't>>;
 
@@ -487,6 +567,13 @@ pub type BoxFuture<'t, T> = Pin<Box<dyn Future<Output = T> + Send + 't>>;
 trait Job: Send {
     /// Runs the work; returns whether it succeeded.
     fn run<'t>(&'t mut self, tx: &'t mut WriteTx) -> BoxFuture<'t, bool>;
+    /// An append the committer may combine with the batch's others into one
+    /// statement (see [`Store::append_to_ref`]).
+    fn ref_append(&self) -> Option<&events::RefAppend> {
+        None
+    }
+    /// The combined statement stored this job's event: it need not run.
+    fn combined(&mut self, _recorded: events::Recorded) {}
     /// Answers the writer once its batch is settled (`committed` is the
     /// batch's outcome; a job that failed reports its own error whatever it).
     fn answer(self: Box<Self>, committed: StoreResult<()>);
@@ -724,7 +811,39 @@ impl Committer {
             prev_head: None,
             appended: Vec::new(),
         };
-        for job in jobs.iter_mut() {
+        // The batch's appends to known calls, in one statement; the rest
+        // (and any whose call is new, or that re-deliver) run one by one.
+        // Not when retrying with savepoints: then each job is on its own.
+        let mut done = vec![false; jobs.len()];
+        if !savepoints {
+            let combinable: Vec<usize> = (0..jobs.len())
+                .filter(|&n| jobs[n].ref_append().is_some())
+                .collect();
+            if combinable.len() > 1 {
+                let items: Vec<&events::RefAppend> = combinable
+                    .iter()
+                    .filter_map(|&n| jobs[n].ref_append())
+                    .collect();
+                match events::append_many_by_ref(&mut tx, &items).await {
+                    Ok(outcomes) => {
+                        for (&n, outcome) in combinable.iter().zip(outcomes) {
+                            if let Some(recorded) = outcome {
+                                jobs[n].combined(recorded);
+                                done[n] = true;
+                            }
+                        }
+                    }
+                    Err(_) => {
+                        let _ = tx.tx.rollback().await;
+                        return Attempt::JobFailed;
+                    }
+                }
+            }
+        }
+        for (job, done) in jobs.iter_mut().zip(done) {
+            if done {
+                continue;
+            }
             if savepoints && let Err(e) = tx.tx.execute_unprepared("SAVEPOINT job").await {
                 return Attempt::Failed(e.into());
             }

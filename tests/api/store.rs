@@ -2,7 +2,10 @@
 //! event log, dedupe retention, and sequence order = commit order under
 //! concurrent writers with a tailing reader.
 
-use std::{collections::BTreeSet, time::Duration};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    time::Duration,
+};
 
 use chrono::Utc;
 use secrecy::SecretString;
@@ -11,7 +14,8 @@ use switchboard::{
         CallLookup, CallStatus, Direction, NewEvent, PageView, Provider, RefKind, Update, VendorRef,
     },
     store::{
-        CallUpsert, EventFilter, Recorded, Store, StoreError, calls, events, events::Prepared,
+        CallUpsert, EventFilter, Recorded, RefAppend, Store, StoreError, calls, events,
+        events::Prepared,
     },
     updates::{StreamItem, StreamOptions, Updates},
 };
@@ -602,4 +606,101 @@ async fn scoped_streams_receive_only_their_events() {
         );
     }
     stop.cancel();
+}
+
+/// Webhook appends gathered into one statement per batch: known calls,
+/// calls not seen yet, re-deliveries of stored events and repeats within
+/// the same batch — each key stored once, each repeat answered Duplicate,
+/// every new call created once with its reference.
+async fn combined_appends(store: Store) {
+    let known: Vec<VendorRef> = (0..5)
+        .map(|n| VendorRef::new(RefKind::OpticoCallId, format!("{}", 500 + n)))
+        .collect();
+    for vendor_ref in &known {
+        let vendor_ref = vendor_ref.clone();
+        store
+            .write(move |tx| {
+                let vendor_ref = vendor_ref.clone();
+                Box::pin(async move {
+                    let fields = CallUpsert::new(
+                        Direction::Inbound,
+                        Provider::Optico,
+                        CallStatus::Active,
+                        Utc::now(),
+                    );
+                    calls::insert_call(tx, fields, &[vendor_ref]).await
+                })
+            })
+            .await
+            .unwrap();
+    }
+    let new_call = || {
+        CallUpsert::new(
+            Direction::Inbound,
+            Provider::Optico,
+            CallStatus::Active,
+            Utc::now(),
+        )
+    };
+    let append = |call: usize, key: usize| {
+        RefAppend::new(
+            VendorRef::new(RefKind::OpticoCallId, format!("{}", 500 + call)),
+            keyed(&format!("combined-{key}"), key as i64),
+        )
+        .unwrap()
+    };
+    // Already stored before the batches: its repeats are re-deliveries.
+    assert!(matches!(
+        store.append_to_ref(append(0, 0), new_call()).await.unwrap(),
+        Recorded::Stored(_)
+    ));
+    // 400 appends at once: 200 distinct keys, each sent twice; calls 0..9
+    // (5..9 are new).
+    let mut tasks = Vec::new();
+    for n in 0..400usize {
+        let store = store.clone();
+        let key = n % 200;
+        let item = append(key % 10, key);
+        let fields = new_call();
+        tasks.push(tokio::spawn(
+            async move { (key, store.append_to_ref(item, fields).await.unwrap()) },
+        ));
+    }
+    let mut stored = BTreeMap::new();
+    let mut duplicates = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            (key, Recorded::Stored(sequence)) => {
+                assert!(stored.insert(key, sequence).is_none(), "key {key} stored twice");
+            }
+            (_, Recorded::Duplicate) => duplicates += 1,
+        }
+    }
+    assert_eq!(stored.len(), 199, "every key but the pre-stored one");
+    assert!(!stored.contains_key(&0));
+    assert_eq!(duplicates, 201);
+    let log = events::events_after(store.connection(), 0, &EventFilter::default(), 1000)
+        .await
+        .unwrap();
+    assert_eq!(log.len(), 200);
+    let listed = calls::list_calls(store.connection(), &Default::default(), 100, None)
+        .await
+        .unwrap();
+    assert_eq!(listed.calls.len(), 10, "each new call created once");
+    for call in &listed.calls {
+        assert_eq!(call.refs.len(), 1);
+        let id = &call.id;
+        assert_eq!(log.iter().filter(|e| &e.call_id == id).count(), 20);
+    }
+}
+
+#[tokio::test]
+async fn combined_appends_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    combined_appends(sqlite_store(&dir).await).await;
+}
+
+#[tokio::test]
+async fn combined_appends_on_postgres() {
+    combined_appends(postgres_store().await).await;
 }
