@@ -832,7 +832,33 @@ pub fn parse_origin(origin: &str) -> Option<String> {
 }
 
 fn check_token(key: &str, token: &SecretString) -> Result<(), ConfigError> {
-    let len = token.expose_secret().chars().count();
+    let text = token.expose_secret();
+    // A token is sent in a header or a URL path: one with quotes, brackets,
+    // commas or spaces is almost surely a mistake in writing the list
+    // (`SWITCHBOARD__AUTH__TOKENS='["a","b"]'` gives the tokens `["a"` and
+    // `"b"]`), and would become a token nobody can send. Refused, naming
+    // what was found (never the token: it is a secret).
+    if let Some(found) = text.chars().find(|c| {
+        c.is_whitespace()
+            || c.is_control()
+            || !c.is_ascii()
+            || matches!(c, '"' | '\'' | '[' | ']' | '{' | '}' | ',' | '\\')
+    }) {
+        let what = match found {
+            '"' | '\'' => "a quote".to_owned(),
+            '[' | ']' => "a bracket".to_owned(),
+            '{' | '}' => "a brace".to_owned(),
+            c if c.is_whitespace() => "a space".to_owned(),
+            c => format!("the character U+{:04X}", u32::from(c)),
+        };
+        return Err(ConfigError::key(
+            key,
+            format!(
+                "a token holds {what}, which looks like a mistake: write a list of tokens as tok1,tok2 (comma-separated, no brackets, quotes or spaces; a TOML file takes [\"tok1\", \"tok2\"]), each of visible ASCII characters"
+            ),
+        ));
+    }
+    let len = text.chars().count();
     if len < MIN_TOKEN_LEN {
         return Err(ConfigError::key(
             key,
@@ -973,6 +999,40 @@ mod tests {
                 "server.http.header_timeout_ms",
             ),
             (&[("SWITCHBOARD__AUTH__TOKENS", "short")], "auth.tokens"),
+            (
+                &[(
+                    "SWITCHBOARD__AUTH__TOKENS",
+                    r#"["0123456789abcdef","fedcba9876543210"]"#,
+                )],
+                "auth.tokens",
+            ),
+            (
+                &[(
+                    "SWITCHBOARD__AUTH__TOKENS",
+                    "0123456789abcdef, fedcba9876543210",
+                )],
+                "auth.tokens",
+            ),
+            (
+                &[
+                    TOKEN,
+                    (
+                        "SWITCHBOARD__AUTH__READ_ONLY_TOKENS",
+                        "'0123456789abcdefgh'",
+                    ),
+                ],
+                "auth.read_only_tokens",
+            ),
+            (
+                &[
+                    TOKEN,
+                    (
+                        "SWITCHBOARD__WEBHOOKS__OPTICO_TOKEN",
+                        "\"0123456789abcdef\"",
+                    ),
+                ],
+                "webhooks.optico_token",
+            ),
             (&[], "auth.tokens"),
             (
                 &[TOKEN, ("SWITCHBOARD__VENDORS__OPTICO__BASE_URL", "ftp://x")],

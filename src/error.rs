@@ -15,12 +15,24 @@ use tonic_types::{ErrorDetails, StatusExt};
 use tracing::error;
 
 use crate::{
-    domain::{CallId, FieldViolation, Invalid},
+    domain::{CallId, FieldViolation, Invalid, truncate},
     store::StoreError,
     vendors::{VendorError, VendorErrorKind},
 };
 
 pub const ERROR_DOMAIN: &str = "switchboard";
+
+/// Bounds of what a status carries, so that the whole of it (message,
+/// percent-encoded, and details, base64) stays under 12 KiB, below the 16 KiB of
+/// metadata C++ and Python clients accept, whatever the request or the
+/// vendor said: past that limit those clients never see the error at all.
+/// Values are quoted by a short prefix where they are echoed
+/// (`domain::quote`); these caps are the backstop.
+pub const MAX_MESSAGE_BYTES: usize = 1024;
+/// Field violations listed (the message counts the rest).
+pub const MAX_VIOLATIONS: usize = 10;
+/// Longest `ErrorInfo` metadata value.
+const MAX_METADATA_BYTES: usize = 200;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -130,22 +142,39 @@ impl From<Invalid> for Status {
     }
 }
 
+/// The violations for the status message: as many as fit its bounds, then
+/// how many more there are (all of the listed ones are in the details too).
 fn describe(violations: &[FieldViolation]) -> String {
-    violations
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join("; ")
+    let budget = MAX_MESSAGE_BYTES - 128;
+    let mut text = String::new();
+    let mut listed = 0;
+    for violation in violations.iter().take(MAX_VIOLATIONS) {
+        let item = violation.to_string();
+        if listed > 0 && text.len() + item.len() + 2 > budget {
+            break;
+        }
+        if listed > 0 {
+            text.push_str("; ");
+        }
+        text.push_str(&item);
+        listed += 1;
+    }
+    if violations.len() > listed {
+        text.push_str(&format!("; and {} more", violations.len() - listed));
+    }
+    text
 }
 
 impl From<Error> for Status {
     fn from(error: Error) -> Status {
-        let message = error.to_string();
+        let full_message = error.to_string();
+        // Room is left for the error id appended below.
+        let message = truncate(&full_message, MAX_MESSAGE_BYTES - 64).into_owned();
         let mut details = ErrorDetails::new();
         let mut metadata = HashMap::new();
         let (code, reason) = match error {
             Error::InvalidArgument(violations) => {
-                for violation in violations {
+                for violation in violations.into_iter().take(MAX_VIOLATIONS) {
                     details.add_bad_request_violation(violation.field, violation.description);
                 }
                 (Code::InvalidArgument, "INVALID_ARGUMENT")
@@ -163,7 +192,9 @@ impl From<Error> for Status {
             Error::Vendor(vendor_error) => {
                 metadata.insert("vendor".to_owned(), vendor_error.vendor.to_string());
                 if let Some(field) = &vendor_error.field {
-                    details.add_bad_request_violation(field.clone(), vendor_error.message.clone());
+                    let violation =
+                        FieldViolation::new(field.clone(), vendor_error.message.clone());
+                    details.add_bad_request_violation(violation.field, violation.description);
                 }
                 if let Some(delay) = vendor_error.retry_after {
                     details.set_retry_info(Some(delay));
@@ -211,7 +242,7 @@ impl From<Error> for Status {
         let message = match code {
             Code::Internal | Code::Unknown => {
                 let error_id = uuid::Uuid::new_v4().simple().to_string();
-                error!(error_id = %error_id, code = ?code, reason, error = %message, "request failed");
+                error!(error_id = %error_id, code = ?code, reason, error = %full_message, "request failed");
                 metadata.insert("error_id".to_owned(), error_id.clone());
                 if code == Code::Internal {
                     format!("internal error (error id {error_id}, logged on the server)")
@@ -225,6 +256,11 @@ impl From<Error> for Status {
             }
             _ => message,
         };
+        for value in metadata.values_mut() {
+            if value.len() > MAX_METADATA_BYTES {
+                *value = truncate(value, MAX_METADATA_BYTES).into_owned();
+            }
+        }
         details.set_error_info(reason, ERROR_DOMAIN, metadata);
         Status::with_error_details(code, message, details)
     }
@@ -272,6 +308,49 @@ mod tests {
             .collect();
         assert_eq!(fields, ["caller_phone", "start_time"]);
         assert_eq!(details.error_info().unwrap().domain, "switchboard");
+    }
+
+    /// The bytes a status takes on the wire: its headers (or trailers).
+    fn wire_size(status: Status) -> usize {
+        status
+            .into_http::<()>()
+            .headers()
+            .iter()
+            .map(|(name, value)| name.as_str().len() + value.len())
+            .sum()
+    }
+
+    #[test]
+    fn a_status_stays_small_whatever_it_is_made_of() {
+        let huge = "\u{1F4A3}".repeat(20_000);
+        let violations = (0..1000)
+            .map(|i| FieldViolation::new(format!("items[{i}].{huge}"), huge.clone()))
+            .collect();
+        let status = Status::from(Error::InvalidArgument(violations));
+        assert!(status.message().contains(" more"), "{}", status.message());
+        let fields = status
+            .get_error_details()
+            .bad_request()
+            .unwrap()
+            .field_violations
+            .len();
+        assert_eq!(fields, MAX_VIOLATIONS);
+        let size = wire_size(status);
+        assert!(size < 12 * 1024, "{size}");
+        for kind in [
+            VendorErrorKind::InvalidArgument,
+            VendorErrorKind::BadResponse,
+        ] {
+            let mut error = VendorError::new(Provider::Ccai, kind, huge.clone());
+            error.field = Some("destination_number".into());
+            let status = Status::from(Error::Vendor(error));
+            assert!(wire_size(status) < 12 * 1024, "{kind:?}");
+        }
+        let not_found = Status::from(Error::NotFound {
+            resource: "call",
+            name: huge.clone(),
+        });
+        assert!(wire_size(not_found) < 12 * 1024);
     }
 
     #[test]

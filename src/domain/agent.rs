@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use super::FieldViolation;
+use super::{FieldViolation, quote};
 
 const MAX_AGENT_LEN: usize = 254;
 
@@ -61,8 +61,12 @@ impl EmailAddress {
         if trimmed.is_empty() {
             return Err(FieldViolation::new(field, "is required"));
         }
-        let invalid =
-            || FieldViolation::new(field, format!("is not a valid email address: {trimmed:?}"));
+        let invalid = || {
+            FieldViolation::new(
+                field,
+                format!("is not a valid email address: {}", quote(trimmed)),
+            )
+        };
         if trimmed.len() > MAX_AGENT_LEN
             || trimmed.chars().any(|c| c.is_whitespace() || c.is_control())
         {

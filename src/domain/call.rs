@@ -5,7 +5,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::FieldViolation;
+use super::{FieldViolation, quote};
 
 /// switchboard's own call id: a UUIDv7, so ids sort by creation time.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -20,7 +20,10 @@ impl CallId {
         uuid::Uuid::parse_str(value.trim())
             .map(|uuid| Self(uuid.hyphenated().to_string()))
             .map_err(|_| {
-                FieldViolation::new(field, format!("is not a call id (a UUID): {value:?}"))
+                FieldViolation::new(
+                    field,
+                    format!("is not a call id (a UUID): {}", quote(value)),
+                )
             })
     }
 

@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::{CallStatus, DialEventType, FailureReason, FieldViolation, LegKind};
+use super::{CallStatus, DialEventType, FailureReason, FieldViolation, LegKind, quote};
 
 const MAX_REQUEST_ID_LEN: usize = 128;
 
@@ -85,7 +85,8 @@ impl Language {
             Err(FieldViolation::new(
                 field,
                 format!(
-                    "is not an ISO 639-1 language code (two letters, e.g. \"en\"), got {value:?}"
+                    "is not an ISO 639-1 language code (two letters, e.g. \"en\"), got {}",
+                    quote(value)
                 ),
             ))
         }

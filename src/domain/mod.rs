@@ -29,4 +29,4 @@ pub use update::{
     AgentAssigned, Cart, DialEvent, NewEvent, OpticoCallInfo, OpticoMatch, Order, PageView,
     Product, StatusChanged, StoredEvent, Update,
 };
-pub use validation::{FieldViolation, Invalid, Violations};
+pub use validation::{FieldViolation, Invalid, Violations, quote, truncate};

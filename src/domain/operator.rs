@@ -8,7 +8,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::FieldViolation;
+use super::{FieldViolation, quote};
 
 /// Longest free text sent to iAdvize (names, pseudonyms, external ids).
 const MAX_TEXT_LEN: usize = 255;
@@ -309,7 +309,10 @@ impl LanguageCode {
         } else {
             Err(FieldViolation::new(
                 field,
-                format!("is not a two-letter ISO 639-1 language code (e.g. \"en\"): {value:?}"),
+                format!(
+                    "is not a two-letter ISO 639-1 language code (e.g. \"en\"): {}",
+                    quote(value)
+                ),
             ))
         }
     }
@@ -334,7 +337,7 @@ impl AdminLanguage {
         } else {
             Err(FieldViolation::new(
                 field,
-                format!("must be one of de, en, es or fr, got {value:?}"),
+                format!("must be one of de, en, es or fr, got {}", quote(value)),
             ))
         }
     }

@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{FieldViolation, time_range::TimeRange};
+use super::{FieldViolation, quote, time_range::TimeRange};
 
 /// The `filters[channel]` of a statistics request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -226,7 +226,8 @@ pub fn check_indicators(
             violations.push(FieldViolation::new(
                 field,
                 format!(
-                    "{name:?} is not an iAdvize indicator (see the documentation's indicator tables, e.g. \"contact_number\")"
+                    "{} is not an iAdvize indicator (see the documentation's indicator tables, e.g. \"contact_number\")",
+                    quote(name)
                 ),
             ));
             continue;

@@ -5,6 +5,7 @@ pub mod agents;
 pub mod auth;
 pub mod browser;
 pub mod call_context;
+pub mod codec;
 pub mod deadline;
 pub mod iadvize;
 pub mod limits;

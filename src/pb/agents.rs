@@ -257,7 +257,10 @@ pub fn parse_update_mask<F: Copy + PartialEq>(
                 let why = match name.as_str() {
                     "*" => "`*` is not supported: name each field to change".to_owned(),
                     "id" => format!("`id` names the {resource} and cannot be changed"),
-                    _ => format!("{path:?} is not a field that can be changed: use {allowed}"),
+                    _ => format!(
+                        "{} is not a field that can be changed: use {allowed}",
+                        crate::domain::quote(path)
+                    ),
                 };
                 violations.push(FieldViolation::new(field, why));
             }

@@ -27,6 +27,8 @@ pub use call_context::{
 #[allow(clippy::all, clippy::pedantic, deprecated, missing_docs)]
 pub mod v1 {
     tonic::include_proto!("switchboard.v1");
+    // Which messages are requests, for the codec (see build.rs).
+    include!(concat!(env!("OUT_DIR"), "/switchboard_decode_roles.rs"));
 }
 
 /// Encoded `FileDescriptorSet` of every switchboard proto (and its imports),
@@ -107,7 +109,7 @@ pub fn call_lookup(field: &str, value: Option<&pb::CallRef>) -> Result<CallLooku
             }
             _ => Err(FieldViolation::new(
                 format!("{field}.{sub}"),
-                format!("must be a positive integer, got {value:?}"),
+                format!("must be a positive integer, got {}", domain::quote(value)),
             )),
         }
     };
@@ -134,7 +136,10 @@ pub fn call_lookup(field: &str, value: Option<&pb::CallRef>) -> Result<CallLooku
             } else {
                 Err(FieldViolation::new(
                     format!("{field}.call_uuid"),
-                    format!("is not a FocalScope CallUUID (hex digits and dashes), got {value:?}"),
+                    format!(
+                        "is not a FocalScope CallUUID (hex digits and dashes), got {}",
+                        domain::quote(value)
+                    ),
                 ))
             }
         }

@@ -7,7 +7,7 @@ use chrono::{NaiveDate, TimeDelta};
 
 use crate::{
     call_exports::ExportPage,
-    domain::{DialTally, FieldViolation, PhoneNumber, Provider, Violations},
+    domain::{self, DialTally, FieldViolation, PhoneNumber, Provider, Violations},
     pb::{self, v1 as proto},
     vendors::optico::data::{CallsQuery, DayCount, ExportedCall, MAX_LIMIT, MIN_LIMIT},
 };
@@ -37,7 +37,10 @@ pub fn day(field: &str, value: &str) -> Result<NaiveDate, FieldViolation> {
         .ok_or_else(|| {
             FieldViolation::new(
                 field,
-                format!("is not a calendar date written YYYY-MM-DD, got {value:?}"),
+                format!(
+                    "is not a calendar date written YYYY-MM-DD, got {}",
+                    domain::quote(value)
+                ),
             )
         })
 }

@@ -12,10 +12,12 @@ pub fn int_or_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, 
     }
     match IntOrString::deserialize(deserializer)? {
         IntOrString::Int(value) => Ok(value),
-        IntOrString::String(text) => text
-            .trim()
-            .parse()
-            .map_err(|_| de::Error::custom(format!("expected an integer, got {text:?}"))),
+        IntOrString::String(text) => text.trim().parse().map_err(|_| {
+            de::Error::custom(format!(
+                "expected an integer, got {}",
+                crate::domain::quote(&text)
+            ))
+        }),
     }
 }
 
@@ -39,10 +41,12 @@ pub fn number_or_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f6
     match Option::<NumberOrString>::deserialize(deserializer)? {
         None => Ok(0.0),
         Some(NumberOrString::Number(value)) => Ok(value),
-        Some(NumberOrString::String(text)) => text
-            .trim()
-            .parse()
-            .map_err(|_| de::Error::custom(format!("expected a number, got {text:?}"))),
+        Some(NumberOrString::String(text)) => text.trim().parse().map_err(|_| {
+            de::Error::custom(format!(
+                "expected a number, got {}",
+                crate::domain::quote(&text)
+            ))
+        }),
     }
 }
 
@@ -63,7 +67,8 @@ pub fn loose_bool<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D:
             "1" | "true" => Ok(true),
             "0" | "false" | "" => Ok(false),
             other => Err(de::Error::custom(format!(
-                "expected a boolean, got {other:?}"
+                "expected a boolean, got {}",
+                crate::domain::quote(other)
             ))),
         },
     }
@@ -130,7 +135,12 @@ pub fn opt_page_number<'de, D: Deserializer<'de>>(
             .trim()
             .parse::<i64>()
             .map(|v| Some(v).filter(|v| *v != 0))
-            .map_err(|_| de::Error::custom(format!("expected a page number, got {text:?}"))),
+            .map_err(|_| {
+                de::Error::custom(format!(
+                    "expected a page number, got {}",
+                    crate::domain::quote(&text)
+                ))
+            }),
         Some(Page::Bool(true)) => Err(de::Error::custom("expected a page number, got true")),
     }
 }
@@ -158,7 +168,10 @@ pub fn seconds<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, D::Err
                 return Ok(value.round() as i64);
             }
             clock_seconds(trimmed).ok_or_else(|| {
-                de::Error::custom(format!("expected a number of seconds, got {text:?}"))
+                de::Error::custom(format!(
+                    "expected a number of seconds, got {}",
+                    crate::domain::quote(&text)
+                ))
             })
         }
     }

@@ -192,6 +192,14 @@ fn the_binary_refuses_bad_configuration_with_one_line_naming_the_key() {
             vec![("SWITCHBOARD__DATABASE__URL", "mysql://user:hunter2@db/x")],
             "database.url",
         ),
+        // A token list written as JSON becomes tokens nobody can send.
+        (
+            vec![(
+                "SWITCHBOARD__AUTH__TOKENS",
+                r#"["hunter2-0123456789","hunter2-9876543210"]"#,
+            )],
+            "auth.tokens",
+        ),
     ];
     for (vars, key) in cases {
         let mut command = Command::new(binary);
@@ -199,7 +207,7 @@ fn the_binary_refuses_bad_configuration_with_one_line_naming_the_key() {
         for (name, _) in std::env::vars().filter(|(k, _)| k.starts_with("SWITCHBOARD")) {
             command.env_remove(name);
         }
-        if key != "auth.tokens" {
+        if key != "auth.tokens" || !vars.is_empty() {
             command.env("SWITCHBOARD__AUTH__TOKENS", TEST_TOKEN);
         }
         for (name, value) in &vars {

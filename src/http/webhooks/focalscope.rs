@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use tracing::{debug, info, warn};
 
 use super::super::AppState;
-use crate::{store::Recorded, vendors::focalscope::CallbackParams};
+use crate::{domain::truncate, store::Recorded, vendors::focalscope::CallbackParams};
 
 pub async fn receive(
     State(state): State<AppState>,
@@ -40,7 +40,11 @@ pub async fn receive(
             outcome("rejected");
             return (
                 StatusCode::BAD_REQUEST,
-                format!("the query string cannot be read: {e}"),
+                truncate(
+                    &format!("the query string cannot be read: {e}"),
+                    super::MAX_REASON_BYTES,
+                )
+                .into_owned(),
             )
                 .into_response();
         }
@@ -50,7 +54,11 @@ pub async fn receive(
         Err(reason) => {
             outcome("rejected");
             info!(vendor = "focalscope", reason = %reason, "webhook rejected");
-            return (StatusCode::BAD_REQUEST, reason).into_response();
+            return (
+                StatusCode::BAD_REQUEST,
+                truncate(&reason, super::MAX_REASON_BYTES).into_owned(),
+            )
+                .into_response();
         }
     };
     // The same callback delivered twice has the same parameters: their digest

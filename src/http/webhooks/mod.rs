@@ -21,6 +21,10 @@ use subtle::ConstantTimeEq;
 /// soon as it ends.
 pub const RETRY_AFTER_SECONDS: &str = "2";
 
+/// Longest reason a refused delivery is told (and logged): values in it are
+/// quoted by a short prefix, and this bounds whatever else it holds.
+pub const MAX_REASON_BYTES: usize = 1024;
+
 /// The secret path segment of a vendor's webhook URL.
 #[derive(Clone)]
 pub struct WebhookToken(Option<[u8; 32]>);

@@ -13,7 +13,11 @@ use sha2::{Digest, Sha256};
 use tracing::{debug, info, warn};
 
 use super::super::AppState;
-use crate::{store::Recorded, vendors::optico};
+use crate::{
+    domain::{quote, truncate},
+    store::Recorded,
+    vendors::optico,
+};
 
 /// A rejected delivery: status and a reason for the sender.
 struct Rejection(StatusCode, String);
@@ -24,8 +28,12 @@ impl IntoResponse for Rejection {
     }
 }
 
+/// A 400 with `reason`, bounded (serde quotes whole values in its errors).
 fn bad_request(reason: impl Into<String>) -> Rejection {
-    Rejection(StatusCode::BAD_REQUEST, reason.into())
+    Rejection(
+        StatusCode::BAD_REQUEST,
+        truncate(&reason.into(), super::MAX_REASON_BYTES).into_owned(),
+    )
 }
 
 pub async fn receive(
@@ -144,7 +152,7 @@ fn payload_json(
         )),
         other => Err(Rejection(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            format!("unsupported Content-Type {other:?}: send application/x-www-form-urlencoded (realtimeData=...) or application/json"),
+            format!("unsupported Content-Type {}: send application/x-www-form-urlencoded (realtimeData=...) or application/json", quote(other)),
         )),
     }
 }

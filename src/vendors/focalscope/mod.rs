@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use serde::Deserialize;
 
 use crate::{
-    domain::{AgentName, DialEventType, LegKind, PhoneNumber, Provider},
+    domain::{AgentName, DialEventType, LegKind, PhoneNumber, Provider, quote},
     vendors::{Answer, Effect, Pipeline, VendorError, VendorErrorKind},
 };
 
@@ -180,7 +180,7 @@ fn digits(name: &str, value: Option<&str>) -> Result<String, String> {
     match value.map(str::trim) {
         None | Some("") => Err(format!("{name} is missing")),
         Some(v) if v.bytes().all(|b| b.is_ascii_digit()) && v.len() <= 20 => Ok(v.to_owned()),
-        Some(v) => Err(format!("{name} must be digits, got {v:?}")),
+        Some(v) => Err(format!("{name} must be digits, got {}", quote(v))),
     }
 }
 
@@ -192,7 +192,12 @@ impl CallbackParams {
             Some(t) if t.eq_ignore_ascii_case("API") => LegKind::Agent,
             Some(t) if t.eq_ignore_ascii_case("Outgoing") => LegKind::Customer,
             None | Some("") => return Err("CallType is missing".into()),
-            Some(other) => return Err(format!("CallType must be API or Outgoing, got {other:?}")),
+            Some(other) => {
+                return Err(format!(
+                    "CallType must be API or Outgoing, got {}",
+                    quote(other)
+                ));
+            }
         };
         let event = match self.event.as_deref().map(|e| e.trim().to_ascii_lowercase()) {
             Some(e) if e == "pickup" => DialEventType::Pickup,
@@ -202,7 +207,8 @@ impl CallbackParams {
             Some(e) if e.is_empty() => return Err("Event is missing".into()),
             Some(other) => {
                 return Err(format!(
-                    "Event must be pickup, missed or hangup, got {other:?}"
+                    "Event must be pickup, missed or hangup, got {}",
+                    quote(&other)
                 ));
             }
         };
@@ -214,7 +220,7 @@ impl CallbackParams {
             None | Some("") => None,
             Some(code) => Some(
                 code.parse::<i32>()
-                    .map_err(|_| format!("EventCode must be an integer, got {code:?}"))?,
+                    .map_err(|_| format!("EventCode must be an integer, got {}", quote(code)))?,
             ),
         };
         let recorded = match self.is_call_recorded.as_deref().map(str::trim) {
@@ -224,7 +230,8 @@ impl CallbackParams {
             Some(v) if v.eq_ignore_ascii_case("false") => false,
             Some(other) => {
                 return Err(format!(
-                    "IsCallRecorded must be empty, 0 or 1, got {other:?}"
+                    "IsCallRecorded must be empty, 0 or 1, got {}",
+                    quote(other)
                 ));
             }
         };
@@ -235,7 +242,8 @@ impl CallbackParams {
             }
             Some(other) => {
                 return Err(format!(
-                    "Guid must be a CallUUID (hex digits and dashes), got {other:?}"
+                    "Guid must be a CallUUID (hex digits and dashes), got {}",
+                    quote(other)
                 ));
             }
         };

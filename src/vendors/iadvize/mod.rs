@@ -208,7 +208,10 @@ impl IadvizeClient {
             }
             other => Err(VendorError::bad_response(
                 Provider::Iadvize,
-                format!("meta.status {other:?} (expected success, fail or error)"),
+                format!(
+                    "meta.status {} (expected success, fail or error)",
+                    crate::domain::quote(other)
+                ),
             )),
         }
     }

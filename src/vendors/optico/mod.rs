@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 use url::Url;
 
 use crate::{
-    domain::{AgentName, CallerPhone, OpticoMatch, PhoneNumber, Provider, Update},
+    domain::{AgentName, CallerPhone, OpticoMatch, PhoneNumber, Provider, Update, quote},
     vendors::{Answer, Effect, Pipeline, VendorError, VendorErrorKind, endpoint, redact},
 };
 
@@ -87,7 +87,7 @@ impl OpticoClient {
                     }
                     other => Err(VendorError::bad_response(
                         Provider::Optico,
-                        format!("status {other:?} (expected OK or NOK)"),
+                        format!("status {} (expected OK or NOK)", quote(other)),
                     )),
                 }
             })
@@ -147,8 +147,20 @@ pub fn read_realtime(
     timezone: Tz,
     received_at: DateTime<Utc>,
 ) -> Result<Realtime, String> {
-    let data: wire::RealtimeData = serde_json::from_value(value)
-        .map_err(|e| format!("realtimeData does not match the documented payload: {e}"))?;
+    // The path names the field that does not match (`view.createdAt`).
+    let data: wire::RealtimeData = serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." {
+            "realtimeData".to_owned()
+        } else {
+            format!("realtimeData.{path}")
+        };
+        format!(
+            "{field} does not match the documented payload: {}",
+            e.into_inner()
+        )
+    })?;
+    data.check_dates(timezone)?;
     if data.call_id <= 0 {
         return Err(format!(
             "realtimeData.callId must be positive, got {}",
@@ -157,8 +169,8 @@ pub fn read_realtime(
     }
     let missing = |field: &str| {
         format!(
-            "realtimeData.type is {:?} but realtimeData.{field} is missing",
-            data.kind
+            "realtimeData.type is {} but realtimeData.{field} is missing",
+            quote(&data.kind)
         )
     };
     let (kind, update, occurred_at) = match data.kind.as_str() {
@@ -193,7 +205,8 @@ pub fn read_realtime(
         ),
         other => {
             return Err(format!(
-                "realtimeData.type must be \"view\", \"cart\" or \"order\", got {other:?}"
+                "realtimeData.type must be \"view\", \"cart\" or \"order\", got {}",
+                quote(other)
             ));
         }
     };

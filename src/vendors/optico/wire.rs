@@ -189,15 +189,68 @@ pub(super) struct RealtimeData {
     pub order: Option<WireOrder>,
 }
 
-/// Reads an Optico date in `tz`. Empty or malformed dates become `None`
-/// rather than failing the whole payload: a date is context, not identity.
+/// Reads an Optico date in `tz`. In an answer to our request, an empty or
+/// malformed date becomes `None` rather than failing the whole answer: a
+/// date is context, not identity. (A webhook is stricter: see
+/// [`check_date`].)
 pub(super) fn parse_date(text: Option<&str>, tz: Tz) -> Option<DateTime<Utc>> {
     let text = text?.trim();
     let naive = NaiveDateTime::parse_from_str(text, DATE_FORMAT).ok()?;
-    // At a DST fold, take the earlier instant; in a DST gap, there is none.
+    // At a DST fold, take the earlier instant. A time in a DST gap does not
+    // exist; PHP (Optico's side) reads it an hour later, and so do we.
     tz.from_local_datetime(&naive)
         .earliest()
+        .or_else(|| {
+            tz.from_local_datetime(&(naive + chrono::TimeDelta::hours(1)))
+                .earliest()
+        })
         .map(|local| local.with_timezone(&Utc))
+}
+
+/// Checks a webhook date: absent, `null` or empty is "no date"; anything
+/// else must be a date as documented (`Y-m-d H:i:s`, e.g.
+/// `2018-01-02 09:25:41`). A payload whose date cannot be read is refused
+/// rather than stored with some other time in its place. `field` names it.
+pub(super) fn check_date(field: &str, text: Option<&str>, tz: Tz) -> Result<(), String> {
+    match text.map(str::trim) {
+        None | Some("") => Ok(()),
+        Some(value) => match parse_date(Some(value), tz) {
+            Some(_) => Ok(()),
+            None => Err(format!(
+                "{field} is not a date written Y-m-d H:i:s (e.g. 2018-01-02 09:25:41), got {}",
+                crate::domain::quote(value)
+            )),
+        },
+    }
+}
+
+impl RealtimeData {
+    /// Checks what the webhook's documented payload must hold beyond its
+    /// types: for now, that every `createdAt` is a date.
+    pub(super) fn check_dates(&self, tz: Tz) -> Result<(), String> {
+        if let Some(view) = &self.view {
+            check_date(
+                "realtimeData.view.createdAt",
+                view.created_at.as_deref(),
+                tz,
+            )?;
+        }
+        if let Some(cart) = &self.cart {
+            check_date(
+                "realtimeData.cart.createdAt",
+                cart.created_at.as_deref(),
+                tz,
+            )?;
+        }
+        if let Some(order) = &self.order {
+            check_date(
+                "realtimeData.order.createdAt",
+                order.created_at.as_deref(),
+                tz,
+            )?;
+        }
+        Ok(())
+    }
 }
 
 /// Writes a time as Optico expects it: `Y-m-d H:i:s` in `tz`.
@@ -323,5 +376,25 @@ mod tests {
         assert_eq!(format_date(time, tz), "2018-02-28 12:57:13");
         assert_eq!(parse_date(Some("28/02/2018"), tz), None);
         assert_eq!(parse_date(None, tz), None);
+        // 02:30 does not exist in Paris on 2018-03-25: read as 03:30 CEST.
+        let gap = parse_date(Some("2018-03-25 02:30:00"), tz).unwrap();
+        assert_eq!(gap.to_rfc3339(), "2018-03-25T01:30:00+00:00");
+    }
+
+    #[test]
+    fn webhook_dates_are_dates_or_nothing() {
+        let tz: Tz = "Europe/Paris".parse().unwrap();
+        for fine in [None, Some(""), Some(" "), Some("2018-01-02 09:25:41")] {
+            assert_eq!(check_date("f", fine, tz), Ok(()), "{fine:?}");
+        }
+        for bad in [
+            "yesterday",
+            "2018-01-02",
+            "2018-02-30 10:00:00",
+            "02/01/2018 09:25",
+        ] {
+            let error = check_date("realtimeData.view.createdAt", Some(bad), tz).unwrap_err();
+            assert!(error.starts_with("realtimeData.view.createdAt "), "{error}");
+        }
     }
 }

@@ -190,7 +190,10 @@ fn read_page<T>(envelope: wire::Envelope<T>, api_key: &str) -> Result<DataPage<T
         }
         other => Err(VendorError::bad_response(
             Provider::Optico,
-            format!("status {other:?} (expected OK or ERROR)"),
+            format!(
+                "status {} (expected OK or ERROR)",
+                crate::domain::quote(other)
+            ),
         )),
     }
 }
