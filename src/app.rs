@@ -557,15 +557,32 @@ fn grpc_server(
             server_settings.keepalive_timeout_ms,
         )))
         .tcp_keepalive(Some(Duration::from_secs(60)))
-        .trace_fn(|request| tracing::info_span!("grpc", method = %request.uri().path()))
-        // Outermost first: CORS, so that preflights (which carry no token)
-        // are answered and every answer to an allowed origin carries its
-        // CORS headers; gRPC-Web translated to gRPC; metrics, which see
-        // every RPC as gRPC, refusals included; the bearer tokens, judged on
-        // the RPC's path (health and reflection stay open); then the server
-        // limits (requests waiting a bounded time, open streams), which
-        // unauthenticated calls never reach; last, the RPC's deadline made
-        // known to vendor requests.
+        // Outermost first: the RPC's span (see crate::traces), open until
+        // its status is sent, so that it covers every layer below; CORS, so
+        // that preflights (which carry no token) are answered and every
+        // answer to an allowed origin carries its CORS headers; gRPC-Web
+        // translated to gRPC; metrics, which see every RPC as gRPC, refusals
+        // included; the bearer tokens, judged on the RPC's path (health and
+        // reflection stay open); then the server limits (requests waiting a
+        // bounded time, open streams), which unauthenticated calls never
+        // reach; last, the RPC's deadline made known to vendor requests.
+        .layer(
+            tower_http::trace::TraceLayer::new_for_grpc()
+                .make_span_with(crate::traces::grpc_span)
+                .on_request(())
+                .on_response(
+                    |response: &::http::Response<_>, _: Duration, span: &tracing::Span| {
+                        crate::traces::record_grpc_status(Some(response.headers()), span);
+                    },
+                )
+                .on_eos(
+                    |trailers: Option<&::http::HeaderMap>, _: Duration, span: &tracing::Span| {
+                        crate::traces::record_grpc_status(trailers, span);
+                    },
+                )
+                // Failures are logged where they happen (crate::error).
+                .on_failure(()),
+        )
         .layer(origins.layer())
         .layer(GrpcWebLayer::new())
         .layer(GrpcMetricsLayer)

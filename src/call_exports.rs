@@ -20,7 +20,7 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 use tokio_stream::{Stream, StreamExt, wrappers::ReceiverStream};
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, info};
+use tracing::{Instrument, debug, info};
 
 use crate::{
     domain::Provider,
@@ -142,11 +142,15 @@ impl CallExports {
         let (pages, pages_out) = mpsc::channel(PREFETCH_PAGES);
         let (end, end_out) = oneshot::channel();
         let shutdown = self.shutdown.clone();
-        tokio::spawn(async move {
-            let outcome = walk_export(optico.as_ref(), &query, limit, pages, &shutdown).await;
-            // The client may be gone already: nobody to tell.
-            let _ = end.send(outcome);
-        });
+        // In the RPC's span: its page requests belong to its trace.
+        tokio::spawn(
+            async move {
+                let outcome = walk_export(optico.as_ref(), &query, limit, pages, &shutdown).await;
+                // The client may be gone already: nobody to tell.
+                let _ = end.send(outcome);
+            }
+            .instrument(tracing::Span::current()),
+        );
         let end = futures::stream::once(async move {
             match end_out.await {
                 Ok(Ok(())) => None,

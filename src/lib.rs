@@ -17,5 +17,6 @@ pub mod sandbox;
 pub mod store;
 pub mod telemetry;
 pub mod tls;
+pub mod traces;
 pub mod updates;
 pub mod vendors;

@@ -36,6 +36,9 @@ pub fn init(settings: &TelemetrySettings) -> Result<TelemetryGuard, String> {
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     let fmt = match settings.log_format {
         LogFormat::Text => tracing_subscriber::fmt::layer()
+            // Colours only on a terminal: not as escape codes in a log file
+            // or a container's log.
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
             .with_writer(std::io::stderr)
             .with_filter(log_filter)
             .boxed(),
@@ -74,5 +77,6 @@ pub fn init(settings: &TelemetrySettings) -> Result<TelemetryGuard, String> {
         .with(otel)
         .try_init()
         .map_err(|e| format!("cannot install the log subscriber: {e}"))?;
+    crate::traces::set_exporting(provider.is_some());
     Ok(TelemetryGuard(provider))
 }

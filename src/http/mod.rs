@@ -15,7 +15,7 @@ use std::{
 
 use axum::{
     Router,
-    extract::{DefaultBodyLimit, MatchedPath, Request, State},
+    extract::{DefaultBodyLimit, State},
     http::StatusCode,
     middleware,
     response::IntoResponse,
@@ -67,15 +67,15 @@ pub fn router(state: AppState, panel: Option<panel::PanelConfig>) -> Router {
         .merge(webhooks)
         .merge(panel.map(panel::routes).unwrap_or_default())
         .layer(
-            // Spans name the route template, never the path: webhook paths
-            // carry secret tokens.
-            TraceLayer::new_for_http().make_span_with(|request: &Request| {
-                let route = request
-                    .extensions()
-                    .get::<MatchedPath>()
-                    .map_or("unmatched", MatchedPath::as_str);
-                tracing::info_span!("http", method = %request.method(), route)
-            }),
+            // One span per request, named by the route template, never the
+            // path: webhook paths carry secret tokens (see crate::traces).
+            TraceLayer::new_for_http()
+                .make_span_with(crate::traces::http_span)
+                .on_response(
+                    |response: &axum::response::Response, _: Duration, span: &tracing::Span| {
+                        crate::traces::record_http_status(response.status(), span);
+                    },
+                ),
         )
         .with_state(state)
 }

@@ -55,6 +55,7 @@ use sea_orm::{
 use sea_orm_migration::MigratorTrait;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::{Notify, mpsc, oneshot};
+use tracing::Instrument;
 
 pub use calls::{CallFilter, CallPage, CallUpsert, LegEvent, PageCursor};
 pub use events::{EventFilter, Recorded, RefAppend};
@@ -467,16 +468,22 @@ impl Store {
         F: for<'t> Fn(&'t mut WriteTx) -> BoxFuture<'t, StoreResult<T>> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
+        let span = crate::traces::write_span(self.backend);
         let job = Box::new(Pending {
             work,
             result: None,
             reply,
+            span: span.clone(),
         });
-        self.writer
-            .send(job)
-            .await
-            .map_err(|_| StoreError::WriterStopped)?;
-        answer.await.map_err(|_| StoreError::WriterStopped)?
+        async {
+            self.writer
+                .send(job)
+                .await
+                .map_err(|_| StoreError::WriterStopped)?;
+            answer.await.map_err(|_| StoreError::WriterStopped)?
+        }
+        .instrument(span)
+        .await
     }
 }
 
@@ -577,12 +584,15 @@ trait Job: Send {
     /// Answers the writer once its batch is settled (`committed` is the
     /// batch's outcome; a job that failed reports its own error whatever it).
     fn answer(self: Box<Self>, committed: StoreResult<()>);
+    /// The writer's span (`Span::none()` while tracing is off).
+    fn span(&self) -> &tracing::Span;
 }
 
 struct Pending<T, F> {
     work: F,
     result: Option<StoreResult<T>>,
     reply: oneshot::Sender<StoreResult<T>>,
+    span: tracing::Span,
 }
 
 impl<T, F> Job for Pending<T, F>
@@ -612,6 +622,10 @@ where
         };
         // The writer may have gone away; the write stands all the same.
         let _ = self.reply.send(answer);
+    }
+
+    fn span(&self) -> &tracing::Span {
+        &self.span
     }
 }
 
@@ -692,10 +706,14 @@ impl Committer {
             }
             return;
         }
-        let mut attempt = self.attempt(jobs, false).await;
+        let span = crate::traces::commit_span(self.backend, jobs.iter().map(|job| job.span()));
+        let mut attempt = self.attempt(jobs, false).instrument(span.clone()).await;
         if matches!(attempt, Attempt::JobFailed) {
             metrics::counter!("switchboard_log_batch_retries_total").increment(1);
-            attempt = self.attempt(jobs, true).await;
+            attempt = self.attempt(jobs, true).instrument(span.clone()).await;
+        }
+        if matches!(attempt, Attempt::Failed(_)) {
+            span.record("otel.status_code", "ERROR");
         }
         metrics::histogram!("switchboard_log_commit_seconds").record(started.elapsed());
         metrics::histogram!("switchboard_log_batch_writes").record(size as f64);

@@ -28,7 +28,7 @@ use tower::retry::{
     budget::{Budget, TpsBudget},
 };
 use tower::util::rng::HasherRng;
-use tracing::debug;
+use tracing::{Instrument, debug};
 
 use super::{
     VendorError, VendorErrorKind,
@@ -316,7 +316,7 @@ impl Pipeline {
                 next = request.try_clone();
             }
             let result = self
-                .attempt(endpoint, effect, request, deadline, &read)
+                .attempt(endpoint, effect, request, attempt, deadline, &read)
                 .await;
             let retry = match &result {
                 Err(error) => {
@@ -353,18 +353,23 @@ impl Pipeline {
         }
     }
 
-    /// One vendor request, recorded in the histogram once.
+    /// One vendor request, recorded in the histogram once, in a span of
+    /// its own (see [`request_span`]) whose trace context the vendor is
+    /// sent.
     async fn attempt<T>(
         &self,
         endpoint: &str,
         effect: Effect,
-        request: reqwest::Request,
+        mut request: reqwest::Request,
+        attempt: u32,
         deadline: Instant,
         read: &impl Fn(Answer) -> Result<T, VendorError>,
     ) -> Result<T, VendorError> {
         let inner = &self.inner;
         let settings = &inner.settings;
         let vendor = settings.vendor;
+        let span = request_span(vendor, endpoint, &request, attempt);
+        crate::traces::inject(&span, request.headers_mut());
         let started = Instant::now();
         let mut timed_out = false;
         let result = async {
@@ -423,15 +428,23 @@ impl Pipeline {
                         settings.max_answer_bytes
                     ),
                 )),
-                Ok(Ok(Exchanged::Answer(answer))) => read(answer),
+                Ok(Ok(Exchanged::Answer(answer))) => {
+                    span.record("http.response.status_code", answer.status.as_u16());
+                    read(answer)
+                }
             };
             if let Some(admission) = admission {
                 admission.record(Outcome::of(&result, timed_out).is_failure());
             }
             result
         }
+        .instrument(span.clone())
         .await;
         let outcome = Outcome::of(&result, timed_out);
+        if outcome != Outcome::Ok {
+            span.record("error.type", outcome.as_str());
+            span.record("otel.status_code", "ERROR");
+        }
         metrics::histogram!(
             "switchboard_vendor_request_seconds",
             "vendor" => vendor.as_str(),
@@ -442,6 +455,36 @@ impl Pipeline {
         .record(started.elapsed().as_secs_f64());
         result
     }
+}
+
+/// The span of one vendor request, after the OpenTelemetry HTTP client
+/// conventions: method, vendor host and port, status; `endpoint` is the
+/// metric's label (no id, no secret). Never the URL: it may carry a key.
+fn request_span(
+    vendor: Provider,
+    endpoint: &str,
+    request: &reqwest::Request,
+    attempt: u32,
+) -> tracing::Span {
+    let url = request.url();
+    let span = tracing::info_span!(
+        "vendor request",
+        otel.name = %format_args!("{} {vendor} {endpoint}", request.method()),
+        otel.kind = "client",
+        otel.status_code = tracing::field::Empty,
+        vendor = vendor.as_str(),
+        endpoint,
+        http.request.method = request.method().as_str(),
+        server.address = url.host_str().unwrap_or(""),
+        server.port = url.port_or_known_default().unwrap_or(0),
+        http.request.resend_count = tracing::field::Empty,
+        http.response.status_code = tracing::field::Empty,
+        error.type = tracing::field::Empty,
+    );
+    if attempt > 1 {
+        span.record("http.request.resend_count", attempt - 1);
+    }
+    span
 }
 
 enum Exchanged {

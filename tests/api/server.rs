@@ -285,7 +285,9 @@ async fn the_migrate_command_prepares_sqlite_and_postgres_databases() {
 
 /// A fake OpenTelemetry collector: records the spans it is sent.
 #[derive(Clone, Default)]
-struct Collector(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+struct Collector(std::sync::Arc<std::sync::Mutex<Vec<OtlpSpan>>>);
+
+type OtlpSpan = opentelemetry_proto::tonic::trace::v1::Span;
 
 #[tonic::async_trait]
 impl opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::TraceService
@@ -302,44 +304,134 @@ impl opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::Tra
         >,
         tonic::Status,
     > {
-        let mut names = self.0.lock().unwrap();
+        let mut spans = self.0.lock().unwrap();
         for resource in request.into_inner().resource_spans {
             for scope in resource.scope_spans {
-                names.extend(scope.spans.into_iter().map(|span| span.name));
+                spans.extend(scope.spans);
             }
         }
         Ok(tonic::Response::new(Default::default()))
     }
 }
 
-#[tokio::test]
-async fn sigterm_drains_and_exits_cleanly_flushing_traces_to_the_otlp_endpoint() {
-    use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::TraceServiceServer;
-    let collector = Collector::default();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let server = tonic::transport::Server::builder()
-        .add_service(TraceServiceServer::new(collector.clone()))
-        .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener));
-    tokio::spawn(server);
+impl Collector {
+    /// Listens on 127.0.0.1; returns the OTLP endpoint URL.
+    async fn start(&self) -> String {
+        use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::TraceServiceServer;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tonic::transport::Server::builder()
+            .add_service(TraceServiceServer::new(self.clone()))
+            .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener));
+        tokio::spawn(server);
+        format!("http://127.0.0.1:{port}")
+    }
 
+    fn spans(&self) -> Vec<OtlpSpan> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+/// A span attribute as text (strings as they are, numbers in decimal).
+fn attribute(span: &OtlpSpan, key: &str) -> Option<String> {
+    use opentelemetry_proto::tonic::common::v1::any_value::Value;
+    span.attributes
+        .iter()
+        .find(|kv| kv.key == key)
+        .and_then(|kv| kv.value.as_ref()?.value.as_ref())
+        .map(|value| match value {
+            Value::StringValue(s) => s.clone(),
+            Value::IntValue(i) => i.to_string(),
+            Value::BoolValue(b) => b.to_string(),
+            other => format!("{other:?}"),
+        })
+}
+
+/// The caller's trace context of the traced Dial.
+const CALLER_TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+const CALLER_SPAN_ID: &str = "00f067aa0ba902b7";
+/// The webhook sender's.
+const SENDER_TRACE_ID: &str = "0af7651916cd43dd8448eb211c80319c";
+
+/// What a traced run of the binary gives: the exported spans, the log
+/// lines and the fake PBX.
+struct TracedRun {
+    spans: Vec<OtlpSpan>,
+    logs: String,
+    focalscope: crate::helpers::fake_focalscope::FakeFocalScope,
+}
+
+/// Runs the binary exporting to a fake collector, with `log_format`: one
+/// Dial and one webhook, each with its caller's `traceparent`, and an open
+/// stream; then SIGTERM, which must drain, end the stream resumably and
+/// flush the traces.
+async fn traced_run(log_format: &str) -> TracedRun {
+    let collector = Collector::default();
+    let endpoint = collector.start().await;
+    let focalscope = crate::helpers::fake_focalscope::FakeFocalScope::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let mut switchboard = crate::helpers::process::Server::spawn(&[
-        (
-            "SWITCHBOARD__DATABASE__URL",
-            format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display()),
-        ),
-        (
-            "SWITCHBOARD__TELEMETRY__OTLP_ENDPOINT",
-            format!("http://127.0.0.1:{port}"),
-        ),
-    ]);
+    let log = dir.path().join("server.log");
+    let mut switchboard = crate::helpers::process::Server::spawn_logging_to(
+        &[
+            (
+                "SWITCHBOARD__DATABASE__URL",
+                format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display()),
+            ),
+            ("SWITCHBOARD__TELEMETRY__OTLP_ENDPOINT", endpoint),
+            ("SWITCHBOARD__TELEMETRY__LOG_FORMAT", log_format.to_owned()),
+            (
+                "SWITCHBOARD__VENDORS__FOCALSCOPE__DIAL_URL",
+                focalscope.dial_url(),
+            ),
+            ("RUST_LOG", "info".to_owned()),
+        ],
+        &log,
+    );
     switchboard.wait_ready().await;
-    switchboard
-        .post_optico(crate::helpers::fake_optico::WEBHOOK_VIEW)
-        .await;
+
+    let mut dial = tonic::Request::new(proto::DialRequest {
+        provider: proto::Provider::Focalscope.into(),
+        agent: "ext 201".into(),
+        destination_number: "+33 6 12 34 56 78".into(),
+        request_id: "traced-dial-1".into(),
+        ..Default::default()
+    });
+    dial.metadata_mut().insert(
+        "traceparent",
+        format!("00-{CALLER_TRACE_ID}-{CALLER_SPAN_ID}-01")
+            .parse()
+            .unwrap(),
+    );
+    switchboard.dials().await.dial(dial).await.unwrap();
+
+    let webhook = crate::helpers::http_client()
+        .post(format!(
+            "http://127.0.0.1:{}/webhooks/optico/{}",
+            switchboard.http_port,
+            crate::helpers::WEBHOOK_TOKEN
+        ))
+        .header(
+            "traceparent",
+            format!("00-{SENDER_TRACE_ID}-b7ad6b7169203331-01"),
+        )
+        .form(&[("realtimeData", crate::helpers::fake_optico::WEBHOOK_VIEW)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(webhook.status(), 200);
+    // A stream that has read everything stored so far (the dial's and the
+    // webhook's updates), then waits.
     let mut stream = switchboard.stream(0).await;
-    crate::helpers::next_update(&mut stream, std::time::Duration::from_secs(5)).await;
+    loop {
+        let update =
+            crate::helpers::next_update(&mut stream, std::time::Duration::from_secs(5)).await;
+        if matches!(
+            update.update,
+            Some(proto::stream_call_updates_response::Update::View(_))
+        ) {
+            break;
+        }
+    }
 
     let started = std::time::Instant::now();
     let status = tokio::task::spawn_blocking(move || switchboard.terminate())
@@ -356,16 +448,186 @@ async fn sigterm_drains_and_exits_cleanly_flushing_traces_to_the_otlp_endpoint()
         matches!(&end, Err(s) if s.code() == Code::Unavailable) || matches!(end, Ok(None)),
         "{end:?}"
     );
+    TracedRun {
+        spans: collector.spans(),
+        logs: std::fs::read_to_string(&log).unwrap(),
+        focalscope,
+    }
+}
 
-    let names = collector.0.lock().unwrap().clone();
+#[tokio::test]
+async fn a_dial_is_traced_under_the_callers_trace_from_rpc_to_vendor_to_commit() {
+    let TracedRun {
+        spans,
+        logs,
+        focalscope,
+    } = traced_run("json").await;
+    let caller_trace = hex::decode(CALLER_TRACE_ID).unwrap();
+    let in_trace: Vec<&OtlpSpan> = spans
+        .iter()
+        .filter(|s| s.trace_id == caller_trace)
+        .collect();
+    let names: Vec<&str> = in_trace.iter().map(|s| s.name.as_str()).collect();
+    let find = |name: &str| {
+        in_trace
+            .iter()
+            .find(|s| s.name == name)
+            .copied()
+            .unwrap_or_else(|| panic!("no {name:?} span in the caller's trace: {names:?}"))
+    };
+
+    // The RPC, a child of the caller's span, after the RPC conventions.
+    let rpc = find("switchboard.v1.OutboundDialService/Dial");
+    assert_eq!(rpc.parent_span_id, hex::decode(CALLER_SPAN_ID).unwrap());
+    assert_eq!(rpc.kind, 2, "SERVER");
+    for (key, value) in [
+        ("rpc.system", "grpc"),
+        ("rpc.service", "switchboard.v1.OutboundDialService"),
+        ("rpc.method", "Dial"),
+        ("rpc.grpc.status_code", "0"),
+    ] {
+        assert_eq!(attribute(rpc, key).as_deref(), Some(value), "{key}");
+    }
+
+    // The vendor request, under the RPC, whose context the PBX was sent.
+    let vendor = in_trace
+        .iter()
+        .find(|s| attribute(s, "vendor").as_deref() == Some("focalscope"))
+        .unwrap_or_else(|| panic!("no focalscope request span: {names:?}"));
+    assert_eq!(vendor.kind, 3, "CLIENT");
+    assert_eq!(attribute(vendor, "endpoint").as_deref(), Some("dial"));
+    assert_eq!(
+        attribute(vendor, "http.request.method").as_deref(),
+        Some("GET")
+    );
+    assert_eq!(
+        attribute(vendor, "server.address").as_deref(),
+        Some("127.0.0.1")
+    );
+    assert_eq!(
+        attribute(vendor, "http.response.status_code").as_deref(),
+        Some("200")
+    );
+    let sent = focalscope.traceparents();
+    assert_eq!(
+        sent,
+        [Some(format!(
+            "00-{CALLER_TRACE_ID}-{}-01",
+            hex::encode(&vendor.span_id)
+        ))],
+        "the PBX got the vendor request's trace context"
+    );
+    // Nothing of the URL (which may hold a key or the caller's number).
+    for span in &spans {
+        for kv in &span.attributes {
+            let text = format!("{:?}", kv.value);
+            assert!(
+                !text.contains("33612345678") && !text.contains("number="),
+                "{kv:?}"
+            );
+        }
+    }
+
+    // The commit of the dial's write, linked to its batch and back.
+    let commit = find("commit");
+    assert_eq!(
+        attribute(commit, "db.system.name").as_deref(),
+        Some("sqlite")
+    );
+    assert!(attribute(commit, "db.operation.batch.size").is_some());
+    let batch_link = commit.links.first().expect("the commit links to its batch");
+    let batch = spans
+        .iter()
+        .find(|s| s.span_id == batch_link.span_id)
+        .expect("the batch span was exported");
+    assert_eq!(batch.name, "commit batch");
     assert!(
-        names.iter().any(|n| n == "grpc"),
-        "grpc spans exported: {names:?}"
+        batch
+            .links
+            .iter()
+            .any(|l| l.span_id == commit.span_id && l.trace_id == caller_trace),
+        "the batch links to the writes it served"
+    );
+    // Every span of the trace descends from the caller's.
+    let ids: Vec<&Vec<u8>> = in_trace.iter().map(|s| &s.span_id).collect();
+    for span in &in_trace {
+        assert!(
+            span.parent_span_id == hex::decode(CALLER_SPAN_ID).unwrap()
+                || ids.contains(&&span.parent_span_id),
+            "{} has a parent outside the trace",
+            span.name
+        );
+    }
+
+    // The webhook: its own span in its sender's trace, with the route
+    // template and never the path (it holds the token).
+    let sender_trace = hex::decode(SENDER_TRACE_ID).unwrap();
+    let webhook = spans
+        .iter()
+        .find(|s| s.trace_id == sender_trace && attribute(s, "http.route").is_some())
+        .expect("the webhook's span is in its sender's trace");
+    assert_eq!(webhook.name, "POST /webhooks/optico/{token}");
+    assert_eq!(
+        attribute(webhook, "http.request.method").as_deref(),
+        Some("POST")
+    );
+    assert_eq!(
+        attribute(webhook, "http.response.status_code").as_deref(),
+        Some("200")
     );
     assert!(
-        names.iter().any(|n| n == "http"),
-        "http spans exported: {names:?}"
+        spans
+            .iter()
+            .any(|s| s.trace_id == sender_trace && s.name == "commit"),
+        "the webhook's commit is in its trace"
     );
+    let exported = format!("{spans:?}");
+    assert!(
+        !exported.contains(crate::helpers::WEBHOOK_TOKEN),
+        "a span holds the token"
+    );
+
+    // Every log line of the Dial names its trace (JSON: in its spans).
+    let dial_lines: Vec<&str> = logs
+        .lines()
+        .filter(|line| line.contains("dial accepted by the vendor"))
+        .collect();
+    assert!(!dial_lines.is_empty(), "{logs}");
+    for line in dial_lines {
+        let json: serde_json::Value = serde_json::from_str(line).unwrap();
+        let spans = json["spans"].as_array().expect("spans listed");
+        assert!(
+            spans.iter().any(|s| s["trace_id"] == CALLER_TRACE_ID),
+            "{line}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn text_log_lines_name_their_trace() {
+    let TracedRun { logs, .. } = traced_run("text").await;
+    let dial_lines: Vec<&str> = logs
+        .lines()
+        .filter(|line| line.contains("dial accepted by the vendor"))
+        .collect();
+    assert!(!dial_lines.is_empty(), "{logs}");
+    for line in dial_lines {
+        assert!(
+            line.contains(&format!("trace_id={CALLER_TRACE_ID}")),
+            "{line}"
+        );
+    }
+    let webhook_lines: Vec<&str> = logs
+        .lines()
+        .filter(|line| line.contains("webhook stored"))
+        .collect();
+    assert!(!webhook_lines.is_empty(), "{logs}");
+    for line in webhook_lines {
+        assert!(
+            line.contains(&format!("trace_id={SENDER_TRACE_ID}")),
+            "{line}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -39,6 +39,8 @@ pub enum Answer {
 pub struct FakeFocalScope {
     pub url: String,
     dials: Arc<Mutex<Vec<String>>>,
+    /// The `traceparent` header of each dial (W3C trace context).
+    traceparents: Arc<Mutex<Vec<Option<String>>>>,
     answer: Arc<Mutex<Answer>>,
     /// Callbacks (query strings) sent to `callback_url` before answering.
     early: Arc<Mutex<Vec<String>>>,
@@ -56,6 +58,7 @@ impl FakeFocalScope {
         let fake = Self {
             url,
             dials: Arc::default(),
+            traceparents: Arc::default(),
             answer: Arc::new(Mutex::new(Answer::Documented)),
             early: Arc::default(),
             callback_url: Arc::default(),
@@ -90,13 +93,28 @@ impl FakeFocalScope {
         self.dials.lock().unwrap().clone()
     }
 
+    /// The `traceparent` header each dial came with.
+    pub fn traceparents(&self) -> Vec<Option<String>> {
+        self.traceparents.lock().unwrap().clone()
+    }
+
     pub fn gate(&self) -> Arc<tokio::sync::Mutex<()>> {
         self.gate.clone()
     }
 }
 
-async fn dial(State(fake): State<FakeFocalScope>, RawQuery(query): RawQuery) -> Response {
+async fn dial(
+    State(fake): State<FakeFocalScope>,
+    headers: axum::http::HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
     fake.dials.lock().unwrap().push(query.unwrap_or_default());
+    fake.traceparents.lock().unwrap().push(
+        headers
+            .get("traceparent")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+    );
     let _held = fake.gate.lock().await;
     let early: Vec<String> = fake.early.lock().unwrap().clone();
     let callback_url = fake.callback_url.lock().unwrap().clone();
