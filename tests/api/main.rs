@@ -6,6 +6,7 @@
 mod helpers;
 
 mod agents;
+mod bad_input;
 mod browser;
 mod call_context;
 mod dial_ccai;
