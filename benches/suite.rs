@@ -868,7 +868,10 @@ mod rpc {
             ),
             // 256 StartCalls in flight: room for all of them at Optico (the
             // default bulkhead, 64, would refuse the rest at once).
-            ("SWITCHBOARD__VENDORS__OPTICO__MAX_IN_FLIGHT".into(), "512".into()),
+            (
+                "SWITCHBOARD__VENDORS__OPTICO__MAX_IN_FLIGHT".into(),
+                "512".into(),
+            ),
         ]);
         server.wait_ready().await;
         let ours = measure(&server.grpc_url(), "switchboard", 0, requests).await;
@@ -1102,7 +1105,10 @@ mod fanout {
             ),
             // 256 StartCalls in flight: room for all of them at Optico (the
             // default bulkhead, 64, would refuse the rest at once).
-            ("SWITCHBOARD__VENDORS__OPTICO__MAX_IN_FLIGHT".into(), "512".into()),
+            (
+                "SWITCHBOARD__VENDORS__OPTICO__MAX_IN_FLIGHT".into(),
+                "512".into(),
+            ),
         ]);
         server.wait_ready().await;
         // 10,000 calls, call n with agent n (Optico call CALL_BASE + n).

@@ -383,7 +383,8 @@ async fn traced_run(log_format: &str) -> TracedRun {
                 "SWITCHBOARD__VENDORS__FOCALSCOPE__DIAL_URL",
                 focalscope.dial_url(),
             ),
-            ("RUST_LOG", "info".to_owned()),
+            // Stored webhooks are logged at debug.
+            ("RUST_LOG", "info,switchboard::http=debug".to_owned()),
         ],
         &log,
     );
