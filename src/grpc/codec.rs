@@ -132,6 +132,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_real_decode_error_names_the_nested_field() {
+        // GetCallRequest.call (1) = CallRef { optico_call_id (2): not UTF-8 }.
+        let bytes = [0x0a, 0x03, 0x12, 0x01, 0xff];
+        let error = <crate::pb::v1::GetCallRequest as Message>::decode(&bytes[..]).unwrap_err();
+        let status = malformed("switchboard.v1.GetCallRequest", &error);
+        assert_eq!(status.code(), tonic::Code::InvalidArgument);
+        assert!(
+            status
+                .message()
+                .starts_with("invalid request: call.ref: is not valid protobuf"),
+            "{}",
+            status.message()
+        );
+    }
+
+    #[test]
     fn names_the_field_prost_got_stuck_in() {
         assert_eq!(
             decode_error_field(
