@@ -499,17 +499,23 @@ impl Store {
         new_call: CallUpsert,
     ) -> StoreResult<events::Recorded> {
         let (reply, answer) = oneshot::channel();
+        let span = crate::traces::write_span(self.backend);
         let job = Box::new(RefAppendJob {
             append,
             new_call,
             result: None,
             reply,
+            span: span.clone(),
         });
-        self.writer
-            .send(job)
-            .await
-            .map_err(|_| StoreError::WriterStopped)?;
-        answer.await.map_err(|_| StoreError::WriterStopped)?
+        async {
+            self.writer
+                .send(job)
+                .await
+                .map_err(|_| StoreError::WriterStopped)?;
+            answer.await.map_err(|_| StoreError::WriterStopped)?
+        }
+        .instrument(span)
+        .await
     }
 }
 
@@ -519,9 +525,14 @@ struct RefAppendJob {
     new_call: CallUpsert,
     result: Option<StoreResult<events::Recorded>>,
     reply: oneshot::Sender<StoreResult<events::Recorded>>,
+    span: tracing::Span,
 }
 
 impl Job for RefAppendJob {
+    fn span(&self) -> &tracing::Span {
+        &self.span
+    }
+
     fn run<'t>(&'t mut self, tx: &'t mut WriteTx) -> BoxFuture<'t, bool> {
         Box::pin(async move {
             let outcome = async {

@@ -662,16 +662,19 @@ async fn combined_appends(store: Store) {
         let key = n % 200;
         let item = append(key % 10, key);
         let fields = new_call();
-        tasks.push(tokio::spawn(
-            async move { (key, store.append_to_ref(item, fields).await.unwrap()) },
-        ));
+        tasks.push(tokio::spawn(async move {
+            (key, store.append_to_ref(item, fields).await.unwrap())
+        }));
     }
     let mut stored = BTreeMap::new();
     let mut duplicates = 0;
     for task in tasks {
         match task.await.unwrap() {
             (key, Recorded::Stored(sequence)) => {
-                assert!(stored.insert(key, sequence).is_none(), "key {key} stored twice");
+                assert!(
+                    stored.insert(key, sequence).is_none(),
+                    "key {key} stored twice"
+                );
             }
             (_, Recorded::Duplicate) => duplicates += 1,
         }
