@@ -22,8 +22,8 @@ use tracing::{info, warn};
 use crate::{
     domain::{
         AgentName, Call, CallId, CallLookup, CallStatus, DialEvent, Direction, EmailAddress,
-        FailureReason, Language, NewEvent, PhoneNumber, Provider, RecordingPermission, RefKind,
-        RequestId, StatusChanged, Update, VendorRef, dial_status,
+        FailureReason, Language, NewEvent, OutboundPrefix, PhoneNumber, Provider,
+        RecordingPermission, RefKind, RequestId, StatusChanged, Update, VendorRef, dial_status,
     },
     error::{Error, Result},
     store::{
@@ -46,6 +46,10 @@ pub enum DialRequest {
     FocalScope {
         agent: AgentName,
         number: PhoneNumber,
+        /// Skipped when absent so that a request's fingerprint is the one it
+        /// had before prefixes existed (a retry across an upgrade matches).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        prefix: Option<OutboundPrefix>,
     },
     CcaiOutbound {
         agent: EmailAddress,
@@ -91,7 +95,7 @@ impl DialRequest {
         let now = Utc::now();
         let number = |n: &Option<PhoneNumber>| n.as_ref().map(|n| n.as_str().to_owned());
         match self {
-            DialRequest::FocalScope { agent, number } => {
+            DialRequest::FocalScope { agent, number, .. } => {
                 let mut fields =
                     CallUpsert::new(Direction::Outbound, Provider::FocalScope, status, now);
                 fields.agent = Some(agent.as_str().to_owned());
@@ -333,9 +337,13 @@ impl Dialer {
         }
 
         let outcome = match &request {
-            DialRequest::FocalScope { agent, number } => self
+            DialRequest::FocalScope {
+                agent,
+                number,
+                prefix,
+            } => self
                 .focalscope()?
-                .dial(agent, number)
+                .dial(agent, number, prefix.as_ref())
                 .await
                 .map(|request_id| Accepted::FocalScope { request_id }),
             _ => match request.ccai_call() {

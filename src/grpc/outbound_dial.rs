@@ -6,7 +6,8 @@ use tonic::{Request, Response, Status};
 use crate::{
     dials::{DialRequest, Dialer},
     domain::{
-        AgentName, EmailAddress, FieldViolation, Language, PhoneNumber, RequestId, Violations,
+        AgentName, EmailAddress, FieldViolation, Language, OutboundPrefix, PhoneNumber, RequestId,
+        Violations,
     },
     pb::{
         self,
@@ -39,6 +40,7 @@ impl OutboundDialService for OutboundDialApi {
             ticket_id,
             language,
             request_id,
+            outbound_prefix,
         } = request.into_inner();
         let mut violations = Violations::new();
         let request_id = violations.check(RequestId::parse("request_id", &request_id));
@@ -61,10 +63,25 @@ impl OutboundDialService for OutboundDialApi {
                     "destination_number",
                     &destination_number,
                 ));
-                crate::all_some!(agent, number)
-                    .map(|(agent, number)| DialRequest::FocalScope { agent, number })
+                let prefix = violations.check(OutboundPrefix::parse_optional(
+                    "outbound_prefix",
+                    &outbound_prefix,
+                ));
+                crate::all_some!(agent, number, prefix).map(|(agent, number, prefix)| {
+                    DialRequest::FocalScope {
+                        agent,
+                        number,
+                        prefix,
+                    }
+                })
             }
             Ok(proto::Provider::Ccai) => {
+                if !outbound_prefix.trim().is_empty() {
+                    violations.push(FieldViolation::new(
+                        "outbound_prefix",
+                        "is only used with PROVIDER_FOCALSCOPE",
+                    ));
+                }
                 let agent = violations.check(EmailAddress::parse("agent", &agent));
                 let end_user = end_user(
                     &mut violations,

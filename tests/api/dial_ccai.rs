@@ -16,6 +16,7 @@ use crate::helpers::{
 
 fn outbound(request_id: &str) -> proto::DialRequest {
     proto::DialRequest {
+        outbound_prefix: String::new(),
         provider: proto::Provider::Ccai.into(),
         agent: "admin@somedomain.com".into(),
         destination_number: "+1 859-657-9625".into(),

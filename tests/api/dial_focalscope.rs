@@ -15,6 +15,7 @@ const WAIT: Duration = Duration::from_secs(5);
 
 fn dial(request_id: &str) -> proto::DialRequest {
     proto::DialRequest {
+        outbound_prefix: String::new(),
         provider: proto::Provider::Focalscope.into(),
         agent: "ext 201".into(),
         destination_number: "+33 6 12 34 56 78".into(),
@@ -72,11 +73,9 @@ async fn dial_sends_the_documented_request_and_correlates_every_id_even_when_a_c
     ] {
         assert!(refs.contains(&expected), "{expected:?} in {refs:?}");
     }
-    // The documented request: agent and number URL-encoded into the template.
-    assert_eq!(
-        fake.dials(),
-        ["agent=ext%20201&number=%2B33%206%2012%2034%2056%2078"]
-    );
+    // The documented request: agent and number URL-encoded into the
+    // template, the number as a desk phone dials it (keys only, `+` as 00).
+    assert_eq!(fake.dials(), ["agent=ext%20201&number=0033612345678"]);
 
     for reference in [
         Ref::FocalscopeCallId("1000000087849".into()),
@@ -585,6 +584,27 @@ async fn dial_refuses_bad_input_naming_each_field_before_any_vendor_request() {
         ),
         (
             proto::DialRequest {
+                outbound_prefix: "9 1".into(),
+                ..dial("a")
+            },
+            &["outbound_prefix"],
+        ),
+        (
+            proto::DialRequest {
+                outbound_prefix: "+9".into(),
+                ..dial("a")
+            },
+            &["outbound_prefix"],
+        ),
+        (
+            proto::DialRequest {
+                outbound_prefix: "9".repeat(17),
+                ..dial("a")
+            },
+            &["outbound_prefix"],
+        ),
+        (
+            proto::DialRequest {
                 request_id: String::new(),
                 ..dial("a")
             },
@@ -630,6 +650,56 @@ async fn dial_refuses_bad_input_naming_each_field_before_any_vendor_request() {
         .unwrap_err();
     assert_eq!(status.code(), Code::FailedPrecondition);
     assert!(status.message().contains("vendors.focalscope.dial_url"));
+}
+
+/// "Outbound queues are supported via prefixes, in the same way as dialed
+/// from a desk phone": the PBX gets the prefix then the number's keys, never
+/// the separators a client typed; the call keeps the number as typed.
+#[tokio::test]
+async fn an_outbound_prefix_is_dialled_before_the_numbers_keys() {
+    let fake = FakeFocalScope::start().await;
+    let app = app_with(&fake).await;
+    for (index, (prefix, typed, sent)) in [
+        ("*72#", "+33 (6) 12.34-56/78", "*72%230033612345678"),
+        ("9", "(555) 123-4567", "95551234567"),
+        ("", "06 12 34 56 78", "0612345678"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let call = app
+            .dials()
+            .await
+            .dial(proto::DialRequest {
+                outbound_prefix: prefix.into(),
+                destination_number: typed.into(),
+                ..dial(&format!("prefixed-{index}"))
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .call
+            .unwrap();
+        assert_eq!(call.destination_phone, typed, "kept as typed");
+        assert_eq!(
+            fake.dials().last().map(String::as_str),
+            Some(format!("agent=ext%20201&number={sent}").as_str())
+        );
+    }
+    // A prefix is FocalScope's: a CCAI dial with one is refused up front.
+    let status = app
+        .dials()
+        .await
+        .dial(proto::DialRequest {
+            provider: proto::Provider::Ccai.into(),
+            agent: "agent@example.com".into(),
+            outbound_prefix: "9".into(),
+            ..dial("ccai-prefixed")
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert_eq!(violated_fields(&status), ["outbound_prefix"]);
 }
 
 /// A PBX that hands out a `RequestID` an earlier, different dial already
