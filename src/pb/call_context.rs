@@ -416,6 +416,8 @@ pub fn call_update(event: &StoredEvent) -> pb::StreamCallUpdatesResponse {
         Update::AgentAssigned(assigned) => U::AgentAssigned(pb::AgentAssigned {
             agent: assigned.agent.clone(),
             previous_agent: assigned.previous_agent.clone().unwrap_or_default(),
+            confirmed_agent: assigned.confirmed_agent.clone().unwrap_or_default(),
+            requested_agent: assigned.requested_agent.clone().unwrap_or_default(),
         }),
         Update::StatusChanged(changed) => U::StatusChanged(pb::StatusChanged {
             previous_status: changed
