@@ -234,10 +234,10 @@ impl OutboundDialService for OutboundDialApi {
                 recording,
                 scheduled_at
             ))?;
-        // The parent must be a CCAI call switchboard knows; checked before
-        // any vendor request.
+        // The parent must be a CCAI call: one switchboard knows, or a
+        // ccai_call_id CCAI answers for (checked, then recorded).
         let parent = match &parent_lookup {
-            Some(lookup) => Some(self.dialer.ccai_call_id(lookup).await?),
+            Some(lookup) => Some(self.dialer.ccai_parent(lookup).await?),
             None => None,
         };
         let call = self
