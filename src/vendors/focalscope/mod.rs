@@ -323,9 +323,9 @@ mod tests {
     #[test]
     fn dials_keys_only_with_the_prefix_first() {
         let number = PhoneNumber::parse("n", "+33 6 12-34.56").unwrap();
-        assert_eq!(dialled(&number, None), "0033612343456");
+        assert_eq!(dialled(&number, None), "00336123456");
         let prefix = OutboundPrefix::parse_optional("p", "*9#").unwrap();
-        assert_eq!(dialled(&number, prefix.as_ref()), "*9#0033612343456");
+        assert_eq!(dialled(&number, prefix.as_ref()), "*9#00336123456");
     }
 
     fn params(query: &str) -> CallbackParams {
