@@ -22,7 +22,7 @@ use tracing::{info, warn};
 use crate::{
     domain::{
         AgentName, Call, CallId, CallLookup, CallStatus, DialEvent, Direction, EmailAddress,
-        FailureReason, Language, NewEvent, OutboundPrefix, PhoneNumber, Provider,
+        FailureReason, Language, LegKind, NewEvent, OutboundPrefix, PhoneNumber, Provider,
         RecordingPermission, RefKind, RequestId, StatusChanged, Update, VendorRef, dial_status,
     },
     error::{Error, Result},
@@ -33,7 +33,7 @@ use crate::{
     vendors::{
         VendorError, VendorErrorKind,
         ccai::{self, CcaiCalls},
-        focalscope::{Callback, FocalScopeDialer},
+        focalscope::{Callback, FocalScopeDialer, FocalScopeRecordings, RecordedLeg, Recording},
     },
 };
 
@@ -196,6 +196,7 @@ enum Accepted {
 pub struct Dialer {
     store: Store,
     focalscope: Option<Arc<dyn FocalScopeDialer>>,
+    recordings: Option<Arc<dyn FocalScopeRecordings>>,
     ccai: Option<Arc<dyn CcaiCalls>>,
     /// After this long, a reservation whose request never recorded an outcome
     /// (its process died mid-request) is settled as UNKNOWN. Longer than any
@@ -216,9 +217,62 @@ impl Dialer {
         Self {
             store,
             focalscope,
+            recordings: None,
             ccai,
             in_flight_limit: longest_vendor_timeout * 2 + Duration::from_secs(5),
         }
+    }
+
+    /// FocalScope recordings, when `vendors.focalscope.recording_url` is set.
+    pub fn with_recordings(mut self, recordings: Option<Arc<dyn FocalScopeRecordings>>) -> Self {
+        self.recordings = recordings;
+        self
+    }
+
+    /// Starts the download of the recording of one leg of a FocalScope
+    /// dial. Whether the leg was recorded is FocalScope's word in its
+    /// callbacks (`IsCallRecorded`): a leg it never reported as recorded is
+    /// NOT_FOUND without asking the PBX.
+    pub async fn call_recording(&self, lookup: &CallLookup, leg: LegKind) -> Result<Recording> {
+        let recordings = self.recordings.as_deref().ok_or(Error::NotConfigured {
+            what: "FocalScope recordings",
+            key: "vendors.focalscope.recording_url",
+        })?;
+        let call = calls::find_call(self.store.connection(), lookup)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                resource: "call",
+                name: lookup.to_string(),
+            })?;
+        if call.provider != Provider::FocalScope {
+            return Err(Error::FailedPrecondition(format!(
+                "call {} is not a FocalScope dial: only FocalScope legs have recordings here",
+                call.id
+            )));
+        }
+        let leg_name = format!("{leg} leg of call {}", call.id);
+        let found = call.legs.iter().find(|l| l.kind == leg);
+        let Some(found) = found else {
+            return Err(Error::NotFound {
+                resource: "leg",
+                name: format!("{leg_name} (FocalScope reported no event of it yet)"),
+            });
+        };
+        let (true, Some(call_id)) = (found.recorded, found.focalscope_call_id.clone()) else {
+            return Err(Error::NotFound {
+                resource: "recording",
+                name: format!(
+                    "{leg_name}: FocalScope did not report it as recorded (IsCallRecorded empty)"
+                ),
+            });
+        };
+        let recording = recordings
+            .recording(&RecordedLeg {
+                call_id,
+                call_uuid: found.call_uuid.clone(),
+            })
+            .await?;
+        Ok(recording)
     }
 
     fn focalscope(&self) -> Result<&dyn FocalScopeDialer> {

@@ -4,6 +4,10 @@
 //! back later through the URL adapter callbacks
 //! (`GET /webhooks/focalscope/{token}?CallType=…`).
 
+mod recording;
+
+pub use recording::{FocalScopeRecordingClient, FocalScopeRecordings, RecordedLeg, Recording};
+
 use async_trait::async_trait;
 use serde::Deserialize;
 
