@@ -126,6 +126,23 @@ async fn outbound_call_sends_the_documented_request_with_basic_auth_and_returns_
     assert_eq!(ccai.participants[0].r#type, "agent");
     assert_eq!(ccai.participants[1].r#type, "end_user");
     assert_eq!(ccai.participants[1].call_id, 397);
+    // Nothing dropped, null kept apart from 0 / false: the documented object
+    // has "rating": null, 0 durations, false booleans, null participant
+    // durations and empty deflection_details.
+    assert_eq!(ccai.rating_given, None);
+    assert_eq!(
+        (
+            ccai.wait_duration_seconds,
+            ccai.call_duration_seconds,
+            ccai.hold_duration_seconds
+        ),
+        (Some(0), Some(0), Some(0))
+    );
+    assert_eq!(ccai.feedback_left, Some(false));
+    assert_eq!(ccai.end_user_verified, Some(false));
+    assert_eq!(ccai.participants[0].call_duration_seconds, None);
+    assert_eq!(ccai.participants[0].hold_duration_seconds, None);
+    assert!(ccai.deflection_details.is_empty());
 
     // Found by its CCAI id, with the same typed object.
     let found = app
@@ -133,6 +150,59 @@ async fn outbound_call_sends_the_documented_request_with_basic_auth_and_returns_
         .await
         .unwrap();
     assert_eq!(found.id, call.id);
+    assert_eq!(found.ccai, call.ccai);
+}
+
+/// Values the documented example leaves null or empty: a rating, a null
+/// boolean and a duration, and deflection_details items, whatever their shape.
+#[tokio::test]
+async fn the_call_object_keeps_nulls_and_deflection_details() {
+    let fake = FakeCcai::start().await;
+    let app = app_with(&fake).await;
+    let mut object: serde_json::Value = serde_json::from_str(ccai_doc::OUTBOUND_CREATED).unwrap();
+    object["rating"] = serde_json::json!(0);
+    object["verified"] = serde_json::Value::Null;
+    object["has_feedback"] = serde_json::json!(true);
+    object["wait_duration"] = serde_json::Value::Null;
+    object["participants"][0]["call_duration"] = serde_json::json!(42);
+    object["deflection_details"] =
+        serde_json::json!([{ "type": "sms", "sent": true, "count": 2 }, "voicemail"]);
+    fake.answer_json(201, &object.to_string());
+    let call = app
+        .dials()
+        .await
+        .dial(outbound("nulls"))
+        .await
+        .unwrap()
+        .into_inner()
+        .call
+        .unwrap();
+    let ccai = call.ccai.as_ref().unwrap();
+    assert_eq!(ccai.rating_given, Some(0), "a 0 rating is not no rating");
+    assert_eq!(ccai.end_user_verified, None);
+    assert_eq!(ccai.feedback_left, Some(true));
+    assert_eq!(ccai.wait_duration_seconds, None);
+    assert_eq!(ccai.participants[0].call_duration_seconds, Some(42));
+    assert_eq!(ccai.deflection_details.len(), 2);
+    assert_eq!(
+        ccai.deflection_details[1],
+        prost_types::Value {
+            kind: Some(prost_types::value::Kind::StringValue("voicemail".into()))
+        }
+    );
+    let Some(prost_types::value::Kind::StructValue(first)) = &ccai.deflection_details[0].kind
+    else {
+        panic!("{:?}", ccai.deflection_details[0]);
+    };
+    assert_eq!(
+        first.fields["type"].kind,
+        Some(prost_types::value::Kind::StringValue("sms".into()))
+    );
+    // The same after a reload from the store.
+    let found = app
+        .get_call(call_ref(Ref::Id(call.id.clone())))
+        .await
+        .unwrap();
     assert_eq!(found.ccai, call.ccai);
 }
 

@@ -429,8 +429,7 @@ fn call_object(call: wire::CallObject) -> CcaiCall {
         photos,
         videos,
         transfers,
-        // Undocumented shape: not exposed.
-        deflection_details: _,
+        deflection_details,
         participants,
         offer_type,
         offer_events,
@@ -534,6 +533,7 @@ fn call_object(call: wire::CallObject) -> CcaiCall {
                 to_agent: t.to_agent.map(agent),
             })
             .collect(),
+        deflection_details,
         participants: participants
             .into_iter()
             .map(|p| CcaiParticipant {
