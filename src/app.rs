@@ -59,7 +59,9 @@ use crate::{
     vendors::{
         Pipeline,
         ccai::{CcaiCalls, CcaiClient},
-        focalscope::{FocalScopeClient, FocalScopeDialer},
+        focalscope::{
+            FocalScopeClient, FocalScopeDialer, FocalScopeRecordingClient, FocalScopeRecordings,
+        },
         iadvize::{Iadvize, IadvizeClient, IadvizeReports},
         optico::{
             OpticoCallCenter, OpticoClient,
@@ -438,6 +440,12 @@ fn build_dialer(settings: &Settings, pipelines: &VendorPipelines, store: Store) 
             pipelines.focalscope.clone(),
         )) as Arc<dyn FocalScopeDialer>
     });
+    let recordings = vendors.focalscope.recording_url.as_ref().map(|url| {
+        Arc::new(FocalScopeRecordingClient::new(
+            url.clone(),
+            pipelines.focalscope.clone(),
+        )) as Arc<dyn FocalScopeRecordings>
+    });
     let ccai = match (
         &vendors.ccai.base_url,
         &vendors.ccai.company_key,
@@ -473,6 +481,7 @@ fn build_dialer(settings: &Settings, pipelines: &VendorPipelines, store: Store) 
             .max(ccai_timeout)
             .max(Duration::from_millis(settings.server.request_timeout_ms)),
     )
+    .with_recordings(recordings)
 }
 
 async fn bind(what: &'static str, addr: SocketAddr) -> Result<TcpListener, StartupError> {

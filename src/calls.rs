@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use tracing::info;
 
 use crate::{
     domain::{
@@ -138,6 +139,8 @@ impl CallDesk {
                             Update::AgentAssigned(AgentAssigned {
                                 agent: agent.clone(),
                                 previous_agent: previous_agent.clone(),
+                                confirmed_agent: None,
+                                requested_agent: None,
                             }),
                             Utc::now(),
                         ))?;
@@ -160,7 +163,9 @@ impl CallDesk {
 
     /// Optico setAgentToCall for a call with an Optico reference, then the
     /// agent recorded and announced (once: re-assigning the same agent
-    /// changes nothing).
+    /// changes nothing). The agent recorded is the one Optico confirms in its
+    /// answer — what Optico itself recorded, so that our record and later
+    /// Optico exports agree — and the update says so.
     pub async fn assign_agent(&self, lookup: &CallLookup, agent: &AgentName) -> Result<Call> {
         let call = self.get_call(lookup).await?;
         let optico_call_id = call
@@ -172,14 +177,25 @@ impl CallDesk {
                     call.id
                 ))
             })?;
-        self.optico()?
+        let confirmed = self
+            .optico()?
             .set_agent_to_call(optico_call_id, agent)
             .await?;
+        let requested = agent.as_str().to_owned();
+        let recorded = confirmed
+            .as_ref()
+            .map_or(requested.clone(), |c| c.as_str().to_owned());
+        if recorded != requested {
+            info!(call_id = %call.id, requested = %requested, confirmed = %recorded, "optico confirmed another agent than asked; recording optico's");
+        }
+        let confirmed = confirmed.map(|c| c.as_str().to_owned());
+        let requested = (recorded != requested).then_some(requested);
 
-        let (id, agent) = (call.id.clone(), agent.as_str().to_owned());
+        let id = call.id.clone();
         self.store
             .write(move |tx| {
-                let (id, agent) = (id.clone(), agent.clone());
+                let (id, agent) = (id.clone(), recorded.clone());
+                let (confirmed, requested) = (confirmed.clone(), requested.clone());
                 Box::pin(async move {
                     let previous = calls::set_agent(tx, &id, &agent).await?;
                     if previous.as_deref() != Some(agent.as_str()) {
@@ -187,6 +203,8 @@ impl CallDesk {
                             Update::AgentAssigned(AgentAssigned {
                                 agent: agent.clone(),
                                 previous_agent: previous,
+                                confirmed_agent: confirmed,
+                                requested_agent: requested,
                             }),
                             Utc::now(),
                         ))?;

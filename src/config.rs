@@ -257,6 +257,10 @@ pub struct IadvizeSettings {
 #[serde(deny_unknown_fields)]
 pub struct FocalScopeSettings {
     pub dial_url: Option<String>,
+    /// URL template of a leg's recording, with `{call_id}` and / or
+    /// `{call_uuid}` (the leg's CallID and CallUUID), requested with GET.
+    #[serde(default)]
+    pub recording_url: Option<String>,
     pub timeout_ms: u64,
     /// Bulkhead: requests in flight to this vendor at once; more are refused
     /// at once (RESOURCE_EXHAUSTED) so a slow vendor holds only its share.
@@ -651,6 +655,27 @@ impl Settings {
                 }
             }
         }
+        if let Some(template) = &self.vendors.focalscope.recording_url {
+            let key = "vendors.focalscope.recording_url";
+            if !template.contains("{call_id}") && !template.contains("{call_uuid}") {
+                return Err(ConfigError::key(
+                    key,
+                    "must contain the {call_id} or the {call_uuid} placeholder (or both): a URL naming no call cannot be a leg's recording",
+                ));
+            }
+            let probe = template
+                .replace("{call_id}", "1")
+                .replace("{call_uuid}", "a");
+            match Url::parse(&probe) {
+                Ok(url) if matches!(url.scheme(), "http" | "https") => {}
+                _ => {
+                    return Err(ConfigError::key(
+                        key,
+                        "must be an http:// or https:// URL template",
+                    ));
+                }
+            }
+        }
         Ok(())
     }
 
@@ -971,6 +996,26 @@ mod tests {
                     ),
                 ],
                 "vendors.focalscope.dial_url",
+            ),
+            (
+                &[
+                    TOKEN,
+                    (
+                        "SWITCHBOARD__VENDORS__FOCALSCOPE__RECORDING_URL",
+                        "http://pbx/recording",
+                    ),
+                ],
+                "vendors.focalscope.recording_url",
+            ),
+            (
+                &[
+                    TOKEN,
+                    (
+                        "SWITCHBOARD__VENDORS__FOCALSCOPE__RECORDING_URL",
+                        "ftp://pbx/{call_id}",
+                    ),
+                ],
+                "vendors.focalscope.recording_url",
             ),
             (
                 &[TOKEN, ("SWITCHBOARD__WEBHOOKS__OPTICO_TOKEN", "short")],

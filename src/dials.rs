@@ -22,8 +22,8 @@ use tracing::{info, warn};
 use crate::{
     domain::{
         AgentName, Call, CallId, CallLookup, CallStatus, DialEvent, Direction, EmailAddress,
-        FailureReason, Language, NewEvent, PhoneNumber, Provider, RecordingPermission, RefKind,
-        RequestId, StatusChanged, Update, VendorRef, dial_status,
+        FailureReason, Language, LegKind, NewEvent, OutboundPrefix, PhoneNumber, Provider,
+        RecordingPermission, RefKind, RequestId, StatusChanged, Update, VendorRef, dial_status,
     },
     error::{Error, Result},
     store::{
@@ -33,7 +33,7 @@ use crate::{
     vendors::{
         VendorError, VendorErrorKind,
         ccai::{self, CcaiCalls},
-        focalscope::{Callback, FocalScopeDialer},
+        focalscope::{Callback, FocalScopeDialer, FocalScopeRecordings, RecordedLeg, Recording},
     },
 };
 
@@ -46,6 +46,10 @@ pub enum DialRequest {
     FocalScope {
         agent: AgentName,
         number: PhoneNumber,
+        /// Skipped when absent so that a request's fingerprint is the one it
+        /// had before prefixes existed (a retry across an upgrade matches).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        prefix: Option<OutboundPrefix>,
     },
     CcaiOutbound {
         agent: EmailAddress,
@@ -91,7 +95,7 @@ impl DialRequest {
         let now = Utc::now();
         let number = |n: &Option<PhoneNumber>| n.as_ref().map(|n| n.as_str().to_owned());
         match self {
-            DialRequest::FocalScope { agent, number } => {
+            DialRequest::FocalScope { agent, number, .. } => {
                 let mut fields =
                     CallUpsert::new(Direction::Outbound, Provider::FocalScope, status, now);
                 fields.agent = Some(agent.as_str().to_owned());
@@ -192,6 +196,7 @@ enum Accepted {
 pub struct Dialer {
     store: Store,
     focalscope: Option<Arc<dyn FocalScopeDialer>>,
+    recordings: Option<Arc<dyn FocalScopeRecordings>>,
     ccai: Option<Arc<dyn CcaiCalls>>,
     /// After this long, a reservation whose request never recorded an outcome
     /// (its process died mid-request) is settled as UNKNOWN. Longer than any
@@ -212,9 +217,62 @@ impl Dialer {
         Self {
             store,
             focalscope,
+            recordings: None,
             ccai,
             in_flight_limit: longest_vendor_timeout * 2 + Duration::from_secs(5),
         }
+    }
+
+    /// FocalScope recordings, when `vendors.focalscope.recording_url` is set.
+    pub fn with_recordings(mut self, recordings: Option<Arc<dyn FocalScopeRecordings>>) -> Self {
+        self.recordings = recordings;
+        self
+    }
+
+    /// Starts the download of the recording of one leg of a FocalScope
+    /// dial. Whether the leg was recorded is FocalScope's word in its
+    /// callbacks (`IsCallRecorded`): a leg it never reported as recorded is
+    /// NOT_FOUND without asking the PBX.
+    pub async fn call_recording(&self, lookup: &CallLookup, leg: LegKind) -> Result<Recording> {
+        let recordings = self.recordings.as_deref().ok_or(Error::NotConfigured {
+            what: "FocalScope recordings",
+            key: "vendors.focalscope.recording_url",
+        })?;
+        let call = calls::find_call(self.store.connection(), lookup)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                resource: "call",
+                name: lookup.to_string(),
+            })?;
+        if call.provider != Provider::FocalScope {
+            return Err(Error::FailedPrecondition(format!(
+                "call {} is not a FocalScope dial: only FocalScope legs have recordings here",
+                call.id
+            )));
+        }
+        let leg_name = format!("{leg} leg of call {}", call.id);
+        let found = call.legs.iter().find(|l| l.kind == leg);
+        let Some(found) = found else {
+            return Err(Error::NotFound {
+                resource: "leg",
+                name: format!("{leg_name} (FocalScope reported no event of it yet)"),
+            });
+        };
+        let (true, Some(call_id)) = (found.recorded, found.focalscope_call_id.clone()) else {
+            return Err(Error::NotFound {
+                resource: "recording",
+                name: format!(
+                    "{leg_name}: FocalScope did not report it as recorded (IsCallRecorded empty)"
+                ),
+            });
+        };
+        let recording = recordings
+            .recording(&RecordedLeg {
+                call_id,
+                call_uuid: found.call_uuid.clone(),
+            })
+            .await?;
+        Ok(recording)
     }
 
     fn focalscope(&self) -> Result<&dyn FocalScopeDialer> {
@@ -333,9 +391,13 @@ impl Dialer {
         }
 
         let outcome = match &request {
-            DialRequest::FocalScope { agent, number } => self
+            DialRequest::FocalScope {
+                agent,
+                number,
+                prefix,
+            } => self
                 .focalscope()?
-                .dial(agent, number)
+                .dial(agent, number, prefix.as_ref())
                 .await
                 .map(|request_id| Accepted::FocalScope { request_id }),
             _ => match request.ccai_call() {
@@ -433,14 +495,26 @@ impl Dialer {
         Ok(recorded)
     }
 
-    /// The CCAI call id of a call named by `lookup`.
-    pub async fn ccai_call_id(&self, lookup: &CallLookup) -> Result<(CallId, i64)> {
-        let call = calls::find_call(self.store.connection(), lookup)
-            .await?
-            .ok_or_else(|| Error::NotFound {
-                resource: "call",
-                name: lookup.to_string(),
-            })?;
+    /// The CCAI call a request names. A `ccai_call_id` switchboard has never
+    /// seen (an inbound CCAI call, one an agent made in the widget) is not
+    /// refused: it is CCAI's to know, so it comes back as
+    /// [`CcaiTarget::Unknown`] for the caller to ask CCAI, then
+    /// [`Dialer::remember_ccai_call`] once CCAI has answered for it.
+    pub async fn ccai_target(&self, lookup: &CallLookup) -> Result<CcaiTarget> {
+        let Some(call) = calls::find_call(self.store.connection(), lookup).await? else {
+            return match lookup {
+                CallLookup::Vendor(vendor_ref) if vendor_ref.kind == RefKind::CcaiCallId => {
+                    let id = vendor_ref.value.parse::<i64>().map_err(|_| {
+                        Error::invalid("call.ccai_call_id", "must be a CCAI call id (an integer)")
+                    })?;
+                    Ok(CcaiTarget::Unknown(id))
+                }
+                _ => Err(Error::NotFound {
+                    resource: "call",
+                    name: lookup.to_string(),
+                }),
+            };
+        };
         let ccai_id = call
             .ref_value(RefKind::CcaiCallId)
             .and_then(|v| v.parse::<i64>().ok())
@@ -450,7 +524,78 @@ impl Dialer {
                     call.id
                 ))
             })?;
-        Ok((call.id, ccai_id))
+        Ok(CcaiTarget::Known(call.id, ccai_id))
+    }
+
+    /// Records a CCAI call switchboard did not create, by its CCAI id, once
+    /// CCAI has answered for it, so that later lookups (GetCall, ListCalls,
+    /// streams) find it. The reference is only ever created here, never moved:
+    /// a call that already holds it (a twin request won the race) is the one
+    /// returned.
+    pub async fn remember_ccai_call(&self, ccai_call_id: i64) -> Result<CallId> {
+        let vendor_ref = VendorRef::new(RefKind::CcaiCallId, ccai_call_id.to_string());
+        let (id, created) = self
+            .store
+            .write(move |tx| {
+                let vendor_ref = vendor_ref.clone();
+                Box::pin(async move {
+                    calls::find_or_create_by_ref(tx, &vendor_ref, || {
+                        // What CCAI told us is only that the call exists: its
+                        // direction is a guess (calls switchboard did not
+                        // create reach the contact center) and its status
+                        // unknown.
+                        let mut fields = CallUpsert::new(
+                            Direction::Inbound,
+                            Provider::Ccai,
+                            CallStatus::Unknown,
+                            Utc::now(),
+                        );
+                        fields.status_detail = Some(
+                            "a ccai call switchboard did not create, first named by its ccai_call_id"
+                                .to_owned(),
+                        );
+                        fields
+                    })
+                    .await
+                })
+            })
+            .await?;
+        if created {
+            info!(ccai_call_id, call_id = %id, "ccai call first seen by its ccai_call_id; recorded");
+        }
+        Ok(id)
+    }
+
+    /// The call and CCAI id of the parent of a scheduled call. A parent
+    /// switchboard has never seen is checked with CCAI first (its
+    /// customer_flag is the one documented read of a call), then recorded,
+    /// so that a retry of the same request names the same parent.
+    pub async fn ccai_parent(&self, lookup: &CallLookup) -> Result<(CallId, i64)> {
+        match self.ccai_target(lookup).await? {
+            CcaiTarget::Known(id, ccai_id) => Ok((id, ccai_id)),
+            CcaiTarget::Unknown(ccai_id) => {
+                self.ccai()?.customer_flags(ccai_id).await?;
+                let id = self.remember_ccai_call(ccai_id).await?;
+                Ok((id, ccai_id))
+            }
+        }
+    }
+}
+
+/// A CCAI call named by a request (see [`Dialer::ccai_target`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CcaiTarget {
+    /// A call switchboard has, with its CCAI id.
+    Known(CallId, i64),
+    /// A CCAI id switchboard has never seen.
+    Unknown(i64),
+}
+
+impl CcaiTarget {
+    pub fn ccai_id(&self) -> i64 {
+        match self {
+            CcaiTarget::Known(_, id) | CcaiTarget::Unknown(id) => *id,
+        }
     }
 }
 

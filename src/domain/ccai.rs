@@ -123,6 +123,8 @@ pub struct CcaiCall {
     pub photos: Vec<CcaiPhoto>,
     pub videos: Vec<CcaiVideo>,
     pub transfers: Vec<CcaiTransfer>,
+    /// Each item as CCAI sent it: its documentation shows only empty lists.
+    pub deflection_details: Vec<serde_json::Value>,
     pub participants: Vec<CcaiParticipant>,
     pub offer_type: Option<String>,
     pub offer_events: Vec<CcaiOfferEvent>,

@@ -51,6 +51,50 @@ impl fmt::Display for RequestId {
     }
 }
 
+/// Longest outbound queue prefix accepted; a desk phone's queue codes are a
+/// few keys long.
+const MAX_PREFIX_LEN: usize = 16;
+
+/// A FocalScope outbound queue prefix: "outbound queues are supported via
+/// prefixes, in the same way as dialed from a desk phone", so it holds only
+/// what a desk phone's keypad can dial (digits, `*`, `#`). It is prepended to
+/// the number's dialable form.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OutboundPrefix(String);
+
+impl OutboundPrefix {
+    /// Empty means no prefix (`None`).
+    pub fn parse_optional(field: &str, value: &str) -> Result<Option<Self>, FieldViolation> {
+        let trimmed = value.trim();
+        if trimmed.is_empty() {
+            return Ok(None);
+        }
+        if trimmed.len() > MAX_PREFIX_LEN {
+            return Err(FieldViolation::new(
+                field,
+                format!("is longer than {MAX_PREFIX_LEN} characters"),
+            ));
+        }
+        if !trimmed
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b == b'*' || b == b'#')
+        {
+            return Err(FieldViolation::new(
+                field,
+                format!(
+                    "may only hold digits, '*' and '#' (keys of a desk phone), got {}",
+                    quote(trimmed)
+                ),
+            ));
+        }
+        Ok(Some(Self(trimmed.to_owned())))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// The ISO 639-1 codes (2002 list, with the 2007/2008 additions).
 const ISO_639_1: &[&str] = &[
     "aa", "ab", "ae", "af", "ak", "am", "an", "ar", "as", "av", "ay", "az", "ba", "be", "bg", "bh",
@@ -211,6 +255,27 @@ mod tests {
             assert_eq!(
                 Language::parse_optional("language", bad).unwrap_err().field,
                 "language",
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn outbound_prefixes() {
+        assert_eq!(OutboundPrefix::parse_optional("p", " ").unwrap(), None);
+        assert_eq!(
+            OutboundPrefix::parse_optional("p", "*72#9")
+                .unwrap()
+                .unwrap()
+                .as_str(),
+            "*72#9"
+        );
+        for bad in ["9 1", "+9", "9-", "a", &"9".repeat(17)] {
+            assert_eq!(
+                OutboundPrefix::parse_optional("outbound_prefix", bad)
+                    .unwrap_err()
+                    .field,
+                "outbound_prefix",
                 "{bad}"
             );
         }

@@ -21,7 +21,9 @@ pub use call::{
     LegKind, Provider, RefKind, VendorRef,
 };
 pub use ccai::EndUser;
-pub use dial::{Language, RecordingPermission, RequestId, dial_status, parse_ticket_id};
+pub use dial::{
+    Language, OutboundPrefix, RecordingPermission, RequestId, dial_status, parse_ticket_id,
+};
 pub use dial_stats::{DialFacts, DialOutcome, DialSummary, DialTally};
 pub use phone::{CallerPhone, PhoneNumber};
 pub use time_range::TimeRange;

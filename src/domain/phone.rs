@@ -84,6 +84,15 @@ impl PhoneNumber {
         &self.key
     }
 
+    /// The number as a PBX dials it, keys only: digits, a leading `+`
+    /// written as the international prefix `00` ("+33 6 12" → "0033612").
+    /// FocalScope dials "in the same way as dialed from a desk phone", whose
+    /// keypad has no `+`, and an outbound queue prefix goes in front of it,
+    /// where a `+` could not stand. Same digits as [`PhoneNumber::key`].
+    pub fn dialable(&self) -> &str {
+        &self.key
+    }
+
     /// The comparison key of any string, for filters that accept loose input.
     pub fn key_of(value: &str) -> Option<String> {
         Self::parse("phone", value).ok().map(|p| p.key)
@@ -140,6 +149,18 @@ mod tests {
         assert_eq!(
             PhoneNumber::parse("p", "+33 6 12 34 56 78").unwrap().key(),
             "0033612345678"
+        );
+        assert_eq!(
+            PhoneNumber::parse("p", "+33 (6) 12.34-56/78")
+                .unwrap()
+                .dialable(),
+            "0033612345678"
+        );
+        assert_eq!(
+            PhoneNumber::parse("p", "(555) 123-4567")
+                .unwrap()
+                .dialable(),
+            "5551234567"
         );
         assert_eq!(
             PhoneNumber::parse("p", " 0033612345678 ").unwrap().as_str(),

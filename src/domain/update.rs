@@ -80,6 +80,13 @@ pub struct DialEvent {
 pub struct AgentAssigned {
     pub agent: String,
     pub previous_agent: Option<String>,
+    /// Set when `agent` is what Optico confirmed in its `setAgentToCall`
+    /// answer (absent from updates stored before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirmed_agent: Option<String>,
+    /// The agent AssignAgent asked for, when Optico confirmed another one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_agent: Option<String>,
 }
 
 /// The call's status moved.

@@ -6,7 +6,7 @@ use tonic::{Request, Response, Status, codegen::BoxStream};
 use super::paging;
 use crate::{
     calls::CallDesk,
-    dials::Dialer,
+    dials::{CcaiTarget, Dialer},
     domain::{
         AgentName, CallerPhone, FieldViolation, PhoneNumber, Violations, ccai::CustomerFlagsChange,
     },
@@ -244,8 +244,11 @@ impl CallContextService for CallContextApi {
         let proto::GetCustomerFlagsRequest { call } = request.into_inner();
         let lookup = pb::call_lookup("call", call.as_ref())?;
         let ccai = self.dialer.ccai()?;
-        let (_, ccai_call_id) = self.dialer.ccai_call_id(&lookup).await?;
-        let flag = ccai.customer_flags(ccai_call_id).await?;
+        let target = self.dialer.ccai_target(&lookup).await?;
+        let flag = ccai.customer_flags(target.ccai_id()).await?;
+        if let CcaiTarget::Unknown(ccai_call_id) = target {
+            self.dialer.remember_ccai_call(ccai_call_id).await?;
+        }
         Ok(Response::new(proto::GetCustomerFlagsResponse {
             flags: Some(pb::call_context::customer_flags(&flag)),
         }))
@@ -271,13 +274,18 @@ impl CallContextService for CallContextApi {
         }
         let lookup = violations.finish(lookup)?;
         let ccai = self.dialer.ccai()?;
-        let (_, ccai_call_id) = self.dialer.ccai_call_id(&lookup).await?;
+        let target = self.dialer.ccai_target(&lookup).await?;
         let change = CustomerFlagsChange {
             verified_customer,
             bad_actor,
             repeat_customer,
         };
-        let flag = ccai.update_customer_flags(ccai_call_id, &change).await?;
+        let flag = ccai
+            .update_customer_flags(target.ccai_id(), &change)
+            .await?;
+        if let CcaiTarget::Unknown(ccai_call_id) = target {
+            self.dialer.remember_ccai_call(ccai_call_id).await?;
+        }
         Ok(Response::new(proto::UpdateCustomerFlagsResponse {
             flags: Some(pb::call_context::customer_flags(&flag)),
         }))

@@ -1,18 +1,23 @@
 //! OutboundDialService: validate → DialRequest → Dialer (idempotent) → proto.
 
 use chrono::Utc;
-use tonic::{Request, Response, Status};
+use tonic::{Request, Response, Status, codegen::BoxStream};
 
 use crate::{
     dials::{DialRequest, Dialer},
     domain::{
-        AgentName, EmailAddress, FieldViolation, Language, PhoneNumber, RequestId, Violations,
+        AgentName, EmailAddress, FieldViolation, Language, OutboundPrefix, PhoneNumber, RequestId,
+        Violations,
     },
     pb::{
         self,
-        outbound_dial::{end_user, parse_menu_id, recording_permission, response_call},
+        outbound_dial::{
+            end_user, parse_menu_id, recording_chunk, recording_leg, recording_permission,
+            response_call,
+        },
         v1::{self as proto, outbound_dial_service_server::OutboundDialService},
     },
+    vendors::focalscope::Recording,
 };
 
 pub struct OutboundDialApi {
@@ -25,8 +30,74 @@ impl OutboundDialApi {
     }
 }
 
+/// Largest piece of a recording per message: small enough to keep each
+/// message far below clients' 4 MiB default, large enough to cost little
+/// framing.
+const MAX_RECORDING_CHUNK: usize = 64 * 1024;
+
+/// The recording's bytes as messages, read from the PBX only as the client
+/// takes them: the stream is polled by tonic when the client's HTTP/2 window
+/// has room, and each poll reads at most one chunk from the PBX, so a client
+/// that stops reading stops the download (TCP backpressure reaches the PBX)
+/// and memory stays at one chunk plus the transport's buffers whatever the
+/// recording's size. No task or channel in between: nothing reads ahead.
+fn recording_messages(recording: Recording) -> BoxStream<proto::GetCallRecordingResponse> {
+    struct State {
+        body: crate::vendors::Download,
+        head: Option<(Option<String>, Option<u64>)>,
+        rest: prost::bytes::Bytes,
+        done: bool,
+    }
+    let state = State {
+        head: Some((recording.content_type, recording.content_length)),
+        body: recording.body,
+        rest: prost::bytes::Bytes::new(),
+        done: false,
+    };
+    Box::pin(futures::stream::unfold(state, |mut state| async move {
+        if state.done {
+            return None;
+        }
+        while state.rest.is_empty() {
+            match state.body.chunk().await {
+                Ok(Some(chunk)) => state.rest = chunk,
+                Ok(None) => {
+                    state.done = true;
+                    // An empty recording still says what it is.
+                    let head = state.head.take()?;
+                    return Some((Ok(recording_chunk(Some(head), Vec::new())), state));
+                }
+                Err(error) => {
+                    state.done = true;
+                    tracing::warn!(error = %error, "focalscope recording download failed midway");
+                    return Some((Err(Status::from(error)), state));
+                }
+            }
+        }
+        let take = state.rest.len().min(MAX_RECORDING_CHUNK);
+        let data = state.rest.split_to(take).to_vec();
+        let message = recording_chunk(state.head.take(), data);
+        Some((Ok(message), state))
+    }))
+}
+
 #[tonic::async_trait]
 impl OutboundDialService for OutboundDialApi {
+    type GetCallRecordingStream = BoxStream<proto::GetCallRecordingResponse>;
+
+    async fn get_call_recording(
+        &self,
+        request: Request<proto::GetCallRecordingRequest>,
+    ) -> Result<Response<Self::GetCallRecordingStream>, Status> {
+        let proto::GetCallRecordingRequest { call, leg } = request.into_inner();
+        let mut violations = Violations::new();
+        let lookup = violations.check(pb::call_lookup("call", call.as_ref()));
+        let leg = violations.check(recording_leg("leg", leg));
+        let (lookup, leg) = violations.finish(crate::all_some!(lookup, leg))?;
+        let recording = self.dialer.call_recording(&lookup, leg).await?;
+        Ok(Response::new(recording_messages(recording)))
+    }
+
     async fn dial(
         &self,
         request: Request<proto::DialRequest>,
@@ -39,6 +110,7 @@ impl OutboundDialService for OutboundDialApi {
             ticket_id,
             language,
             request_id,
+            outbound_prefix,
         } = request.into_inner();
         let mut violations = Violations::new();
         let request_id = violations.check(RequestId::parse("request_id", &request_id));
@@ -61,10 +133,25 @@ impl OutboundDialService for OutboundDialApi {
                     "destination_number",
                     &destination_number,
                 ));
-                crate::all_some!(agent, number)
-                    .map(|(agent, number)| DialRequest::FocalScope { agent, number })
+                let prefix = violations.check(OutboundPrefix::parse_optional(
+                    "outbound_prefix",
+                    &outbound_prefix,
+                ));
+                crate::all_some!(agent, number, prefix).map(|(agent, number, prefix)| {
+                    DialRequest::FocalScope {
+                        agent,
+                        number,
+                        prefix,
+                    }
+                })
             }
             Ok(proto::Provider::Ccai) => {
+                if !outbound_prefix.trim().is_empty() {
+                    violations.push(FieldViolation::new(
+                        "outbound_prefix",
+                        "is only used with PROVIDER_FOCALSCOPE",
+                    ));
+                }
                 let agent = violations.check(EmailAddress::parse("agent", &agent));
                 let end_user = end_user(
                     &mut violations,
@@ -217,10 +304,10 @@ impl OutboundDialService for OutboundDialApi {
                 recording,
                 scheduled_at
             ))?;
-        // The parent must be a CCAI call switchboard knows; checked before
-        // any vendor request.
+        // The parent must be a CCAI call: one switchboard knows, or a
+        // ccai_call_id CCAI answers for (checked, then recorded).
         let parent = match &parent_lookup {
-            Some(lookup) => Some(self.dialer.ccai_call_id(lookup).await?),
+            Some(lookup) => Some(self.dialer.ccai_parent(lookup).await?),
             None => None,
         };
         let call = self

@@ -162,6 +162,14 @@ fn ccai_agent(agent: ccai::CcaiAgent) -> pb::CcaiAgent {
 }
 
 /// The CCAI call object of a CCAI call.
+/// A CCAI number that may be null: `None` stays unset (never 0).
+fn opt_int32(value: Option<i64>) -> Option<i32> {
+    value.map(|v| v.clamp(i32::MIN.into(), i32::MAX.into()) as i32)
+}
+
+// The deprecated fields (0 / false for null) are still filled for existing
+// clients, beside the ones that keep null apart.
+#[allow(deprecated)]
 pub fn ccai_call(call: ccai::CcaiCall) -> pb::CcaiCall {
     let ccai::CcaiCall {
         id,
@@ -199,6 +207,7 @@ pub fn ccai_call(call: ccai::CcaiCall) -> pb::CcaiCall {
         photos,
         videos,
         transfers,
+        deflection_details,
         participants,
         offer_type,
         offer_events,
@@ -222,6 +231,13 @@ pub fn ccai_call(call: ccai::CcaiCall) -> pb::CcaiCall {
         hold_duration: int32(hold_duration),
         rating: int32(rating),
         has_feedback: has_feedback.unwrap_or_default(),
+        wait_duration_seconds: opt_int32(wait_duration),
+        call_duration_seconds: opt_int32(call_duration),
+        hold_duration_seconds: opt_int32(hold_duration),
+        rating_given: opt_int32(rating),
+        feedback_left: has_feedback,
+        end_user_verified: verified,
+        deflection_details: deflection_details.iter().map(json_value).collect(),
         voip_provider: voip_provider.unwrap_or_default(),
         out_ticket_id: out_ticket_id.unwrap_or_default(),
         out_ticket_url: out_ticket_url.unwrap_or_default(),
@@ -290,6 +306,8 @@ pub fn ccai_call(call: ccai::CcaiCall) -> pb::CcaiCall {
                 end_user_id: p.end_user_id.unwrap_or_default(),
                 call_duration: int32(p.call_duration),
                 hold_duration: int32(p.hold_duration),
+                call_duration_seconds: opt_int32(p.call_duration),
+                hold_duration_seconds: opt_int32(p.hold_duration),
                 connected_at: opt_timestamp(p.connected_at),
                 ended_at: opt_timestamp(p.ended_at),
                 fail_reason: p.fail_reason.unwrap_or_default(),
@@ -416,6 +434,8 @@ pub fn call_update(event: &StoredEvent) -> pb::StreamCallUpdatesResponse {
         Update::AgentAssigned(assigned) => U::AgentAssigned(pb::AgentAssigned {
             agent: assigned.agent.clone(),
             previous_agent: assigned.previous_agent.clone().unwrap_or_default(),
+            confirmed_agent: assigned.confirmed_agent.clone().unwrap_or_default(),
+            requested_agent: assigned.requested_agent.clone().unwrap_or_default(),
         }),
         Update::StatusChanged(changed) => U::StatusChanged(pb::StatusChanged {
             previous_status: changed

@@ -6,6 +6,32 @@ use crate::domain::{
     self, EndUser, FieldViolation, PhoneNumber, RecordingPermission, Violations, parse_ticket_id,
 };
 
+/// The leg of a GetCallRecording: the customer's unless told.
+pub fn recording_leg(field: &str, value: i32) -> Result<domain::LegKind, FieldViolation> {
+    match proto::LegKind::try_from(value) {
+        Ok(proto::LegKind::Unspecified | proto::LegKind::Customer) => Ok(domain::LegKind::Customer),
+        Ok(proto::LegKind::Agent) => Ok(domain::LegKind::Agent),
+        Err(_) => Err(FieldViolation::new(
+            field,
+            format!("must be LEG_KIND_CUSTOMER (the default) or LEG_KIND_AGENT, got {value}"),
+        )),
+    }
+}
+
+/// One message of a GetCallRecording stream; `head` (content type and
+/// length) goes in the first only.
+pub fn recording_chunk(
+    head: Option<(Option<String>, Option<u64>)>,
+    data: Vec<u8>,
+) -> proto::GetCallRecordingResponse {
+    let (content_type, content_length) = head.unwrap_or_default();
+    proto::GetCallRecordingResponse {
+        content_type: content_type.unwrap_or_default(),
+        content_length: content_length.and_then(|length| i64::try_from(length).ok()),
+        data,
+    }
+}
+
 /// The number or the ticket: one of them is required. `number_field` names
 /// the request's number field in errors.
 pub fn end_user(

@@ -155,19 +155,17 @@ async fn get_flag(State(sim): State<CcaiSim>, headers: HeaderMap, Path(id): Path
     if !authorized(&headers) {
         return StatusCode::UNAUTHORIZED.into_response();
     }
-    match sim
-        .flags
-        .lock()
-        .ok()
-        .and_then(|flags| flags.get(&id).cloned())
-    {
-        Some(flag) => Json(flag).into_response(),
-        None => (
-            StatusCode::NOT_FOUND,
-            Json(json!({ "message": "Call not found" })),
-        )
-            .into_response(),
+    // Any id is a call CCAI knows: calls that came in to the contact center
+    // (not created here) have their flags too, all unset at first.
+    match sim.flags.lock() {
+        Ok(flags) => Json(flags.get(&id).cloned().unwrap_or_else(unset_flags)).into_response(),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
+}
+
+/// The flags of a call nobody flagged yet.
+fn unset_flags() -> Value {
+    json!({ "verified_customer": false, "bad_actor": false, "repeat_customer": false })
 }
 
 async fn patch_flag(
@@ -182,13 +180,7 @@ async fn patch_flag(
     let Ok(mut flags) = sim.flags.lock() else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
-    let Some(flag) = flags.get_mut(&id) else {
-        return (
-            StatusCode::NOT_FOUND,
-            Json(json!({ "message": "Call not found" })),
-        )
-            .into_response();
-    };
+    let flag = flags.entry(id).or_insert_with(unset_flags);
     for (from, to) in [
         ("verified_customer", "verified_customer"),
         ("bad_actor", "bad_actor"),

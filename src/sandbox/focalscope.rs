@@ -58,6 +58,7 @@ impl FocalScopeSim {
     pub fn router(&self) -> Router {
         Router::new()
             .route("/dial", get(dial))
+            .route("/recording", get(recording))
             .with_state(self.clone())
     }
 }
@@ -75,6 +76,47 @@ async fn dial(
     tokio::spawn(sim.clone().call_back(request_id, agent_call, script));
     // Exactly the documented shape: not JSON (unquoted key).
     format!("{{RequestID:{request_id}}}").into_response()
+}
+
+/// Seconds of the simulated recordings.
+const RECORDING_SECONDS: u32 = 3;
+const SAMPLE_RATE: u32 = 8000;
+
+/// Serves a leg's recording: a few seconds of a quiet 440 Hz tone as
+/// 8 kHz 16-bit mono WAV (what a PBX records), the same for every leg,
+/// generated on request.
+async fn recording(Query(query): Query<HashMap<String, String>>) -> Response {
+    let known = query
+        .get("call_id")
+        .is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()));
+    if !known {
+        return (StatusCode::NOT_FOUND, "no such recording").into_response();
+    }
+    ([("content-type", "audio/wav")], tone_wav()).into_response()
+}
+
+fn tone_wav() -> Vec<u8> {
+    let samples = SAMPLE_RATE * RECORDING_SECONDS;
+    let data_len = samples * 2;
+    let mut wav = Vec::with_capacity(44 + data_len as usize);
+    wav.extend_from_slice(b"RIFF");
+    wav.extend_from_slice(&(36 + data_len).to_le_bytes());
+    wav.extend_from_slice(b"WAVEfmt ");
+    wav.extend_from_slice(&16u32.to_le_bytes());
+    wav.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    wav.extend_from_slice(&1u16.to_le_bytes()); // mono
+    wav.extend_from_slice(&SAMPLE_RATE.to_le_bytes());
+    wav.extend_from_slice(&(SAMPLE_RATE * 2).to_le_bytes());
+    wav.extend_from_slice(&2u16.to_le_bytes());
+    wav.extend_from_slice(&16u16.to_le_bytes());
+    wav.extend_from_slice(b"data");
+    wav.extend_from_slice(&data_len.to_le_bytes());
+    for n in 0..samples {
+        let t = f64::from(n) / f64::from(SAMPLE_RATE);
+        let sample = (f64::sin(2.0 * std::f64::consts::PI * 440.0 * t) * 3000.0) as i16;
+        wav.extend_from_slice(&sample.to_le_bytes());
+    }
+    wav
 }
 
 /// (CallType, Event, EventCode, IsCallRecorded) of each callback, in order.

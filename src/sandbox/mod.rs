@@ -80,6 +80,10 @@ impl Sandbox {
             "{}?agent={{agent}}&number={{number}}",
             self.url("focalscope/dial")?
         ));
+        settings.vendors.focalscope.recording_url = Some(format!(
+            "{}?call_id={{call_id}}&call_uuid={{call_uuid}}",
+            self.url("focalscope/recording")?
+        ));
         settings.vendors.ccai.base_url = Some(self.url("ccai")?);
         settings.vendors.ccai.company_key = Some(SecretString::from(ccai::SANDBOX_COMPANY_KEY));
         settings.vendors.ccai.company_secret =

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 pub use breaker::BreakerPolicy;
 pub use error::{VendorError, VendorErrorKind, redact};
-pub use pipeline::{Answer, Effect, Outcome, Pipeline, PipelineSettings, with_deadline};
+pub use pipeline::{Answer, Download, Effect, Outcome, Pipeline, PipelineSettings, with_deadline};
 
 /// The HTTP client all adapters share, built once at start-up: no automatic
 /// redirects (a redirected POST could be replayed by the client library) and

@@ -457,6 +457,167 @@ impl Pipeline {
     }
 }
 
+/// A vendor answer whose body is read as it arrives rather than whole (a
+/// call recording may be of any size): see [`Pipeline::download`]. It holds
+/// one of the vendor's bulkhead slots until dropped, so downloads count
+/// against `vendors.<vendor>.max_in_flight` like any request.
+pub struct Download {
+    response: reqwest::Response,
+    vendor: Provider,
+    idle: Duration,
+    _slot: BulkheadSlot,
+}
+
+impl Download {
+    /// The next bytes of the body as they arrive; `None` at its end. More
+    /// than `idle` (the vendor's `timeout_ms`) without a byte is a failure:
+    /// the download as a whole may take as long as it needs, but a vendor
+    /// that stops sending does not hold the stream open for ever.
+    pub async fn chunk(&mut self) -> Result<Option<prost::bytes::Bytes>, VendorError> {
+        let vendor = self.vendor;
+        match tokio::time::timeout(self.idle, self.response.chunk()).await {
+            Err(_) => Err(VendorError::unavailable(
+                vendor,
+                format!(
+                    "{vendor} sent nothing for {} ms in the middle of a download (vendors.{vendor}.timeout_ms)",
+                    self.idle.as_millis()
+                ),
+            )),
+            Ok(Err(error)) => Err(VendorError::from_transport(vendor, &error, false)),
+            Ok(Ok(chunk)) => Ok(chunk),
+        }
+    }
+}
+
+/// A bulkhead permit taken out of its semaphore for as long as a download
+/// lasts (a borrowed permit could not outlive the request future).
+struct BulkheadSlot {
+    inner: Arc<Inner>,
+}
+
+impl Drop for BulkheadSlot {
+    fn drop(&mut self) {
+        self.inner.bulkhead.add_permits(1);
+    }
+}
+
+impl Pipeline {
+    /// Sends a read whose answer body is streamed (see [`Download`]): the
+    /// breaker, pacing and bulkhead apply as in [`Pipeline::send`], and the
+    /// per-request timeout (`timeout_ms`, cut to the gRPC deadline) bounds
+    /// the wait for the answer's status and headers only; after that, each
+    /// chunk must come within `timeout_ms` of the previous one, however long
+    /// the whole takes. `head` classifies the status and headers; the body
+    /// of a refused answer is not read. Never retried (a retry could not
+    /// resume a stream already passed on), and the histogram times the wait
+    /// for the headers.
+    pub async fn download<T>(
+        &self,
+        endpoint: &str,
+        request: reqwest::RequestBuilder,
+        head: impl Fn(StatusCode, &reqwest::header::HeaderMap) -> Result<T, VendorError>,
+    ) -> Result<(T, Download), VendorError> {
+        let inner = &self.inner;
+        let settings = &inner.settings;
+        let vendor = settings.vendor;
+        let mut request = request
+            .build()
+            .map_err(|e| VendorError::from_transport(vendor, &e, false))?;
+        let deadline = current_deadline().unwrap_or_else(|| Instant::now() + settings.timeout * 2);
+        let span = request_span(vendor, endpoint, &request, 1);
+        crate::traces::inject(&span, request.headers_mut());
+        let started = Instant::now();
+        let mut timed_out = false;
+        let result = async {
+            let admission: Option<Admission<'_>> = match &inner.breaker {
+                Some(breaker) => Some(breaker.admit().map_err(|wait| {
+                    VendorError::circuit_open(vendor, wait)
+                })?),
+                None => None,
+            };
+            if let Some(pacer) = &inner.pacer {
+                let slot = pacer.reserve(deadline).map_err(|wait| {
+                    VendorError::rate_limited(
+                        vendor,
+                        format!(
+                            "{vendor} is paced at {} requests per second (vendors.{vendor}.max_requests_per_second) and this request could not be sent before its deadline",
+                            settings.max_requests_per_second.unwrap_or_default()
+                        ),
+                        wait,
+                    )
+                })?;
+                tokio::time::sleep_until(slot).await;
+            }
+            let permit = inner.bulkhead.try_acquire().map_err(|_| {
+                VendorError::rate_limited(
+                    vendor,
+                    format!(
+                        "{vendor} already has {} requests in flight (vendors.{vendor}.max_in_flight); retry shortly",
+                        settings.max_in_flight
+                    ),
+                    BULKHEAD_RETRY_AFTER,
+                )
+            })?;
+            // From here the slot is returned by `BulkheadSlot`'s drop, when
+            // the download ends or is abandoned.
+            permit.forget();
+            let slot = BulkheadSlot {
+                inner: inner.clone(),
+            };
+            let time_left = deadline.saturating_duration_since(Instant::now());
+            let sent = tokio::time::timeout(
+                settings.timeout.min(time_left),
+                inner.client.execute(request),
+            )
+            .await;
+            let result = match sent {
+                Err(_) => {
+                    timed_out = true;
+                    Err(VendorError::timed_out(vendor, false))
+                }
+                Ok(Err(error)) => {
+                    timed_out = error.is_timeout();
+                    Err(VendorError::from_transport(vendor, &error, false))
+                }
+                Ok(Ok(response)) => {
+                    span.record("http.response.status_code", response.status().as_u16());
+                    head(response.status(), response.headers()).map(|value| {
+                        (
+                            value,
+                            Download {
+                                response,
+                                vendor,
+                                idle: settings.timeout,
+                                _slot: slot,
+                            },
+                        )
+                    })
+                }
+            };
+            if let Some(admission) = admission {
+                admission.record(Outcome::of(&result, timed_out).is_failure());
+            }
+            result
+        }
+        .instrument(span.clone())
+        .await;
+        let outcome = Outcome::of(&result, timed_out);
+        if outcome != Outcome::Ok {
+            span.record("error.type", outcome.as_str());
+            span.record("otel.status_code", "ERROR");
+        }
+        metrics::histogram!(
+            "switchboard_vendor_request_seconds",
+            "vendor" => vendor.as_str(),
+            "target" => settings.target.clone(),
+            "endpoint" => endpoint.to_owned(),
+            "outcome" => outcome.as_str(),
+        )
+        .record(started.elapsed().as_secs_f64());
+        result
+    }
+}
+
 /// The span of one vendor request, after the OpenTelemetry HTTP client
 /// conventions: method, vendor host and port, status; `endpoint` is the
 /// metric's label (no id, no secret). Never the URL: it may carry a key.

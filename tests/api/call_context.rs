@@ -462,6 +462,59 @@ async fn assign_agent_calls_set_agent_to_call_and_records_the_agent() {
     );
 }
 
+/// Optico answers setAgentToCall with `{ callId, agent }`: the agent it
+/// recorded. That is the agent switchboard records, and the update says so
+/// (and which agent was asked for, when Optico confirmed another one).
+#[tokio::test]
+async fn assign_agent_records_the_agent_optico_confirms() {
+    let (app, _optico) = app_with_optico().await;
+    let mut request = start_request();
+    request.agent = String::new();
+    let call = app
+        .calls()
+        .await
+        .start_call(request)
+        .await
+        .unwrap()
+        .into_inner()
+        .call
+        .unwrap();
+    let mut updates = app
+        .stream(proto::StreamCallUpdatesRequest {
+            call: Some(id_ref(&call.id)),
+            ..Default::default()
+        })
+        .await;
+    // The fake answers as documented: `"agent": "agent1@optico.fr"`.
+    let assigned = app
+        .calls()
+        .await
+        .assign_agent(proto::AssignAgentRequest {
+            call: Some(id_ref(&call.id)),
+            agent: "Agent1@Optico.FR".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .call
+        .unwrap();
+    assert_eq!(assigned.agent, "agent1@optico.fr");
+    let update = loop {
+        let update = crate::helpers::next_update(&mut updates, Duration::from_secs(5)).await;
+        if let Some(proto::stream_call_updates_response::Update::AgentAssigned(assigned)) =
+            update.update
+        {
+            break assigned;
+        }
+    };
+    assert_eq!(update.agent, "agent1@optico.fr");
+    assert_eq!(update.confirmed_agent, "agent1@optico.fr");
+    assert_eq!(update.requested_agent, "Agent1@Optico.FR");
+    assert_eq!(update.previous_agent, "");
+    let stored = app.get_call(id_ref(&call.id)).await.unwrap();
+    assert_eq!(stored.agent, "agent1@optico.fr");
+}
+
 #[tokio::test]
 async fn assign_agent_refuses_bad_input_and_unknown_calls() {
     let (app, optico) = app_with_optico().await;

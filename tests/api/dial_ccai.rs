@@ -11,11 +11,12 @@ use tonic::Code;
 use crate::helpers::{
     AppOptions, TestApp, call_ref, ccai_doc,
     fake_ccai::{Answer, COMPANY_KEY, COMPANY_SECRET, FakeCcai},
-    violated_fields,
+    reason, violated_fields,
 };
 
 fn outbound(request_id: &str) -> proto::DialRequest {
     proto::DialRequest {
+        outbound_prefix: String::new(),
         provider: proto::Provider::Ccai.into(),
         agent: "admin@somedomain.com".into(),
         destination_number: "+1 859-657-9625".into(),
@@ -125,6 +126,23 @@ async fn outbound_call_sends_the_documented_request_with_basic_auth_and_returns_
     assert_eq!(ccai.participants[0].r#type, "agent");
     assert_eq!(ccai.participants[1].r#type, "end_user");
     assert_eq!(ccai.participants[1].call_id, 397);
+    // Nothing dropped, null kept apart from 0 / false: the documented object
+    // has "rating": null, 0 durations, false booleans, null participant
+    // durations and empty deflection_details.
+    assert_eq!(ccai.rating_given, None);
+    assert_eq!(
+        (
+            ccai.wait_duration_seconds,
+            ccai.call_duration_seconds,
+            ccai.hold_duration_seconds
+        ),
+        (Some(0), Some(0), Some(0))
+    );
+    assert_eq!(ccai.feedback_left, Some(false));
+    assert_eq!(ccai.end_user_verified, Some(false));
+    assert_eq!(ccai.participants[0].call_duration_seconds, None);
+    assert_eq!(ccai.participants[0].hold_duration_seconds, None);
+    assert!(ccai.deflection_details.is_empty());
 
     // Found by its CCAI id, with the same typed object.
     let found = app
@@ -132,6 +150,59 @@ async fn outbound_call_sends_the_documented_request_with_basic_auth_and_returns_
         .await
         .unwrap();
     assert_eq!(found.id, call.id);
+    assert_eq!(found.ccai, call.ccai);
+}
+
+/// Values the documented example leaves null or empty: a rating, a null
+/// boolean and a duration, and deflection_details items, whatever their shape.
+#[tokio::test]
+async fn the_call_object_keeps_nulls_and_deflection_details() {
+    let fake = FakeCcai::start().await;
+    let app = app_with(&fake).await;
+    let mut object: serde_json::Value = serde_json::from_str(ccai_doc::OUTBOUND_CREATED).unwrap();
+    object["rating"] = serde_json::json!(0);
+    object["verified"] = serde_json::Value::Null;
+    object["has_feedback"] = serde_json::json!(true);
+    object["wait_duration"] = serde_json::Value::Null;
+    object["participants"][0]["call_duration"] = serde_json::json!(42);
+    object["deflection_details"] =
+        serde_json::json!([{ "type": "sms", "sent": true, "count": 2 }, "voicemail"]);
+    fake.answer_json(201, &object.to_string());
+    let call = app
+        .dials()
+        .await
+        .dial(outbound("nulls"))
+        .await
+        .unwrap()
+        .into_inner()
+        .call
+        .unwrap();
+    let ccai = call.ccai.as_ref().unwrap();
+    assert_eq!(ccai.rating_given, Some(0), "a 0 rating is not no rating");
+    assert_eq!(ccai.end_user_verified, None);
+    assert_eq!(ccai.feedback_left, Some(true));
+    assert_eq!(ccai.wait_duration_seconds, None);
+    assert_eq!(ccai.participants[0].call_duration_seconds, Some(42));
+    assert_eq!(ccai.deflection_details.len(), 2);
+    assert_eq!(
+        ccai.deflection_details[1],
+        prost_types::Value {
+            kind: Some(prost_types::value::Kind::StringValue("voicemail".into()))
+        }
+    );
+    let Some(prost_types::value::Kind::StructValue(first)) = &ccai.deflection_details[0].kind
+    else {
+        panic!("{:?}", ccai.deflection_details[0]);
+    };
+    assert_eq!(
+        first.fields["type"].kind,
+        Some(prost_types::value::Kind::StringValue("sms".into()))
+    );
+    // The same after a reload from the store.
+    let found = app
+        .get_call(call_ref(Ref::Id(call.id.clone())))
+        .await
+        .unwrap();
     assert_eq!(found.ccai, call.ccai);
 }
 
@@ -266,12 +337,52 @@ async fn inbound_and_scheduled_calls_send_the_documented_bodies() {
     assert_eq!(body["call_id"], 515);
     assert!(body.get("menu_id").is_none());
 
-    // An unknown or non-CCAI parent is refused before any vendor request.
+    // A parent by a ccai_call_id switchboard never saw (an inbound CCAI call)
+    // is CCAI's to know: checked with CCAI, recorded, and sent as call_id.
     let mut request = scheduled("sched-3");
+    request.menu_id = 0;
     request.parent_call = Some(call_ref(Ref::CcaiCallId("424242".into())));
+    app.dials()
+        .await
+        .schedule_call(request.clone())
+        .await
+        .unwrap();
+    assert!(
+        fake.received()
+            .iter()
+            .any(|r| r.method == "GET" && r.path == "/apps/api/v1/calls/424242/customer_flag"),
+        "ccai was asked about the parent"
+    );
+    assert_eq!(fake.creations()[3].body["call_id"], 424242);
+    let parent = app
+        .get_call(call_ref(Ref::CcaiCallId("424242".into())))
+        .await
+        .unwrap();
+    assert_eq!(parent.provider(), proto::Provider::Ccai);
+    // A retry of the same request names the same (now known) parent: the
+    // first result, no second call.
+    app.dials().await.schedule_call(request).await.unwrap();
+    assert_eq!(fake.creations().len(), 4);
+
+    // A CCAI 404 means "check your subdomain": our configuration.
+    fake.flags_status(404);
+    let mut request = scheduled("sched-4");
+    request.menu_id = 0;
+    request.parent_call = Some(call_ref(Ref::CcaiCallId("525252".into())));
+    let status = app.dials().await.schedule_call(request).await.unwrap_err();
+    assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
+    assert!(
+        status.message().contains("subdomain"),
+        "{}",
+        status.message()
+    );
+    assert_eq!(fake.creations().len(), 4);
+    // A parent named by our id must be one switchboard has.
+    let mut request = scheduled("sched-5");
+    request.parent_call = Some(call_ref(Ref::Id(uuid::Uuid::now_v7().to_string())));
     let status = app.dials().await.schedule_call(request).await.unwrap_err();
     assert_eq!(status.code(), Code::NotFound);
-    assert_eq!(fake.creations().len(), 3);
+    assert_eq!(fake.creations().len(), 4);
 }
 
 #[tokio::test]
@@ -730,14 +841,6 @@ async fn customer_flags_are_read_and_updated_by_any_reference() {
         (status.code(), violated_fields(&status)),
         (Code::InvalidArgument, vec!["call".to_owned()])
     );
-    let status = calls()
-        .await
-        .get_customer_flags(proto::GetCustomerFlagsRequest {
-            call: Some(call_ref(Ref::CcaiCallId("1".into()))),
-        })
-        .await
-        .unwrap_err();
-    assert_eq!(status.code(), Code::NotFound);
     // A call that is not a CCAI call.
     let optico_call = {
         let payload = crate::helpers::fake_optico::WEBHOOK_VIEW;
@@ -755,6 +858,123 @@ async fn customer_flags_are_read_and_updated_by_any_reference() {
         .unwrap_err();
     assert_eq!(status.code(), Code::FailedPrecondition);
     assert_eq!(fake.received().len(), before);
+}
+
+/// A real inbound CCAI call never went through switchboard: its flags are
+/// CCAI's to give, by its ccai_call_id, and the call is recorded so later
+/// lookups find it. A 404 on these endpoints means "check your subdomain".
+#[tokio::test]
+async fn customer_flags_of_a_call_switchboard_never_saw_reach_ccai() {
+    let fake = FakeCcai::start().await;
+    let app = app_with(&fake).await;
+    let unseen = || Some(call_ref(Ref::CcaiCallId("8675309".into())));
+    assert_eq!(
+        app.get_call(unseen().unwrap()).await.unwrap_err().code(),
+        Code::NotFound
+    );
+    let flags = app
+        .calls()
+        .await
+        .get_customer_flags(proto::GetCustomerFlagsRequest { call: unseen() })
+        .await
+        .unwrap()
+        .into_inner()
+        .flags
+        .unwrap();
+    assert!(flags.verified_customer && !flags.bad_actor && flags.repeat_customer);
+    let received = fake.received();
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].method, "GET");
+    assert_eq!(received[0].path, "/apps/api/v1/calls/8675309/customer_flag");
+    assert!(received[0].authorization.starts_with("Basic "));
+
+    // Recorded: found by its reference and by our id, once.
+    let call = app.get_call(unseen().unwrap()).await.unwrap();
+    assert_eq!(call.provider(), proto::Provider::Ccai);
+    assert!(
+        call.refs
+            .iter()
+            .any(|r| r.kind() == proto::RefKind::CcaiCallId && r.value == "8675309")
+    );
+    let updated = app
+        .calls()
+        .await
+        .update_customer_flags(proto::UpdateCustomerFlagsRequest {
+            call: Some(call_ref(Ref::Id(call.id.clone()))),
+            bad_actor: Some(true),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .flags
+        .unwrap();
+    assert!(updated.verified_customer);
+    let patch = fake.received().pop().unwrap();
+    assert_eq!(patch.method, "PATCH");
+    assert_eq!(patch.path, "/apps/api/v1/calls/8675309/customer_flag");
+    assert_eq!(
+        app.get_call(unseen().unwrap()).await.unwrap().id,
+        call.id,
+        "the same call, not a second record"
+    );
+
+    // An update of another unseen call reaches CCAI and records it too.
+    let other = || Some(call_ref(Ref::CcaiCallId("4242".into())));
+    app.calls()
+        .await
+        .update_customer_flags(proto::UpdateCustomerFlagsRequest {
+            call: other(),
+            repeat_customer: Some(false),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        fake.received().pop().unwrap().path,
+        "/apps/api/v1/calls/4242/customer_flag"
+    );
+    assert!(app.get_call(other().unwrap()).await.is_ok());
+
+    // The documented 404 ("check your subdomain") is our configuration, and
+    // nothing is recorded for the id.
+    fake.flags_status(404);
+    let unknown = || Some(call_ref(Ref::CcaiCallId("1".into())));
+    for status in [
+        app.calls()
+            .await
+            .get_customer_flags(proto::GetCustomerFlagsRequest { call: unknown() })
+            .await
+            .unwrap_err(),
+        app.calls()
+            .await
+            .update_customer_flags(proto::UpdateCustomerFlagsRequest {
+                call: unknown(),
+                bad_actor: Some(false),
+                ..Default::default()
+            })
+            .await
+            .unwrap_err(),
+        app.calls()
+            .await
+            .get_customer_flags(proto::GetCustomerFlagsRequest {
+                call: Some(call_ref(Ref::Id(call.id.clone()))),
+            })
+            .await
+            .unwrap_err(),
+    ] {
+        assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
+        assert!(
+            status.message().contains("subdomain"),
+            "{}",
+            status.message()
+        );
+        assert_eq!(reason(&status), "VENDOR_MISCONFIGURED");
+    }
+    assert_eq!(
+        app.get_call(unknown().unwrap()).await.unwrap_err().code(),
+        Code::NotFound
+    );
 }
 
 #[tokio::test]

@@ -7,7 +7,9 @@ use tonic::Code;
 
 use crate::helpers::{
     AppOptions, Db, TestApp, assert_no_update, call_ref, closed_port,
-    fake_focalscope::{Answer, DOC_CALLBACKS, FakeFocalScope},
+    fake_focalscope::{
+        Answer, DOC_CALLBACKS, FakeFocalScope, FakeRecordings, Recording, recording_byte,
+    },
     next_update, reason, violated_fields,
 };
 
@@ -15,6 +17,7 @@ const WAIT: Duration = Duration::from_secs(5);
 
 fn dial(request_id: &str) -> proto::DialRequest {
     proto::DialRequest {
+        outbound_prefix: String::new(),
         provider: proto::Provider::Focalscope.into(),
         agent: "ext 201".into(),
         destination_number: "+33 6 12 34 56 78".into(),
@@ -72,11 +75,9 @@ async fn dial_sends_the_documented_request_and_correlates_every_id_even_when_a_c
     ] {
         assert!(refs.contains(&expected), "{expected:?} in {refs:?}");
     }
-    // The documented request: agent and number URL-encoded into the template.
-    assert_eq!(
-        fake.dials(),
-        ["agent=ext%20201&number=%2B33%206%2012%2034%2056%2078"]
-    );
+    // The documented request: agent and number URL-encoded into the
+    // template, the number as a desk phone dials it (keys only, `+` as 00).
+    assert_eq!(fake.dials(), ["agent=ext%20201&number=0033612345678"]);
 
     for reference in [
         Ref::FocalscopeCallId("1000000087849".into()),
@@ -585,6 +586,27 @@ async fn dial_refuses_bad_input_naming_each_field_before_any_vendor_request() {
         ),
         (
             proto::DialRequest {
+                outbound_prefix: "9 1".into(),
+                ..dial("a")
+            },
+            &["outbound_prefix"],
+        ),
+        (
+            proto::DialRequest {
+                outbound_prefix: "+9".into(),
+                ..dial("a")
+            },
+            &["outbound_prefix"],
+        ),
+        (
+            proto::DialRequest {
+                outbound_prefix: "9".repeat(17),
+                ..dial("a")
+            },
+            &["outbound_prefix"],
+        ),
+        (
+            proto::DialRequest {
                 request_id: String::new(),
                 ..dial("a")
             },
@@ -630,6 +652,56 @@ async fn dial_refuses_bad_input_naming_each_field_before_any_vendor_request() {
         .unwrap_err();
     assert_eq!(status.code(), Code::FailedPrecondition);
     assert!(status.message().contains("vendors.focalscope.dial_url"));
+}
+
+/// "Outbound queues are supported via prefixes, in the same way as dialed
+/// from a desk phone": the PBX gets the prefix then the number's keys, never
+/// the separators a client typed; the call keeps the number as typed.
+#[tokio::test]
+async fn an_outbound_prefix_is_dialled_before_the_numbers_keys() {
+    let fake = FakeFocalScope::start().await;
+    let app = app_with(&fake).await;
+    for (index, (prefix, typed, sent)) in [
+        ("*72#", "+33 (6) 12.34-56/78", "*72%230033612345678"),
+        ("9", "(555) 123-4567", "95551234567"),
+        ("", "06 12 34 56 78", "0612345678"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let call = app
+            .dials()
+            .await
+            .dial(proto::DialRequest {
+                outbound_prefix: prefix.into(),
+                destination_number: typed.into(),
+                ..dial(&format!("prefixed-{index}"))
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .call
+            .unwrap();
+        assert_eq!(call.destination_phone, typed, "kept as typed");
+        assert_eq!(
+            fake.dials().last().map(String::as_str),
+            Some(format!("agent=ext%20201&number={sent}").as_str())
+        );
+    }
+    // A prefix is FocalScope's: a CCAI dial with one is refused up front.
+    let status = app
+        .dials()
+        .await
+        .dial(proto::DialRequest {
+            provider: proto::Provider::Ccai.into(),
+            agent: "agent@example.com".into(),
+            outbound_prefix: "9".into(),
+            ..dial("ccai-prefixed")
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert_eq!(violated_fields(&status), ["outbound_prefix"]);
 }
 
 /// A PBX that hands out a `RequestID` an earlier, different dial already
@@ -732,4 +804,293 @@ async fn a_request_id_reused_by_the_pbx_never_moves_the_first_call() {
         metrics.contains("switchboard_vendor_id_reused_total"),
         "the clash is counted"
     );
+}
+
+/// A FocalScope dial whose four documented callbacks were delivered (both
+/// legs hung up with `IsCallRecorded=1`), on an app whose
+/// `vendors.focalscope.recording_url` points at `pbx`.
+async fn recorded_dial(pbx: &FakeRecordings) -> (TestApp, FakeFocalScope, proto::Call) {
+    let fake = FakeFocalScope::start().await;
+    let app = TestApp::spawn_with(AppOptions::default().focalscope(&fake).env(
+        "SWITCHBOARD__VENDORS__FOCALSCOPE__RECORDING_URL",
+        pbx.recording_url(),
+    ))
+    .await;
+    let call = app
+        .dials()
+        .await
+        .dial(dial("recorded"))
+        .await
+        .unwrap()
+        .into_inner()
+        .call
+        .unwrap();
+    for query in DOC_CALLBACKS {
+        assert_eq!(app.focalscope_callback(query).await.status(), 200);
+    }
+    (app, fake, call)
+}
+
+fn recording_request(reference: Ref, leg: proto::LegKind) -> proto::GetCallRecordingRequest {
+    proto::GetCallRecordingRequest {
+        call: Some(call_ref(reference)),
+        leg: leg.into(),
+    }
+}
+
+const MIB: u64 = 1024 * 1024;
+
+/// An 8 MiB recording sent slowly by the PBX (64 chunks, 20 ms apart, longer
+/// in all than the 500 ms vendor timeout): the client has the first bytes
+/// before the PBX has sent the last, and every byte arrives, in order.
+#[tokio::test]
+async fn a_recording_streams_through_as_the_pbx_sends_it() {
+    let total = 8 * MIB;
+    let pbx = FakeRecordings::start(Recording::Serve {
+        total,
+        chunk: 128 * 1024,
+        delay: Duration::from_millis(20),
+    })
+    .await;
+    let (app, _fake, call) = recorded_dial(&pbx).await;
+    let started = std::time::Instant::now();
+    let mut stream = app
+        .dials()
+        .await
+        .get_call_recording(recording_request(
+            Ref::Id(call.id.clone()),
+            proto::LegKind::Unspecified,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let first = stream.message().await.unwrap().expect("a first message");
+    assert!(
+        !pbx.finished(),
+        "the first bytes arrived before the PBX finished sending"
+    );
+    assert_eq!(first.content_type, "audio/wav");
+    assert_eq!(first.content_length, Some(total as i64));
+    let mut received = first.data.len() as u64;
+    let mut mismatch = first
+        .data
+        .iter()
+        .enumerate()
+        .find(|(i, b)| **b != recording_byte(*i as u64))
+        .map(|(i, _)| i as u64);
+    while let Some(message) = stream.message().await.unwrap() {
+        assert!(message.content_type.is_empty() && message.content_length.is_none());
+        assert!(message.data.len() <= 64 * 1024);
+        for (i, byte) in message.data.iter().enumerate() {
+            if mismatch.is_none() && *byte != recording_byte(received + i as u64) {
+                mismatch = Some(received + i as u64);
+            }
+        }
+        received += message.data.len() as u64;
+    }
+    assert_eq!(received, total);
+    assert_eq!(mismatch, None, "the bytes are the PBX's, in order");
+    assert!(started.elapsed() > Duration::from_millis(500));
+    // The customer's leg by default, asked by its CallID and CallUUID.
+    assert_eq!(
+        pbx.requests(),
+        ["/recording/1000000087850?uuid=923041af-adb5-a8ae-f29c-e60ea5e17448"]
+    );
+
+    // By any reference of the dial, and the agent's leg when asked.
+    pbx.answer(Recording::Serve {
+        total: 1000,
+        chunk: 1000,
+        delay: Duration::ZERO,
+    });
+    let mut stream = app
+        .dials()
+        .await
+        .get_call_recording(recording_request(
+            Ref::CallUuid("923041af-adb5-a8ae-f29c-e60ea5e17448".into()),
+            proto::LegKind::Agent,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut bytes = Vec::new();
+    while let Some(message) = stream.message().await.unwrap() {
+        bytes.extend(message.data);
+    }
+    assert_eq!(bytes.len(), 1000);
+    assert_eq!(
+        pbx.requests().last().map(String::as_str),
+        Some("/recording/1000000087849?uuid=bfa2dbc8-ab8a-34c8-f243-c2aad8c446ff")
+    );
+}
+
+/// Memory stays bounded whatever the size: a client that stops reading
+/// stalls the PBX (nothing reads ahead on its behalf), far short of the
+/// 256 MiB recording, which a server buffering the body would have read
+/// from the local PBX within the pause.
+#[tokio::test]
+async fn a_client_that_stops_reading_stalls_the_pbx() {
+    let total = 256 * MIB;
+    let pbx = FakeRecordings::start(Recording::Serve {
+        total,
+        chunk: 64 * 1024,
+        delay: Duration::ZERO,
+    })
+    .await;
+    let (app, _fake, call) = recorded_dial(&pbx).await;
+    let mut stream = app
+        .dials()
+        .await
+        .get_call_recording(recording_request(
+            Ref::FocalscopeRequestId("513".into()),
+            proto::LegKind::Customer,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let first = stream.message().await.unwrap().expect("a first message");
+    assert_eq!(first.content_length, Some(total as i64));
+    // The client stops reading; the transport's buffers fill, then the PBX
+    // can send no more.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let stalled_at = pbx.sent();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(pbx.sent(), stalled_at, "the PBX is stalled, not slowed");
+    assert!(
+        stalled_at < 64 * MIB,
+        "only the transport's buffers were filled: {stalled_at} bytes sent"
+    );
+    // Reading again resumes the download where it stopped.
+    let mut received = first.data.len() as u64;
+    while received < 8 * MIB {
+        let message = stream.message().await.unwrap().expect("more bytes");
+        assert_eq!(
+            message.data.first().copied(),
+            Some(recording_byte(received))
+        );
+        received += message.data.len() as u64;
+    }
+    assert!(pbx.sent() > stalled_at);
+    drop(stream);
+    let _ = call;
+}
+
+#[tokio::test]
+async fn recording_errors_are_mapped_and_checked_before_any_pbx_request() {
+    let pbx = FakeRecordings::start(Recording::Status(404)).await;
+
+    // The key unset: FAILED_PRECONDITION naming it.
+    let fake = FakeFocalScope::start().await;
+    let unconfigured = app_with(&fake).await;
+    let status = unconfigured
+        .dials()
+        .await
+        .get_call_recording(recording_request(
+            Ref::FocalscopeRequestId("513".into()),
+            proto::LegKind::Customer,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::FailedPrecondition);
+    assert!(
+        status
+            .message()
+            .contains("vendors.focalscope.recording_url"),
+        "{}",
+        status.message()
+    );
+
+    let fake = FakeFocalScope::start().await;
+    let app = TestApp::spawn_with(AppOptions::default().focalscope(&fake).env(
+        "SWITCHBOARD__VENDORS__FOCALSCOPE__RECORDING_URL",
+        pbx.recording_url(),
+    ))
+    .await;
+    let call = app
+        .dials()
+        .await
+        .dial(dial("not-yet-recorded"))
+        .await
+        .unwrap()
+        .into_inner()
+        .call
+        .unwrap();
+    let get = |reference: Ref, leg: proto::LegKind| {
+        let app = &app;
+        async move {
+            app.dials()
+                .await
+                .get_call_recording(recording_request(reference, leg))
+                .await
+                .map(|_| ())
+                .unwrap_err()
+        }
+    };
+    // No leg reported yet, then both picked up with IsCallRecorded empty:
+    // NOT_FOUND, and the PBX is not asked.
+    let status = get(Ref::Id(call.id.clone()), proto::LegKind::Customer).await;
+    assert_eq!(status.code(), Code::NotFound, "{status:?}");
+    for query in &DOC_CALLBACKS[..2] {
+        assert_eq!(app.focalscope_callback(query).await.status(), 200);
+    }
+    for leg in [proto::LegKind::Customer, proto::LegKind::Agent] {
+        let status = get(Ref::Id(call.id.clone()), leg).await;
+        assert_eq!(status.code(), Code::NotFound, "{status:?}");
+        assert!(
+            status.message().contains("IsCallRecorded"),
+            "{}",
+            status.message()
+        );
+    }
+    assert!(pbx.requests().is_empty(), "{:?}", pbx.requests());
+
+    // Recorded, but the PBX answers 404: NOT_FOUND.
+    for query in &DOC_CALLBACKS[2..] {
+        assert_eq!(app.focalscope_callback(query).await.status(), 200);
+    }
+    let status = get(Ref::Id(call.id.clone()), proto::LegKind::Customer).await;
+    assert_eq!(status.code(), Code::NotFound, "{status:?}");
+    assert_eq!(pbx.requests().len(), 1);
+    // A PBX failing: UNAVAILABLE.
+    pbx.answer(Recording::Status(503));
+    let status = get(Ref::Id(call.id.clone()), proto::LegKind::Customer).await;
+    assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+
+    // Bad input, naming the field, before anything is looked up.
+    let before = pbx.requests().len();
+    let status = app
+        .dials()
+        .await
+        .get_call_recording(proto::GetCallRecordingRequest {
+            call: None,
+            leg: proto::LegKind::Customer.into(),
+        })
+        .await
+        .map(|_| ())
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert_eq!(violated_fields(&status), ["call"]);
+    let status = app
+        .dials()
+        .await
+        .get_call_recording(proto::GetCallRecordingRequest {
+            call: Some(call_ref(Ref::Id(call.id.clone()))),
+            leg: 42,
+        })
+        .await
+        .map(|_| ())
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert_eq!(violated_fields(&status), ["leg"]);
+    let status = get(Ref::FocalscopeCallId("12x".into()), proto::LegKind::Agent).await;
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert_eq!(violated_fields(&status), ["call.focalscope_call_id"]);
+    // An unknown call.
+    let status = get(
+        Ref::FocalscopeRequestId("999".into()),
+        proto::LegKind::Agent,
+    )
+    .await;
+    assert_eq!(status.code(), Code::NotFound);
+    assert_eq!(pbx.requests().len(), before);
 }

@@ -266,6 +266,7 @@ async fn refusals_never_open_the_breaker() {
 
 fn paced_dial(index: usize) -> proto::DialRequest {
     proto::DialRequest {
+        outbound_prefix: String::new(),
         provider: proto::Provider::Ccai.into(),
         agent: "admin@somedomain.com".into(),
         destination_number: format!("+33 6 12 34 56 {index:02}"),

@@ -138,6 +138,26 @@ async fn the_sandbox_simulates_every_call_vendor_without_credentials() {
         }
     }
 
+    // The dial's customer leg was recorded: the sandbox PBX serves it.
+    let mut recording = dials
+        .get_call_recording(proto::GetCallRecordingRequest {
+            call: Some(proto::CallRef {
+                r#ref: Some(proto::call_ref::Ref::Id(dialled.id.clone())),
+            }),
+            leg: proto::LegKind::Customer.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let first = recording.message().await.unwrap().expect("a first chunk");
+    assert_eq!(first.content_type, "audio/wav");
+    let mut wav = first.data;
+    while let Some(message) = recording.message().await.unwrap() {
+        wav.extend(message.data);
+    }
+    assert_eq!(&wav[..4], b"RIFF");
+    assert_eq!(Some(wav.len() as i64), first.content_length);
+
     // CCAI: a created call, and the documented "not available" refusal.
     let created = dials
         .dial(proto::DialRequest {

@@ -158,12 +158,15 @@ impl CcaiClient {
                 format!("ccai answered HTTP {}", status.as_u16()),
             ));
         }
+        // The documentation gives one meaning to a 404: "Ressource
+        // introuvable : veuillez vérifier votre sous-domaine" — our
+        // configuration, as on call creation, not an unknown call.
         if status == StatusCode::NOT_FOUND {
             return Err(VendorError::new(
                 vendor,
-                VendorErrorKind::NotFound,
+                VendorErrorKind::Misconfigured,
                 format!(
-                    "ccai knows no call {ccai_call_id} (HTTP 404; if every call is unknown, check vendors.ccai.base_url)"
+                    "ccai answered HTTP 404 to the customer_flag of call {ccai_call_id}: resource not found, check your subdomain (vendors.ccai.base_url)"
                 ),
             ));
         }
@@ -426,8 +429,7 @@ fn call_object(call: wire::CallObject) -> CcaiCall {
         photos,
         videos,
         transfers,
-        // Undocumented shape: not exposed.
-        deflection_details: _,
+        deflection_details,
         participants,
         offer_type,
         offer_events,
@@ -531,6 +533,7 @@ fn call_object(call: wire::CallObject) -> CcaiCall {
                 to_agent: t.to_agent.map(agent),
             })
             .collect(),
+        deflection_details,
         participants: participants
             .into_iter()
             .map(|p| CcaiParticipant {

@@ -4,19 +4,29 @@
 //! back later through the URL adapter callbacks
 //! (`GET /webhooks/focalscope/{token}?CallType=…`).
 
+mod recording;
+
+pub use recording::{FocalScopeRecordingClient, FocalScopeRecordings, RecordedLeg, Recording};
+
 use async_trait::async_trait;
 use serde::Deserialize;
 
 use crate::{
-    domain::{AgentName, DialEventType, LegKind, PhoneNumber, Provider, quote},
+    domain::{AgentName, DialEventType, LegKind, OutboundPrefix, PhoneNumber, Provider, quote},
     vendors::{Answer, Effect, Pipeline, VendorError, VendorErrorKind},
 };
 
 /// What switchboard needs from FocalScope.
 #[async_trait]
 pub trait FocalScopeDialer: Send + Sync {
-    /// Rings `agent`, then `number`; returns FocalScope's RequestID.
-    async fn dial(&self, agent: &AgentName, number: &PhoneNumber) -> Result<i64, VendorError>;
+    /// Rings `agent`, then `number` (through the outbound queue of
+    /// `prefix`, when given); returns FocalScope's RequestID.
+    async fn dial(
+        &self,
+        agent: &AgentName,
+        number: &PhoneNumber,
+        prefix: Option<&OutboundPrefix>,
+    ) -> Result<i64, VendorError>;
 }
 
 pub struct FocalScopeClient {
@@ -38,6 +48,15 @@ impl FocalScopeClient {
             .replace("{agent}", &encode(agent))
             .replace("{number}", &encode(number))
     }
+}
+
+/// What the PBX is asked to dial: the keys a desk phone would press, the
+/// queue prefix first ("outbound queues are supported via prefixes, in the
+/// same way as dialed from a desk phone"), then the number's digits, never
+/// the spaces, dashes or `+` a client typed.
+pub fn dialled(number: &PhoneNumber, prefix: Option<&OutboundPrefix>) -> String {
+    let prefix = prefix.map(OutboundPrefix::as_str).unwrap_or("");
+    format!("{prefix}{}", number.dialable())
 }
 
 fn encode(value: &str) -> String {
@@ -67,12 +86,17 @@ pub fn parse_request_id(body: &str) -> Option<i64> {
 
 #[async_trait]
 impl FocalScopeDialer for FocalScopeClient {
-    async fn dial(&self, agent: &AgentName, number: &PhoneNumber) -> Result<i64, VendorError> {
+    async fn dial(
+        &self,
+        agent: &AgentName,
+        number: &PhoneNumber,
+        prefix: Option<&OutboundPrefix>,
+    ) -> Result<i64, VendorError> {
         // A dial rings phones even though it is a GET: a timeout means the
         // outcome is unknown, and it is never retried.
         let request = self
             .http
-            .get(self.dial_url(agent.as_str(), number.as_str()));
+            .get(self.dial_url(agent.as_str(), &dialled(number, prefix)));
         self.http
             .send("dial", Effect::SideEffect, request, read_dial_answer)
             .await
@@ -298,6 +322,14 @@ mod tests {
             client.dial_url("ext 12&x", "+33 6 12"),
             "http://pbx/dial?agent=ext%2012%26x&number=%2B33%206%2012"
         );
+    }
+
+    #[test]
+    fn dials_keys_only_with_the_prefix_first() {
+        let number = PhoneNumber::parse("n", "+33 6 12-34.56").unwrap();
+        assert_eq!(dialled(&number, None), "00336123456");
+        let prefix = OutboundPrefix::parse_optional("p", "*9#").unwrap();
+        assert_eq!(dialled(&number, prefix.as_ref()), "*9#00336123456");
     }
 
     fn params(query: &str) -> CallbackParams {

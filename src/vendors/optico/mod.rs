@@ -25,8 +25,14 @@ use crate::{
 pub trait OpticoCallCenter: Send + Sync {
     /// Matches an incoming call (`callStart`).
     async fn call_start(&self, request: &CallStart) -> Result<Vec<OpticoMatch>, VendorError>;
-    /// Attaches an agent to a started call (`setAgentToCall`).
-    async fn set_agent_to_call(&self, call_id: i64, agent: &AgentName) -> Result<(), VendorError>;
+    /// Attaches an agent to a started call (`setAgentToCall`). Returns the
+    /// agent Optico confirms in its answer (`{ callId, agent }`), which is
+    /// what Optico recorded; `None` when the answer carried none.
+    async fn set_agent_to_call(
+        &self,
+        call_id: i64,
+        agent: &AgentName,
+    ) -> Result<Option<AgentName>, VendorError>;
 }
 
 /// A `callStart` request, validated.
@@ -264,7 +270,11 @@ impl OpticoCallCenter for OpticoClient {
             .collect())
     }
 
-    async fn set_agent_to_call(&self, call_id: i64, agent: &AgentName) -> Result<(), VendorError> {
+    async fn set_agent_to_call(
+        &self,
+        call_id: i64,
+        agent: &AgentName,
+    ) -> Result<Option<AgentName>, VendorError> {
         let form = wire::SetAgentForm {
             api_key: self.api_key.expose_secret(),
             call_id,
@@ -273,7 +283,7 @@ impl OpticoCallCenter for OpticoClient {
         let results: Vec<wire::SetAgentResult> =
             self.post("agent-api/setAgentToCall", &form).await?;
         match results.first() {
-            Some(result) if result.call_id == call_id => Ok(()),
+            Some(result) if result.call_id == call_id => confirmed_agent(result.agent.as_deref()),
             Some(result) => Err(VendorError::bad_response(
                 Provider::Optico,
                 format!(
@@ -282,14 +292,52 @@ impl OpticoCallCenter for OpticoClient {
                 ),
             )),
             // An OK without a result still means Optico accepted it.
-            None => Ok(()),
+            None => Ok(None),
         }
+    }
+}
+
+/// The agent of a `setAgentToCall` answer: Optico's own record of who is on
+/// the call (it may have normalised the username), so it wins over the one
+/// asked for. An empty echo says nothing; one that is no agent name at all
+/// is not the documented answer.
+fn confirmed_agent(agent: Option<&str>) -> Result<Option<AgentName>, VendorError> {
+    match agent.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(agent) => AgentName::parse("agent", agent)
+            .map(Some)
+            .map_err(|violation| {
+                VendorError::bad_response(
+                    Provider::Optico,
+                    format!(
+                        "setAgentToCall confirmed an agent that {}",
+                        violation.description
+                    ),
+                )
+            }),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_confirmed_agent_is_optico_s_echo() {
+        assert_eq!(confirmed_agent(None).unwrap(), None);
+        assert_eq!(confirmed_agent(Some(" ")).unwrap(), None);
+        assert_eq!(
+            confirmed_agent(Some("agent1@optico.fr"))
+                .unwrap()
+                .map(|a| a.as_str().to_owned())
+                .as_deref(),
+            Some("agent1@optico.fr")
+        );
+        assert_eq!(
+            confirmed_agent(Some("a\u{7}b")).unwrap_err().kind,
+            VendorErrorKind::BadResponse
+        );
+    }
 
     #[test]
     fn classifies_messages() {

@@ -71,8 +71,8 @@ pub(super) struct CallStartResult {
 pub(super) struct SetAgentResult {
     #[serde(rename = "callId", deserialize_with = "int_or_string")]
     pub call_id: i64,
-    /// Documented echo of the agent; the call id is what is checked.
-    #[allow(dead_code)]
+    /// The agent Optico recorded (the documented echo): what switchboard
+    /// records and announces.
     #[serde(default)]
     pub agent: Option<String>,
 }

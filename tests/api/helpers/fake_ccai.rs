@@ -47,6 +47,8 @@ pub struct FakeCcai {
     received: Arc<Mutex<Vec<Received>>>,
     answer: Arc<Mutex<Answer>>,
     flags: Arc<Mutex<String>>,
+    /// The HTTP status of the customer_flag answers (200 unless told).
+    flags_status: Arc<Mutex<u16>>,
 }
 
 impl FakeCcai {
@@ -66,6 +68,7 @@ impl FakeCcai {
                 r#"{"verified_customer": true, "bad_actor": false, "repeat_customer": true}"#
                     .into(),
             )),
+            flags_status: Arc::new(Mutex::new(200)),
         };
         let router = Router::new()
             .route("/apps/api/v1/calls", post(answer))
@@ -90,6 +93,11 @@ impl FakeCcai {
 
     pub fn flags_answer(&self, body: &str) {
         *self.flags.lock().unwrap() = body.to_owned();
+    }
+
+    /// Answers the customer_flag endpoints with this status from now on.
+    pub fn flags_status(&self, status: u16) {
+        *self.flags_status.lock().unwrap() = status;
     }
 
     pub fn received(&self) -> Vec<Received> {
@@ -157,6 +165,12 @@ async fn flag(
     body: Bytes,
 ) -> Response {
     record(&fake, &method, &uri, &headers, &body);
+    let status = *fake.flags_status.lock().unwrap();
+    if status != 200 {
+        // The documented 404: "Ressource introuvable : veuillez vérifier
+        // votre sous-domaine".
+        return json_response(status, String::new());
+    }
     let flags = fake.flags.lock().unwrap().clone();
     json_response(200, flags)
 }

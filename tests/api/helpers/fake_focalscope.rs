@@ -139,3 +139,125 @@ async fn dial(
         }
     }
 }
+
+/// The byte at `offset` of the fake's recordings: a pattern that does not
+/// repeat at any chunk size, so a reordered, lost or repeated chunk shows.
+pub fn recording_byte(offset: u64) -> u8 {
+    (offset.wrapping_mul(2_654_435_761) >> 13) as u8 ^ (offset >> 16) as u8
+}
+
+/// How the fake PBX answers recording downloads.
+#[derive(Debug, Clone)]
+pub enum Recording {
+    /// 200 `audio/wav` with a Content-Length, `total` bytes generated as
+    /// they are sent, `chunk` at a time with `delay` before each.
+    Serve {
+        total: u64,
+        chunk: usize,
+        delay: Duration,
+    },
+    /// A bare HTTP status.
+    Status(u16),
+}
+
+/// A local PBX serving leg recordings at `/recording/{call_id}?uuid=…`,
+/// counting what it has handed to its connection.
+#[derive(Clone)]
+pub struct FakeRecordings {
+    pub url: String,
+    answer: Arc<Mutex<Recording>>,
+    requests: Arc<Mutex<Vec<String>>>,
+    sent: Arc<std::sync::atomic::AtomicU64>,
+    finished: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl FakeRecordings {
+    pub async fn start(answer: Recording) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let fake = Self {
+            url,
+            answer: Arc::new(Mutex::new(answer)),
+            requests: Arc::default(),
+            sent: Arc::default(),
+            finished: Arc::default(),
+        };
+        let router = Router::new()
+            .route("/recording/{call_id}", get(recording))
+            .with_state(fake.clone());
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        fake
+    }
+
+    /// The `vendors.focalscope.recording_url` template pointing here.
+    pub fn recording_url(&self) -> String {
+        format!("{}/recording/{{call_id}}?uuid={{call_uuid}}", self.url)
+    }
+
+    pub fn answer(&self, answer: Recording) {
+        *self.answer.lock().unwrap() = answer;
+    }
+
+    /// Path and query of each download asked for.
+    pub fn requests(&self) -> Vec<String> {
+        self.requests.lock().unwrap().clone()
+    }
+
+    /// Bytes handed to the connection so far (by every download).
+    pub fn sent(&self) -> u64 {
+        self.sent.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Whether a download's last byte has been handed to the connection.
+    pub fn finished(&self) -> bool {
+        self.finished.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+async fn recording(State(fake): State<FakeRecordings>, uri: axum::http::Uri) -> Response {
+    fake.requests.lock().unwrap().push(
+        uri.path_and_query()
+            .map(|p| p.as_str().to_owned())
+            .unwrap_or_default(),
+    );
+    let answer = fake.answer.lock().unwrap().clone();
+    let (total, chunk, delay) = match answer {
+        Recording::Status(code) => return StatusCode::from_u16(code).unwrap().into_response(),
+        Recording::Serve {
+            total,
+            chunk,
+            delay,
+        } => (total, chunk as u64, delay),
+    };
+    let state = (0u64, fake.clone());
+    let body = futures::stream::unfold(state, move |(offset, fake)| async move {
+        if offset >= total {
+            fake.finished
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+            return None;
+        }
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        let end = (offset + chunk).min(total);
+        let bytes: Vec<u8> = (offset..end).map(recording_byte).collect();
+        fake.sent
+            .fetch_add(end - offset, std::sync::atomic::Ordering::SeqCst);
+        Some((
+            Ok::<_, std::io::Error>(axum::body::Bytes::from(bytes)),
+            (end, fake),
+        ))
+    });
+    (
+        [
+            ("content-type", "audio/wav".to_owned()),
+            ("content-length", total.to_string()),
+        ],
+        axum::body::Body::from_stream(body),
+    )
+        .into_response()
+}
