@@ -39,7 +39,7 @@ use crate::{
     },
     grpc::{limits::LimitsLayer, metrics::GrpcMetricsLayer},
     http::{
-        self, AppState,
+        self, HttpState,
         panel::PanelConfig,
         serve::HttpLimits,
         webhooks::{WebhookLimits, WebhookToken},
@@ -325,7 +325,7 @@ impl Application {
             serve_stop.clone(),
         )?;
 
-        let state = AppState {
+        let state = Arc::new(HttpState {
             store: store.clone(),
             calls,
             dialer,
@@ -339,7 +339,7 @@ impl Application {
             ready,
             metrics: crate::metrics::handle(),
             webhook_limits: WebhookLimits::from_settings(&settings),
-        };
+        });
         let panel = settings.server.panel.enabled.then(|| PanelConfig {
             grpc_web_url: settings
                 .server
