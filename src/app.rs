@@ -60,7 +60,7 @@ use crate::{
         Pipeline,
         ccai::{CcaiCalls, CcaiClient},
         focalscope::{FocalScopeClient, FocalScopeDialer},
-        iadvize::{Iadvize, IadvizeClient, IadvizeReports},
+        iadvize::{Iadvize, IadvizeClient, IadvizeReports, IadvizeResources},
         optico::{
             OpticoCallCenter, OpticoClient,
             data::{OpticoDataApi, OpticoDataClient},
@@ -297,12 +297,16 @@ impl Application {
             .iadvize_timezone()
             .map_err(|e| StartupError::Config(e.to_string()))?;
         let iadvize = build_iadvize(&settings, &pipelines, iadvize_timezone);
+        let resources = iadvize
+            .clone()
+            .map(|client| client as Arc<dyn IadvizeResources>);
         let agents = agents_api(
             &settings,
             iadvize.clone(),
             settings.stream_options().heartbeat,
             streams_stop.clone(),
-        );
+        )
+        .with_resources(resources.clone());
         let grpc_addr = grpc_listener.local_addr().ok();
         let services = Services {
             call_context: CallContextApi::new(calls.clone(), dialer.clone(), updates),
@@ -313,7 +317,8 @@ impl Application {
                 store.clone(),
                 iadvize.map(|client| client as Arc<dyn IadvizeReports>),
                 iadvize_timezone,
-            ),
+            )
+            .with_resources(resources),
         };
         let grpc = grpc_server(
             &settings,
