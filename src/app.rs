@@ -62,7 +62,7 @@ use crate::{
         focalscope::{
             FocalScopeClient, FocalScopeDialer, FocalScopeRecordingClient, FocalScopeRecordings,
         },
-        iadvize::{Iadvize, IadvizeClient, IadvizeReports},
+        iadvize::{Iadvize, IadvizeClient, IadvizeReports, IadvizeResources},
         optico::{
             OpticoCallCenter, OpticoClient,
             data::{OpticoDataApi, OpticoDataClient},
@@ -299,12 +299,16 @@ impl Application {
             .iadvize_timezone()
             .map_err(|e| StartupError::Config(e.to_string()))?;
         let iadvize = build_iadvize(&settings, &pipelines, iadvize_timezone);
+        let resources = iadvize
+            .clone()
+            .map(|client| client as Arc<dyn IadvizeResources>);
         let agents = agents_api(
             &settings,
             iadvize.clone(),
             settings.stream_options().heartbeat,
             streams_stop.clone(),
-        );
+        )
+        .with_resources(resources.clone());
         let grpc_addr = grpc_listener.local_addr().ok();
         let services = Services {
             call_context: CallContextApi::new(calls.clone(), dialer.clone(), updates),
@@ -315,7 +319,8 @@ impl Application {
                 store.clone(),
                 iadvize.map(|client| client as Arc<dyn IadvizeReports>),
                 iadvize_timezone,
-            ),
+            )
+            .with_resources(resources),
         };
         let grpc = grpc_server(
             &settings,

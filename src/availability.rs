@@ -630,6 +630,7 @@ mod tests {
             Ok(Listed {
                 items: vec![agent],
                 next_page: None,
+                total_size: None,
             })
         }
         async fn list_operators(

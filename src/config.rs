@@ -939,7 +939,10 @@ mod tests {
         assert_eq!(settings.auth.tokens.len(), 2);
         assert!(settings.is_sqlite());
         assert_eq!(settings.vendors.optico.timeout_ms, 5000);
-        assert_eq!(settings.iadvize_timezone().unwrap(), chrono_tz::UTC);
+        assert_eq!(
+            settings.iadvize_timezone().unwrap(),
+            chrono_tz::Europe::Paris
+        );
         assert_eq!(settings.vendors.iadvize.poll_interval_ms, 2000);
     }
 

@@ -276,8 +276,10 @@ pub struct CallMeeting {
     pub status: Option<CallMeetingStatus>,
     pub start_at: Option<DateTime<Utc>>,
     pub website_id: Option<i64>,
-    pub targeting_rule_id: Option<i64>,
-    pub skill_id: Option<i64>,
+    /// Strings in the doc: kept as iAdvize writes them (trimmed, never
+    /// empty).
+    pub targeting_rule_id: Option<String>,
+    pub skill_id: Option<String>,
 }
 
 /// The filters of the call meeting list; `None` = not sent.

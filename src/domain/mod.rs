@@ -14,6 +14,7 @@ pub mod statistic;
 mod time_range;
 mod update;
 mod validation;
+pub mod website;
 
 pub use agent::{AgentName, EmailAddress};
 pub use call::{

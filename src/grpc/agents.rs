@@ -7,7 +7,7 @@ use tokio_stream::{StreamExt, wrappers::ReceiverStream};
 use tonic::{Request, Response, Status, codegen::BoxStream};
 
 use super::{
-    iadvize::{ListRequest, next_page_token, not_configured, page_request},
+    iadvize::{ListRequest, next_page_token, not_configured, page_request, total_size},
     paging,
 };
 use crate::{
@@ -19,29 +19,48 @@ use crate::{
     error::Error,
     pb::{
         agents::{
-            AgentField, GroupField, SkillField, agent, availability, create_request, group,
-            group_fields, odigo_call, operator_fields, operator_filter, skill, skill_fields,
-            update_request, watch_message,
+            AgentField, GroupField, SkillField, WebsiteField, agent, availability, client,
+            create_request, group, group_fields, odigo_call, operator_fields, operator_filter,
+            skill, skill_fields, update_request, watch_message, website, website_fields,
         },
         v1::{self as proto, agents_service_server::AgentsService},
     },
-    vendors::{VendorError, iadvize::Iadvize},
+    vendors::{
+        VendorError,
+        iadvize::{Iadvize, IadvizeResources},
+    },
 };
 
 pub struct AgentsApi {
     iadvize: Option<Arc<dyn Iadvize>>,
     watch: Option<AvailabilityWatch>,
+    resources: Option<Arc<dyn IadvizeResources>>,
 }
 
 impl AgentsApi {
     /// `None` when `vendors.iadvize.api_key` is not set: every RPC then
     /// answers FAILED_PRECONDITION after validating its request.
     pub fn new(iadvize: Option<Arc<dyn Iadvize>>, watch: Option<AvailabilityWatch>) -> Self {
-        Self { iadvize, watch }
+        Self {
+            iadvize,
+            watch,
+            resources: None,
+        }
+    }
+
+    /// Clients and websites, read and written through the same iAdvize
+    /// client (`None` when `vendors.iadvize.api_key` is not set).
+    pub fn with_resources(mut self, resources: Option<Arc<dyn IadvizeResources>>) -> Self {
+        self.resources = resources;
+        self
     }
 
     fn iadvize(&self) -> Result<&dyn Iadvize, Error> {
         self.iadvize.as_deref().ok_or_else(not_configured)
+    }
+
+    fn resources(&self) -> Result<&dyn IadvizeResources, Error> {
+        self.resources.as_deref().ok_or_else(not_configured)
     }
 }
 
@@ -80,6 +99,7 @@ impl AgentsService for AgentsApi {
         let listed = self.iadvize()?.list_operators(&filter, full, page).await?;
         Ok(Response::new(proto::ListAgentsResponse {
             next_page_token: next_page_token(listed.next_page, page, &fingerprint),
+            total_size: total_size(listed.total_size),
             agents: listed.items.into_iter().map(agent).collect(),
         }))
     }
@@ -173,6 +193,7 @@ impl AgentsService for AgentsApi {
         Ok(Response::new(proto::ListAgentAvailabilityResponse {
             agents: listed.items.iter().map(availability).collect(),
             next_page_token: list.next_page_token(listed.next_page),
+            total_size: total_size(listed.total_size),
         }))
     }
 
@@ -313,6 +334,7 @@ impl AgentsService for AgentsApi {
         let listed = self.iadvize()?.list_groups(list.filter, list.page).await?;
         Ok(Response::new(proto::ListGroupsResponse {
             next_page_token: list.next_page_token(listed.next_page),
+            total_size: total_size(listed.total_size),
             groups: listed.items.into_iter().map(group).collect(),
         }))
     }
@@ -404,6 +426,7 @@ impl AgentsService for AgentsApi {
         let listed = self.iadvize()?.list_skills(&list.filter, list.page).await?;
         Ok(Response::new(proto::ListSkillsResponse {
             next_page_token: list.next_page_token(listed.next_page),
+            total_size: total_size(listed.total_size),
             skills: listed.items.into_iter().map(skill).collect(),
         }))
     }
@@ -527,5 +550,102 @@ impl AgentsService for AgentsApi {
             .await
             .map_err(|e| vendor_error(e, str::to_owned))?;
         Ok(Response::new(proto::NotifyCallHangupResponse {}))
+    }
+
+    async fn list_clients(
+        &self,
+        request: Request<proto::ListClientsRequest>,
+    ) -> Result<Response<proto::ListClientsResponse>, Status> {
+        let proto::ListClientsRequest {
+            page_size,
+            page_token,
+        } = request.into_inner();
+        let list = ListRequest::check(
+            Violations::new(),
+            "clients",
+            Some(()),
+            page_size,
+            &page_token,
+        )?;
+        let listed = self.resources()?.list_clients(list.page).await?;
+        Ok(Response::new(proto::ListClientsResponse {
+            next_page_token: list.next_page_token(listed.next_page),
+            total_size: total_size(listed.total_size),
+            clients: listed.items.into_iter().map(client).collect(),
+        }))
+    }
+
+    async fn get_client(
+        &self,
+        request: Request<proto::GetClientRequest>,
+    ) -> Result<Response<proto::GetClientResponse>, Status> {
+        let proto::GetClientRequest { client_id } = request.into_inner();
+        let id = required_id("client_id", client_id)?;
+        let found = self.resources()?.get_client(id).await?;
+        Ok(Response::new(proto::GetClientResponse {
+            client: Some(client(found)),
+        }))
+    }
+
+    async fn list_websites(
+        &self,
+        request: Request<proto::ListWebsitesRequest>,
+    ) -> Result<Response<proto::ListWebsitesResponse>, Status> {
+        let proto::ListWebsitesRequest {
+            page_size,
+            page_token,
+        } = request.into_inner();
+        let list = ListRequest::check(
+            Violations::new(),
+            "websites",
+            Some(()),
+            page_size,
+            &page_token,
+        )?;
+        let listed = self.resources()?.list_websites(list.page).await?;
+        Ok(Response::new(proto::ListWebsitesResponse {
+            next_page_token: list.next_page_token(listed.next_page),
+            total_size: total_size(listed.total_size),
+            websites: listed.items.into_iter().map(website).collect(),
+        }))
+    }
+
+    async fn get_website(
+        &self,
+        request: Request<proto::GetWebsiteRequest>,
+    ) -> Result<Response<proto::GetWebsiteResponse>, Status> {
+        let proto::GetWebsiteRequest { website_id } = request.into_inner();
+        let id = required_id("website_id", website_id)?;
+        let found = self.resources()?.get_website(id).await?;
+        Ok(Response::new(proto::GetWebsiteResponse {
+            website: Some(website(found)),
+        }))
+    }
+
+    async fn update_website(
+        &self,
+        request: Request<proto::UpdateWebsiteRequest>,
+    ) -> Result<Response<proto::UpdateWebsiteResponse>, Status> {
+        let proto::UpdateWebsiteRequest {
+            website: changed,
+            update_mask,
+        } = request.into_inner();
+        let (id, fields) = update_request(
+            "website",
+            "Website",
+            WebsiteField::NAMES,
+            update_mask,
+            &changed,
+            |website| website.id,
+            website_fields,
+        )?;
+        let updated = self
+            .resources()?
+            .update_website(id, &fields)
+            .await
+            .map_err(|e| vendor_error(e, nested("website")))?;
+        Ok(Response::new(proto::UpdateWebsiteResponse {
+            website: Some(website(updated)),
+        }))
     }
 }

@@ -268,9 +268,12 @@ mod tests {
                 "CreateGroup",
                 "CreateInboundCall",
                 "CreateSkill",
+                "CreateTags",
+                "CreateVisitor",
                 "DeleteAgent",
                 "DeleteGroup",
                 "DeleteSkill",
+                "DeleteVisitor",
                 "Dial",
                 "NotifyCallHangup",
                 "NotifyCallPickup",
@@ -281,6 +284,8 @@ mod tests {
                 "UpdateCustomerFlags",
                 "UpdateGroup",
                 "UpdateSkill",
+                "UpdateVisitor",
+                "UpdateWebsite",
             ]
         );
         assert!(reading > 20, "{reading} reading RPCs");

@@ -62,6 +62,12 @@ impl<F> ListRequest<F> {
     }
 }
 
+/// `pagination.count` as a list response's `total_size`: 0 when iAdvize
+/// does not say, capped to what an int32 holds.
+pub fn total_size(count: Option<i64>) -> i32 {
+    count.map_or(0, |count| count.clamp(0, i32::MAX.into()) as i32)
+}
+
 /// Where the next page starts, inside a page token.
 #[derive(Debug, Serialize, Deserialize)]
 struct Cursor {

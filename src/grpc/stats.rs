@@ -11,19 +11,21 @@ use chrono_tz::Tz;
 use tokio_stream::StreamExt;
 use tonic::{Request, Response, Status, codegen::BoxStream};
 
-use super::iadvize::{ListRequest, not_configured};
+use super::iadvize::{ListRequest, not_configured, total_size};
 use crate::{
     call_exports::CallExports,
     domain::{
         AgentName, DialFacts, DialTally, FieldViolation, Provider, Violations,
-        operator::required_id,
+        operator::{optional_id, required_id},
     },
     error::Error,
     pb::{
         self,
+        agents::{create_request, update_request},
         stats::{
             calls_query, day_row, dial_provider, dial_stats_row, export_page, export_page_size,
             reports,
+            resources::{self, VisitorField},
         },
         v1::{self as proto, stats_service_server::StatsService},
     },
@@ -31,13 +33,18 @@ use crate::{
         Store,
         dial_stats::{self, DialFilter},
     },
-    vendors::iadvize::IadvizeReports,
+    vendors::{
+        VendorError,
+        iadvize::{IadvizeReports, IadvizeResources},
+    },
 };
 
 pub struct StatsApi {
     exports: CallExports,
     store: Store,
     iadvize: Option<Arc<dyn IadvizeReports>>,
+    /// Tags and visitors, through the same iAdvize client.
+    resources: Option<Arc<dyn IadvizeResources>>,
     /// The zone iAdvize's dates and filters are written in; the 3-month
     /// conversation window is counted on its clock.
     iadvize_timezone: Tz,
@@ -57,13 +64,38 @@ impl StatsApi {
             exports,
             store,
             iadvize,
+            resources: None,
             iadvize_timezone,
         }
+    }
+
+    /// Tags and visitors (`None` when `vendors.iadvize.api_key` is not set).
+    pub fn with_resources(mut self, resources: Option<Arc<dyn IadvizeResources>>) -> Self {
+        self.resources = resources;
+        self
     }
 
     fn iadvize(&self) -> Result<&dyn IadvizeReports, Error> {
         self.iadvize.as_deref().ok_or_else(not_configured)
     }
+
+    fn resources(&self) -> Result<&dyn IadvizeResources, Error> {
+        self.resources.as_deref().ok_or_else(not_configured)
+    }
+}
+
+/// A vendor error whose field (as iAdvize names it) is put under the
+/// request's resource, e.g. `email` → `visitor.email`; the website of a tag
+/// iAdvize refuses is `tags.website_id` (which tag, iAdvize does not say).
+fn vendor_error(mut error: VendorError, resource: &str) -> Error {
+    error.field = error.field.map(|field| {
+        if resource == "visitor" && field == "website_id" {
+            "visitor.website_ids".to_owned()
+        } else {
+            format!("{resource}.{field}")
+        }
+    });
+    Error::Vendor(error)
 }
 
 #[tonic::async_trait]
@@ -134,6 +166,7 @@ impl StatsService for StatsApi {
             .await?;
         Ok(Response::new(proto::ListConversationsResponse {
             next_page_token: list.next_page_token(listed.next_page),
+            total_size: total_size(listed.total_size),
             conversations: listed
                 .items
                 .into_iter()
@@ -174,6 +207,7 @@ impl StatsService for StatsApi {
             .await?;
         Ok(Response::new(proto::ListTransactionsResponse {
             next_page_token: list.next_page_token(listed.next_page),
+            total_size: total_size(listed.total_size),
             transactions: listed.items.into_iter().map(reports::transaction).collect(),
         }))
     }
@@ -210,6 +244,7 @@ impl StatsService for StatsApi {
             .await?;
         Ok(Response::new(proto::ListSatisfactionsResponse {
             next_page_token: list.next_page_token(listed.next_page),
+            total_size: total_size(listed.total_size),
             satisfactions: listed
                 .items
                 .into_iter()
@@ -250,6 +285,7 @@ impl StatsService for StatsApi {
             .await?;
         Ok(Response::new(proto::ListCallMeetingsResponse {
             next_page_token: list.next_page_token(listed.next_page),
+            total_size: total_size(listed.total_size),
             call_meetings: listed
                 .items
                 .into_iter()
@@ -268,6 +304,151 @@ impl StatsService for StatsApi {
         Ok(Response::new(proto::GetCallMeetingResponse {
             call_meeting: Some(reports::call_meeting(found)),
         }))
+    }
+
+    async fn list_tags(
+        &self,
+        request: Request<proto::ListTagsRequest>,
+    ) -> Result<Response<proto::ListTagsResponse>, Status> {
+        let proto::ListTagsRequest {
+            website_id,
+            page_size,
+            page_token,
+        } = request.into_inner();
+        let mut violations = Violations::new();
+        let website_id = violations.check(optional_id("website_id", website_id));
+        let list = ListRequest::check(violations, "tags", website_id, page_size, &page_token)?;
+        let listed = self.resources()?.list_tags(list.filter, list.page).await?;
+        Ok(Response::new(proto::ListTagsResponse {
+            next_page_token: list.next_page_token(listed.next_page),
+            total_size: total_size(listed.total_size),
+            tags: listed.items.into_iter().map(resources::tag).collect(),
+        }))
+    }
+
+    async fn get_tag(
+        &self,
+        request: Request<proto::GetTagRequest>,
+    ) -> Result<Response<proto::GetTagResponse>, Status> {
+        let proto::GetTagRequest { tag_id } = request.into_inner();
+        let id = required_id("tag_id", tag_id)?;
+        let found = self.resources()?.get_tag(id).await?;
+        Ok(Response::new(proto::GetTagResponse {
+            tag: Some(resources::tag(found)),
+        }))
+    }
+
+    async fn create_tags(
+        &self,
+        request: Request<proto::CreateTagsRequest>,
+    ) -> Result<Response<proto::CreateTagsResponse>, Status> {
+        let proto::CreateTagsRequest { tags } = request.into_inner();
+        let mut violations = Violations::new();
+        let tags = resources::new_tags(&mut violations, &tags);
+        let tags = violations.finish(tags)?;
+        let created = self
+            .resources()?
+            .create_tags(&tags)
+            .await
+            .map_err(|e| vendor_error(e, "tags"))?;
+        Ok(Response::new(proto::CreateTagsResponse {
+            tags: created.into_iter().map(resources::tag).collect(),
+        }))
+    }
+
+    async fn list_visitors(
+        &self,
+        request: Request<proto::ListVisitorsRequest>,
+    ) -> Result<Response<proto::ListVisitorsResponse>, Status> {
+        let request = request.into_inner();
+        let mut violations = Violations::new();
+        let filter = resources::visitor_filter(&mut violations, &request);
+        let list = ListRequest::check(
+            violations,
+            "visitors",
+            filter,
+            request.page_size,
+            &request.page_token,
+        )?;
+        let listed = self
+            .resources()?
+            .list_visitors(&list.filter, list.page)
+            .await?;
+        Ok(Response::new(proto::ListVisitorsResponse {
+            next_page_token: list.next_page_token(listed.next_page),
+            total_size: total_size(listed.total_size),
+            visitors: listed.items.into_iter().map(resources::visitor).collect(),
+        }))
+    }
+
+    async fn get_visitor(
+        &self,
+        request: Request<proto::GetVisitorRequest>,
+    ) -> Result<Response<proto::GetVisitorResponse>, Status> {
+        let proto::GetVisitorRequest { visitor_id } = request.into_inner();
+        let id = required_id("visitor_id", visitor_id)?;
+        let found = self.resources()?.get_visitor(id).await?;
+        Ok(Response::new(proto::GetVisitorResponse {
+            visitor: Some(resources::visitor(found)),
+        }))
+    }
+
+    async fn create_visitor(
+        &self,
+        request: Request<proto::CreateVisitorRequest>,
+    ) -> Result<Response<proto::CreateVisitorResponse>, Status> {
+        let proto::CreateVisitorRequest { visitor } = request.into_inner();
+        let fields = create_request(
+            "visitor",
+            "the visitor to create",
+            &visitor,
+            resources::visitor_fields,
+        )?;
+        let created = self
+            .resources()?
+            .create_visitor(&fields)
+            .await
+            .map_err(|e| vendor_error(e, "visitor"))?;
+        Ok(Response::new(proto::CreateVisitorResponse {
+            visitor: Some(resources::visitor(created)),
+        }))
+    }
+
+    async fn update_visitor(
+        &self,
+        request: Request<proto::UpdateVisitorRequest>,
+    ) -> Result<Response<proto::UpdateVisitorResponse>, Status> {
+        let proto::UpdateVisitorRequest {
+            visitor,
+            update_mask,
+        } = request.into_inner();
+        let (id, fields) = update_request(
+            "visitor",
+            "Visitor",
+            VisitorField::NAMES,
+            update_mask,
+            &visitor,
+            |visitor| visitor.id,
+            resources::visitor_fields,
+        )?;
+        let updated = self
+            .resources()?
+            .update_visitor(id, &fields)
+            .await
+            .map_err(|e| vendor_error(e, "visitor"))?;
+        Ok(Response::new(proto::UpdateVisitorResponse {
+            visitor: Some(resources::visitor(updated)),
+        }))
+    }
+
+    async fn delete_visitor(
+        &self,
+        request: Request<proto::DeleteVisitorRequest>,
+    ) -> Result<Response<proto::DeleteVisitorResponse>, Status> {
+        let proto::DeleteVisitorRequest { visitor_id } = request.into_inner();
+        let id = required_id("visitor_id", visitor_id)?;
+        self.resources()?.delete_visitor(id).await?;
+        Ok(Response::new(proto::DeleteVisitorResponse {}))
     }
 
     async fn get_dial_stats(

@@ -16,6 +16,10 @@ use crate::{
             OperatorFilter, OperatorGroup, OperatorRole, Priority, Skill, SkillFields, id_list,
             optional_id, optional_text, required_id, required_text,
         },
+        website::{
+            Client, Website, WebsiteFields, WebsiteLanguage, currency as website_currency,
+            time_zone_name, web_url,
+        },
     },
     error::Error,
     pb::{self, v1 as proto},
@@ -811,6 +815,127 @@ pub fn update_request<P, M: Copy + PartialEq, F>(
         .zip(changed)
         .and_then(|(mask, value)| read(&mut violations, value, Some(&mask)));
     violations.finish(crate::all_some!(id, fields))
+}
+
+// ---- clients and websites ----
+
+/// The Website fields an update mask may name (every field but `id`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebsiteField {
+    Url,
+    Label,
+    ClientId,
+    Currency,
+    LanguageAdmin,
+    Timezone,
+}
+
+impl WebsiteField {
+    pub const NAMES: &[(&str, WebsiteField)] = &[
+        ("url", WebsiteField::Url),
+        ("label", WebsiteField::Label),
+        ("client_id", WebsiteField::ClientId),
+        ("currency", WebsiteField::Currency),
+        ("language_admin", WebsiteField::LanguageAdmin),
+        ("timezone", WebsiteField::Timezone),
+    ];
+}
+
+/// The masked fields of a website update, each checked; every mask entry
+/// is sent, whatever its value (an update has no "unset" to skip).
+pub fn website_fields(
+    violations: &mut Violations,
+    website: &proto::Website,
+    masked: Option<&[WebsiteField]>,
+) -> Option<WebsiteFields> {
+    let proto::Website {
+        id: _,
+        url,
+        label,
+        client_id,
+        currency,
+        language_admin,
+        timezone,
+    } = website;
+    let wants = |field: WebsiteField| masked.is_some_and(|m| m.contains(&field));
+    let mut failed = false;
+    let mut sent = |field: WebsiteField, parse: &dyn Fn() -> Result<_, FieldViolation>| {
+        if !wants(field) {
+            return None;
+        }
+        let parsed = violations.check(parse());
+        failed |= parsed.is_none();
+        parsed
+    };
+    let url = sent(WebsiteField::Url, &|| web_url("website.url", url));
+    let label = sent(WebsiteField::Label, &|| {
+        required_text("website.label", label)
+    });
+    let currency = sent(WebsiteField::Currency, &|| {
+        website_currency("website.currency", currency)
+    });
+    let timezone = sent(WebsiteField::Timezone, &|| {
+        time_zone_name("website.timezone", timezone)
+    });
+    let client_id = if wants(WebsiteField::ClientId) {
+        let parsed = violations.check(required_id("website.client_id", *client_id));
+        failed |= parsed.is_none();
+        parsed
+    } else {
+        None
+    };
+    let language_admin = if wants(WebsiteField::LanguageAdmin) {
+        let parsed = violations.check(WebsiteLanguage::parse(
+            "website.language_admin",
+            language_admin,
+        ));
+        failed |= parsed.is_none();
+        parsed
+    } else {
+        None
+    };
+    (!failed).then_some(WebsiteFields {
+        url,
+        label,
+        client_id,
+        currency,
+        language_admin,
+        timezone,
+    })
+}
+
+pub fn client(value: Client) -> proto::Client {
+    let Client {
+        id,
+        lang,
+        premium_enabled,
+    } = value;
+    proto::Client {
+        id,
+        lang: lang.unwrap_or_default(),
+        premium_enabled,
+    }
+}
+
+pub fn website(value: Website) -> proto::Website {
+    let Website {
+        id,
+        url,
+        label,
+        client_id,
+        currency,
+        language_admin,
+        timezone,
+    } = value;
+    proto::Website {
+        id,
+        url: url.unwrap_or_default(),
+        label: label.unwrap_or_default(),
+        client_id: client_id.unwrap_or_default(),
+        currency: currency.unwrap_or_default(),
+        language_admin: language_admin.unwrap_or_default(),
+        timezone: timezone.unwrap_or_default(),
+    }
 }
 
 #[cfg(test)]

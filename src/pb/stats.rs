@@ -2,6 +2,7 @@
 //! dial statistics rows, and (in [`reports`]) the iAdvize reports.
 
 pub mod reports;
+pub mod resources;
 
 use chrono::{NaiveDate, TimeDelta};
 

@@ -69,6 +69,28 @@ const GROUP_FIELDS: &[(&str, Kind)] = &[
     ("parent_id", Kind::Int),
     ("operator_list", Kind::Ints),
 ];
+const WEBSITE_FIELDS: &[(&str, Kind)] = &[
+    ("url", Kind::Text),
+    ("label", Kind::Text),
+    ("client_id", Kind::Int),
+    ("currency", Kind::Text),
+    ("language_admin", Kind::Text),
+    ("timezone", Kind::Text),
+];
+const VISITOR_FIELDS: &[(&str, Kind)] = &[
+    ("unique_id", Kind::Text),
+    ("external_id", Kind::Text),
+    ("lastname", Kind::Text),
+    ("firstname", Kind::Text),
+    ("address", Kind::Text),
+    ("city", Kind::Text),
+    ("zip", Kind::Text),
+    ("country", Kind::Text),
+    ("phone", Kind::Text),
+    ("email", Kind::Text),
+    ("browser", Kind::Text),
+    ("website_id", Kind::Ints),
+];
 const SKILL_FIELDS: &[(&str, Kind)] = &[
     ("name", Kind::Text),
     ("order", Kind::Int),
@@ -128,6 +150,10 @@ struct SimState {
     live: BTreeMap<i64, Live>,
     groups: BTreeMap<i64, Map<String, Value>>,
     skills: BTreeMap<i64, Map<String, Value>>,
+    clients: BTreeMap<i64, Map<String, Value>>,
+    websites: BTreeMap<i64, Map<String, Value>>,
+    tags: BTreeMap<i64, Map<String, Value>>,
+    visitors: BTreeMap<i64, Map<String, Value>>,
     next_id: i64,
     next_conversation: i64,
 }
@@ -232,12 +258,80 @@ impl IadvizeSim {
                 ),
             ),
         ]);
+        // The websites (1 and 2) conversations happen on, and the tags (1 to
+        // 4) and visitors (560 to 579) they carry, as the reports name them.
+        let clients = BTreeMap::from([
+            (
+                1,
+                object(json!({"id": 1, "lang": "fr", "premium_enabled": true})),
+            ),
+            (
+                2,
+                object(json!({"id": 2, "lang": "en", "premium_enabled": false})),
+            ),
+        ]);
+        let website = |id: i64, url: &str, label: &str, client: i64, language: &str| {
+            object(json!({
+                "id": id, "url": url, "label": label, "client_id": client,
+                "currency": "EUR", "language_admin": language, "timezone": "Europe/Paris",
+            }))
+        };
+        let websites = BTreeMap::from([
+            (1, website(1, "https://shop.example.com/", "Shop", 1, "fr")),
+            (
+                2,
+                website(2, "https://pro.example.com/", "Pro shop", 1, "fr"),
+            ),
+            (
+                3,
+                website(3, "https://shop.example.co.uk/", "UK shop", 2, "en"),
+            ),
+        ]);
+        let tags = ["vip", "complaint", "order", "returning"]
+            .iter()
+            .zip(1..)
+            .map(|(name, id)| {
+                let websites = if id % 2 == 0 {
+                    json!([1, 2])
+                } else {
+                    json!([1])
+                };
+                (
+                    id,
+                    object(json!({"id": id, "name": name, "website_id": websites})),
+                )
+            })
+            .collect();
+        let visitors = (560..580)
+            .map(|id: i64| {
+                let (first, last) = [("Alice", "Petit"), ("Paul", "Roux"), ("Lea", "Blanc")]
+                    [(id % 3) as usize];
+                let visitor = object(json!({
+                    "id": id,
+                    "unique_id": iadvize_reports::visitor_uid(id),
+                    "external_id": format!("customer-{id}"),
+                    "lastname": last, "firstname": first,
+                    "address": format!("{} rue de la Paix", id - 550),
+                    "city": "Nantes", "zip": "44000", "country": "France",
+                    "phone": format!("+33 6 12 34 {:02} {:02}", id % 100, id % 7),
+                    "email": format!("{}.{}.{id}@example.com", first.to_lowercase(), last.to_lowercase()),
+                    "browser": if id % 2 == 0 { "Firefox" } else { "Chrome" },
+                    "website_id": [1 + id % 2],
+                    "created_at": format!("2024-03-{:02} 10:00:00", 1 + id % 20),
+                }));
+                (id, visitor)
+            })
+            .collect();
         Self {
             state: Arc::new(Mutex::new(SimState {
                 operators,
                 live,
                 groups,
                 skills,
+                clients,
+                websites,
+                tags,
+                visitors,
                 next_id: 2000,
                 next_conversation: 139,
             })),
@@ -300,6 +394,17 @@ impl IadvizeSim {
             .route(
                 "/skill/{id}",
                 get(get_skill).put(update_skill).delete(delete_skill),
+            )
+            .route("/client", get(list_clients))
+            .route("/client/{id}", get(get_client))
+            .route("/website", get(list_websites))
+            .route("/website/{id}", get(get_website).put(update_website))
+            .route("/tag", get(list_tags).post(create_tags))
+            .route("/tag/{id}", get(get_tag))
+            .route("/visitor", get(list_visitors).post(create_visitor))
+            .route(
+                "/visitor/{id}",
+                get(get_visitor).put(update_visitor).delete(delete_visitor),
             )
             .route("/odigocallback/pickup", post(odigo_pickup))
             .route("/odigocallback/hangup", post(odigo_hangup))
@@ -856,6 +961,10 @@ async fn list_skills(
 enum Collection {
     Groups,
     Skills,
+    Clients,
+    Websites,
+    Tags,
+    Visitors,
 }
 
 impl Collection {
@@ -863,6 +972,10 @@ impl Collection {
         match self {
             Collection::Groups => "group",
             Collection::Skills => "skill",
+            Collection::Clients => "client",
+            Collection::Websites => "website",
+            Collection::Tags => "tag",
+            Collection::Visitors => "visitor",
         }
     }
 
@@ -870,6 +983,10 @@ impl Collection {
         match self {
             Collection::Groups => GROUP_FIELDS,
             Collection::Skills => SKILL_FIELDS,
+            Collection::Websites => WEBSITE_FIELDS,
+            Collection::Visitors => VISITOR_FIELDS,
+            // Read only, or written as JSON (tags).
+            Collection::Clients | Collection::Tags => &[],
         }
     }
 
@@ -877,6 +994,10 @@ impl Collection {
         match self {
             Collection::Groups => &mut state.groups,
             Collection::Skills => &mut state.skills,
+            Collection::Clients => &mut state.clients,
+            Collection::Websites => &mut state.websites,
+            Collection::Tags => &mut state.tags,
+            Collection::Visitors => &mut state.visitors,
         }
     }
 }
@@ -952,6 +1073,148 @@ async fn update_skill(State(sim): State<IadvizeSim>, Path(id): Path<i64>, body: 
 }
 async fn delete_skill(State(sim): State<IadvizeSim>, Path(id): Path<i64>) -> Response {
     delete_item(&sim, Collection::Skills, id)
+}
+
+// ---- clients, websites, tags and visitors ----
+
+async fn list_clients(
+    State(sim): State<IadvizeSim>,
+    Query(query): Query<BTreeMap<String, String>>,
+) -> Response {
+    list_of(&sim.state().clients, "client", &query, |_| true)
+}
+async fn get_client(State(sim): State<IadvizeSim>, Path(id): Path<i64>) -> Response {
+    get_item(&sim, Collection::Clients, id)
+}
+async fn list_websites(
+    State(sim): State<IadvizeSim>,
+    Query(query): Query<BTreeMap<String, String>>,
+) -> Response {
+    list_of(&sim.state().websites, "website", &query, |_| true)
+}
+async fn get_website(State(sim): State<IadvizeSim>, Path(id): Path<i64>) -> Response {
+    get_item(&sim, Collection::Websites, id)
+}
+async fn update_website(
+    State(sim): State<IadvizeSim>,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> Response {
+    update_item(&sim, Collection::Websites, id, &body)
+}
+async fn list_tags(
+    State(sim): State<IadvizeSim>,
+    Query(query): Query<BTreeMap<String, String>>,
+) -> Response {
+    let website = filter_id(&query, "website_id");
+    // A tag's `website_id` is a list, or one id as the doc's create answer
+    // writes it.
+    list_of(&sim.state().tags, "tag", &query, |tag| {
+        website.is_none_or(|w| {
+            let websites = tag.get("website_id");
+            int(websites) == Some(w) || ints(websites).contains(&w)
+        })
+    })
+}
+async fn get_tag(State(sim): State<IadvizeSim>, Path(id): Path<i64>) -> Response {
+    get_item(&sim, Collection::Tags, id)
+}
+
+/// `POST /tag`: a JSON array of `{name, website_id}`, all created or none.
+async fn create_tags(State(sim): State<IadvizeSim>, body: Bytes) -> Response {
+    let Ok(Value::Array(items)) = serde_json::from_slice::<Value>(&body) else {
+        return Fail(
+            StatusCode::BAD_REQUEST,
+            "Request body is not valid.".to_owned(),
+        )
+        .into_response();
+    };
+    let mut new = Vec::new();
+    for item in &items {
+        let name = item.get("name").and_then(Value::as_str).unwrap_or_default();
+        if name.trim().is_empty() {
+            return fail(StatusCode::BAD_REQUEST, "Field 'name' is missing.".into());
+        }
+        let Some(website) = int(item.get("website_id")) else {
+            return fail(
+                StatusCode::BAD_REQUEST,
+                "Field 'website_id' is missing.".into(),
+            );
+        };
+        if !sim.state().websites.contains_key(&website) {
+            return fail(
+                StatusCode::BAD_REQUEST,
+                "Value of field 'website_id' is not valid.".into(),
+            );
+        }
+        new.push((name.to_owned(), website));
+    }
+    let mut state = sim.state();
+    let created: Vec<Value> = new
+        .into_iter()
+        .map(|(name, website)| {
+            state.next_id += 1;
+            let id = state.next_id;
+            let tag = object(json!({"id": id, "name": name, "website_id": website}));
+            state.tags.insert(id, tag.clone());
+            with_link(tag, "tag", id)
+        })
+        .collect();
+    success(Value::Array(created))
+}
+
+async fn list_visitors(
+    State(sim): State<IadvizeSim>,
+    Query(query): Query<BTreeMap<String, String>>,
+) -> Response {
+    let text = |name: &str| query.get(&format!("filters[{name}]")).cloned();
+    let (unique_id, external_id) = (text("unique_id"), text("external_id"));
+    let website = filter_id(&query, "website_id");
+    let matches = |visitor: &Map<String, Value>, key: &str, wanted: &Option<String>| {
+        wanted.as_deref().is_none_or(|wanted| {
+            wildcard_match(
+                wanted,
+                visitor.get(key).and_then(Value::as_str).unwrap_or_default(),
+            )
+        })
+    };
+    list_of(&sim.state().visitors, "visitor", &query, |visitor| {
+        matches(visitor, "unique_id", &unique_id)
+            && matches(visitor, "external_id", &external_id)
+            && website.is_none_or(|w| ints(visitor.get("website_id")).contains(&w))
+    })
+}
+async fn get_visitor(State(sim): State<IadvizeSim>, Path(id): Path<i64>) -> Response {
+    get_item(&sim, Collection::Visitors, id)
+}
+async fn create_visitor(State(sim): State<IadvizeSim>, body: Bytes) -> Response {
+    let values = match read_form(&body, VISITOR_FIELDS) {
+        Ok(values) => values,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let mut state = sim.state();
+    state.next_id += 1;
+    let id = state.next_id;
+    let now = chrono::Utc::now().format("%Y-%m-%d %H:%M:%S").to_string();
+    let mut visitor = object(json!({
+        "id": id,
+        "unique_id": iadvize_reports::visitor_uid(id),
+        "website_id": [],
+        "created_at": now,
+    }));
+    visitor.extend(values);
+    state.visitors.insert(id, visitor.clone());
+    success(with_link(visitor, "visitor", id))
+}
+async fn update_visitor(
+    State(sim): State<IadvizeSim>,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> Response {
+    update_item(&sim, Collection::Visitors, id, &body)
+}
+async fn delete_visitor(State(sim): State<IadvizeSim>, Path(id): Path<i64>) -> Response {
+    delete_item(&sim, Collection::Visitors, id)
 }
 
 // ---- Odigo callbacks ----

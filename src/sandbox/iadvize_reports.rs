@@ -298,7 +298,7 @@ impl Reports {
     }
 }
 
-fn visitor_uid(visitor_id: i64) -> String {
+pub(super) fn visitor_uid(visitor_id: i64) -> String {
     format!("0a1572b7cc5027fe443f42{:022x}", visitor_id * 2_654_435_761)
 }
 

@@ -43,8 +43,11 @@ impl Sandbox {
         let http = crate::vendors::http_client().map_err(std::io::Error::other)?;
         let optico = optico::OpticoSim::new(timezone, PACE, http.clone());
         let focalscope = focalscope::FocalScopeSim::new(PACE, http);
-        let iadvize =
-            iadvize::IadvizeSim::new(settings.iadvize_timezone().unwrap_or(chrono_tz::UTC));
+        let iadvize = iadvize::IadvizeSim::new(
+            settings
+                .iadvize_timezone()
+                .unwrap_or(chrono_tz::Europe::Paris),
+        );
         tokio::spawn(iadvize.clone().simulate(IADVIZE_PACE));
         let router = axum::Router::new()
             .nest("/optico", optico.router().merge(optico_data::router()))

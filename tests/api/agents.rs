@@ -478,8 +478,9 @@ async fn list_agent_availability_sends_the_filter_and_reads_the_documented_examp
         ])
     );
 
-    // The documented answer carries no pagination: no next page.
-    iadvize.answer(
+    // The documented answer carries no pagination: a full page may have a
+    // next one (walked until a short page), a short one is the last.
+    iadvize.answer_times(
         Method::GET,
         "/operator/live",
         200,
@@ -490,6 +491,7 @@ async fn list_agent_availability_sends_the_filter_and_reads_the_documented_examp
               "video": { "enabled": false, "slot_number": 0, "slot_max_number": 1, "busy": false, "available": false } }
         ] })
         .to_string(),
+        1,
     );
     let response = agents
         .list_agent_availability(proto::ListAgentAvailabilityRequest {
@@ -500,7 +502,26 @@ async fn list_agent_availability_sends_the_filter_and_reads_the_documented_examp
         .unwrap()
         .into_inner();
     assert_eq!(response.agents, [doc_live_456()]);
-    assert!(response.next_page_token.is_empty());
+    assert!(!response.next_page_token.is_empty(), "a full page");
+    assert_eq!(response.total_size, 0, "no count given");
+    iadvize.answer(
+        Method::GET,
+        "/operator/live",
+        200,
+        r#"{"meta": {"status": "success"}, "data": []}"#,
+    );
+    let last = agents
+        .list_agent_availability(proto::ListAgentAvailabilityRequest {
+            page_size: 1,
+            page_token: response.next_page_token,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(last.agents.is_empty());
+    assert!(last.next_page_token.is_empty(), "an empty page is the last");
+    assert_eq!(iadvize.received().pop().unwrap().query("page"), Some("2"));
 }
 
 #[tokio::test]
@@ -679,8 +700,9 @@ async fn statistics_and_profile_read_the_documented_examples() {
 
 // ---- groups and skills ----
 
-/// 2013-08-22 14:12:45 in UTC (the default `vendors.iadvize.timezone`).
-const DOC_CREATED_AT_UTC: i64 = 1377180765;
+/// 2013-08-22 14:12:45 in Paris (the default `vendors.iadvize.timezone`,
+/// summer time): 12:12:45 UTC.
+const DOC_CREATED_AT: i64 = 1377180765 - 7200;
 
 #[tokio::test]
 async fn groups_list_get_create_update_delete() {
@@ -715,7 +737,7 @@ async fn groups_list_get_create_update_delete() {
             id: 1984,
             name: "Group 1984".into(),
             created_at: Some(prost_types::Timestamp {
-                seconds: DOC_CREATED_AT_UTC,
+                seconds: DOC_CREATED_AT,
                 nanos: 0
             }),
             parent_id: 1987,
@@ -848,7 +870,7 @@ async fn skills_list_get_create_update_delete() {
             name: "Skill 1984".into(),
             order: 2,
             created_at: Some(prost_types::Timestamp {
-                seconds: DOC_CREATED_AT_UTC,
+                seconds: DOC_CREATED_AT,
                 nanos: 0
             }),
             parent_id: 0,
@@ -922,10 +944,8 @@ async fn skills_list_get_create_update_delete() {
 
 #[tokio::test]
 async fn dates_are_read_in_the_configured_iadvize_time_zone() {
-    let (app, _iadvize) = app_with(
-        AppOptions::default().env("SWITCHBOARD__VENDORS__IADVIZE__TIMEZONE", "Europe/Paris"),
-    )
-    .await;
+    let (app, _iadvize) =
+        app_with(AppOptions::default().env("SWITCHBOARD__VENDORS__IADVIZE__TIMEZONE", "UTC")).await;
     let group = client(&app)
         .await
         .get_group(proto::GetGroupRequest { group_id: 1984 })
@@ -934,8 +954,8 @@ async fn dates_are_read_in_the_configured_iadvize_time_zone() {
         .into_inner()
         .group
         .unwrap();
-    // 14:12:45 in Paris (summer time) is 12:12:45 UTC.
-    assert_eq!(group.created_at.unwrap().seconds, DOC_CREATED_AT_UTC - 7200);
+    // 14:12:45 read as UTC, two hours after the same clock in Paris.
+    assert_eq!(group.created_at.unwrap().seconds, DOC_CREATED_AT + 7200);
 }
 
 // ---- Odigo callbacks ----

@@ -11,6 +11,7 @@ mod browser;
 mod call_context;
 mod dial_ccai;
 mod dial_focalscope;
+mod iadvize_resources;
 mod metrics;
 mod outage;
 mod overload;

@@ -31,11 +31,14 @@ async fn app_with(options: AppOptions) -> (TestApp, FakeIadvize) {
     (app, iadvize)
 }
 
+/// The app with `vendors.iadvize.timezone` = UTC: the tests written on the
+/// UTC clock (`utc(...)`), so that a wall clock and an instant read alike.
 async fn app_with_iadvize() -> (TestApp, FakeIadvize) {
-    app_with(AppOptions::default()).await
+    app_with(AppOptions::default().env("SWITCHBOARD__VENDORS__IADVIZE__TIMEZONE", "UTC")).await
 }
 
-/// The app with `vendors.iadvize.timezone` = Europe/Paris.
+/// The app with `vendors.iadvize.timezone` = Europe/Paris (the default, made
+/// explicit).
 async fn app_in_paris() -> (TestApp, FakeIadvize) {
     app_with(AppOptions::default().env("SWITCHBOARD__VENDORS__IADVIZE__TIMEZONE", PARIS)).await
 }
@@ -580,11 +583,59 @@ fn doc_history() -> Vec<proto::ConversationMessage> {
     .into_iter()
     .map(|(kind, time, content, client)| proto::ConversationMessage {
         r#type: kind.into(),
-        time: Some(at(PARIS, time)),
+        // The milliseconds, when given, are the instant; the string is a
+        // Paris wall clock.
+        time: Some(client.map_or_else(|| at(PARIS, time), millis)),
         content: content.into(),
         client_timestamp_ms: client,
     })
     .collect()
+}
+
+fn millis(ms: i64) -> Timestamp {
+    Timestamp {
+        seconds: ms.div_euclid(1000),
+        nanos: (ms.rem_euclid(1000) * 1_000_000) as i32,
+    }
+}
+
+/// With the default zone, the doc's history example reads as the instants
+/// its milliseconds say, and its date strings agree with them to the second
+/// (they are Paris time: 11:24:43 is 10:24:43 UTC, 1455618283869 ms).
+#[tokio::test]
+async fn the_doc_history_times_are_the_instants_its_milliseconds_say() {
+    let (app, _iadvize) = app_with(AppOptions::default()).await;
+    let conversation = stats(&app)
+        .await
+        .get_conversation(proto::GetConversationRequest {
+            conversation_id: 666,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .conversation
+        .unwrap();
+    assert_eq!(conversation.history.len(), 10);
+    for message in &conversation.history {
+        let time = message.time.unwrap();
+        if let Some(ms) = message.client_timestamp_ms {
+            assert_eq!(time, millis(ms), "{}", message.content);
+        }
+    }
+    let hello = &conversation.history[3];
+    assert_eq!(hello.content, "Hello, how can I help you?");
+    assert_eq!(hello.time, Some(millis(1455618283869)));
+    // 11:24:43 Paris (winter, UTC+1) is within the second of the ms value.
+    assert_eq!(at(PARIS, "2016-02-16 11:24:43").seconds, 1455618283);
+    // A message without milliseconds: its string, in Paris time.
+    assert_eq!(
+        conversation.history[0].time,
+        Some(at(PARIS, "2016-02-16 11:24:21"))
+    );
+    assert_eq!(
+        conversation.created_at,
+        Some(at(PARIS, "2016-02-16 11:24:21"))
+    );
 }
 
 #[tokio::test]
@@ -1054,6 +1105,8 @@ async fn satisfactions_list_with_their_filters_and_read_every_field() {
 // ---- call meetings ----
 
 #[tokio::test]
+// The deprecated integer ids are still filled, and checked.
+#[allow(deprecated)]
 async fn call_meetings_list_with_their_filters_and_read_every_field() {
     let (app, iadvize) = app_in_paris().await;
     let mut client = stats(&app).await;
@@ -1092,6 +1145,8 @@ async fn call_meetings_list_with_their_filters_and_read_every_field() {
             website_id: 1,
             targeting_rule_id: 107,
             skill_id: 12,
+            targeting_rule_ref: "107".into(),
+            skill_ref: "12".into(),
         }
     );
     assert_eq!(
@@ -1110,6 +1165,35 @@ async fn call_meetings_list_with_their_filters_and_read_every_field() {
         .unwrap();
     assert_eq!(meeting.id, 124);
     assert_get(&iadvize.received().pop().unwrap(), "/callmeeting/124", &[]);
+}
+
+/// With the default zone, `from` / `to` go to iAdvize on the Paris clock:
+/// one hour ahead of UTC in winter, two in summer.
+#[tokio::test]
+async fn date_filters_are_written_in_paris_time_by_default_winter_and_summer() {
+    let (app, iadvize) = app_with(AppOptions::default()).await;
+    stats(&app)
+        .await
+        .list_call_meetings(proto::ListCallMeetingsRequest {
+            website_id: 1,
+            from: Some(utc("2015-03-01 18:00:00")),
+            to: Some(utc("2015-05-31 22:30:00")),
+            page_size: 0,
+            page_token: String::new(),
+        })
+        .await
+        .unwrap();
+    let request = iadvize.single();
+    assert_eq!(
+        request.query("filters[from]"),
+        Some("2015-03-01 19:00:00"),
+        "winter: UTC+1"
+    );
+    assert_eq!(
+        request.query("filters[to]"),
+        Some("2015-06-01 00:30:00"),
+        "summer: UTC+2"
+    );
 }
 
 // ---- errors ----
@@ -1433,10 +1517,12 @@ async fn the_sandbox_iadvize_answers_every_rpc() {
     let url = format!("http://{}", listener.local_addr().unwrap());
     let router = IadvizeSim::new(chrono_tz::UTC).router();
     tokio::spawn(async move { axum::serve(listener, router).await });
+    // The app reads dates on the simulation's clock (UTC here).
     let app = TestApp::spawn_with(
         AppOptions::default()
             .iadvize(&url)
-            .env("SWITCHBOARD__VENDORS__IADVIZE__API_KEY", SANDBOX_API_KEY),
+            .env("SWITCHBOARD__VENDORS__IADVIZE__API_KEY", SANDBOX_API_KEY)
+            .env("SWITCHBOARD__VENDORS__IADVIZE__TIMEZONE", "UTC"),
     )
     .await;
     let mut client = stats(&app).await;

@@ -477,6 +477,16 @@ pub fn satisfaction(value: Satisfaction) -> proto::Satisfaction {
     }
 }
 
+/// A string id as the deprecated integer field carries it: a positive
+/// integer, else 0.
+fn int_id(id: Option<&str>) -> i64 {
+    id.and_then(|id| id.parse().ok())
+        .filter(|id: &i64| *id > 0)
+        .unwrap_or_default()
+}
+
+// The deprecated integer ids are still filled, for the clients reading them.
+#[allow(deprecated)]
 pub fn call_meeting(value: CallMeeting) -> proto::CallMeeting {
     let CallMeeting {
         id,
@@ -503,8 +513,10 @@ pub fn call_meeting(value: CallMeeting) -> proto::CallMeeting {
         status: status.into(),
         start_at: pb::opt_timestamp(start_at),
         website_id: website_id.unwrap_or_default(),
-        targeting_rule_id: targeting_rule_id.unwrap_or_default(),
-        skill_id: skill_id.unwrap_or_default(),
+        targeting_rule_id: int_id(targeting_rule_id.as_deref()),
+        skill_id: int_id(skill_id.as_deref()),
+        targeting_rule_ref: targeting_rule_id.unwrap_or_default(),
+        skill_ref: skill_id.unwrap_or_default(),
     }
 }
 

@@ -7,10 +7,12 @@
 
 mod records;
 mod reports;
+mod resources;
 mod statistic;
 mod wire;
 
 pub use reports::IadvizeReports;
+pub use resources::IadvizeResources;
 
 use async_trait::async_trait;
 use chrono_tz::Tz;
@@ -45,8 +47,12 @@ pub struct PageRequest {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Listed<T> {
     pub items: Vec<T>,
-    /// The next page number, when iAdvize says there is one.
+    /// The next page number, when iAdvize says there is one (or, without
+    /// a `pagination` block, when this page came back full).
     pub next_page: Option<u32>,
+    /// How many items the whole listing holds (`pagination.count`), when
+    /// iAdvize says.
+    pub total_size: Option<i64>,
 }
 
 /// What switchboard needs from iAdvize.
@@ -114,6 +120,14 @@ pub struct IadvizeClient {
     timezone: Tz,
 }
 
+/// A request body: a form, as iAdvize's own client sends most of them, or
+/// JSON where the doc says so (`POST /tag` takes an array of objects).
+#[derive(Clone, Copy)]
+enum Body<'a> {
+    Form(&'a wire::Form),
+    Json(&'a serde_json::Value),
+}
+
 /// A successful answer: `data`, `pagination` and `meta.message` as sent.
 struct Success {
     data: Option<serde_json::Value>,
@@ -138,7 +152,7 @@ impl IadvizeClient {
         method: Method,
         path: &str,
         query: &[(String, String)],
-        form: Option<&wire::Form>,
+        body: Option<Body<'_>>,
     ) -> Result<Success, VendorError> {
         // POSTs create something at iAdvize (an operator, a conversation):
         // when one times out, it may have happened. PUT and DELETE set a
@@ -165,8 +179,10 @@ impl IadvizeClient {
         if !query.is_empty() {
             request = request.query(query);
         }
-        if let Some(form) = form {
-            request = request.form(form);
+        match body {
+            Some(Body::Form(form)) => request = request.form(form),
+            Some(Body::Json(json)) => request = request.json(json),
+            None => {}
         }
         self.http
             .send(&endpoint_label(path), effect, request, |answer| {
@@ -234,24 +250,20 @@ impl IadvizeClient {
         page: PageRequest,
         into: impl Fn(W) -> T,
     ) -> Result<Listed<T>, VendorError> {
+        let limit = page.limit.min(MAX_LIMIT);
         query.push(("page".to_owned(), page.page.to_string()));
-        query.push(("limit".to_owned(), page.limit.min(MAX_LIMIT).to_string()));
+        query.push(("limit".to_owned(), limit.to_string()));
         let answer = self.call(Method::GET, path, &query, None).await?;
         // An empty list may come as `data: []`, null or nothing at all.
         let items: Vec<W> = match answer.data {
             None | Some(serde_json::Value::Null) => Vec::new(),
             data => self::data(data)?,
         };
-        let next_page = answer.pagination.and_then(|p| {
-            let current = p.page.unwrap_or(i64::from(page.page));
-            let pages = p.pages?;
-            (current < pages && !items.is_empty())
-                .then(|| u32::try_from(current + 1).ok())
-                .flatten()
-        });
+        let next_page = next_page(answer.pagination, page.page, limit, items.len());
         Ok(Listed {
             items: items.into_iter().map(into).collect(),
             next_page,
+            total_size: answer.pagination.and_then(|p| p.count).filter(|c| *c >= 0),
         })
     }
 
@@ -261,12 +273,38 @@ impl IadvizeClient {
         path: &str,
         form: &wire::Form,
     ) -> Result<T, VendorError> {
-        let answer = self.call(method, path, &[], Some(form)).await?;
+        let answer = self.call(method, path, &[], Some(Body::Form(form))).await?;
         data(answer.data)
     }
 
     async fn delete(&self, path: &str) -> Result<(), VendorError> {
         self.call(Method::DELETE, path, &[], None).await.map(|_| ())
+    }
+}
+
+/// The page after `page`, if any. iAdvize's `pagination.pages` says when
+/// given; a list without it (the doc's `GET /operator/live` example has no
+/// `pagination` at all) is walked on until a page comes back short, since a
+/// full page may well have a next one.
+fn next_page(
+    pagination: Option<wire::Pagination>,
+    page: u32,
+    limit: u32,
+    items: usize,
+) -> Option<u32> {
+    if items == 0 {
+        return None;
+    }
+    let pages = pagination.and_then(|p| Some((p.page, p.pages?)));
+    match pages {
+        Some((current, pages)) => {
+            let current = current.unwrap_or(i64::from(page));
+            (current < pages)
+                .then(|| u32::try_from(current + 1).ok())
+                .flatten()
+        }
+        None if items >= limit as usize => page.checked_add(1),
+        None => None,
     }
 }
 
@@ -446,7 +484,7 @@ impl Iadvize for IadvizeClient {
                 Method::PUT,
                 &format!("operator/{id}/live"),
                 &[],
-                Some(&form),
+                Some(Body::Form(&form)),
             )
             .await?;
         Ok(answer.message.unwrap_or_default())
@@ -567,7 +605,7 @@ impl Iadvize for IadvizeClient {
             Method::POST,
             "odigocallback/hangup",
             &[],
-            Some(&wire::odigo_form(call)),
+            Some(Body::Form(&wire::odigo_form(call))),
         )
         .await
         .map(|_| ())
@@ -617,6 +655,34 @@ mod tests {
             kind("fail", "Period over 3 months").0,
             VendorErrorKind::Refused
         );
+    }
+
+    #[test]
+    fn lists_without_pagination_walk_on_until_a_short_page() {
+        let paginated = |page, pages| {
+            Some(wire::Pagination {
+                page: Some(page),
+                pages: Some(pages),
+                limit: Some(2),
+                count: Some(3),
+            })
+        };
+        assert_eq!(next_page(paginated(1, 2), 1, 2, 2), Some(2));
+        assert_eq!(next_page(paginated(2, 2), 2, 2, 1), None);
+        // iAdvize's word wins over the page's length.
+        assert_eq!(next_page(paginated(1, 1), 1, 2, 2), None);
+        // No pagination: a full page may have a next one, a short one is
+        // the last, an empty one too.
+        assert_eq!(next_page(None, 1, 2, 2), Some(2));
+        assert_eq!(next_page(None, 2, 2, 1), None);
+        assert_eq!(next_page(None, 3, 2, 0), None);
+        let countless = Some(wire::Pagination {
+            page: Some(1),
+            pages: None,
+            limit: None,
+            count: None,
+        });
+        assert_eq!(next_page(countless, 1, 2, 2), Some(2));
     }
 
     #[test]

@@ -137,10 +137,11 @@ fn some_id(id: Option<i64>) -> Option<i64> {
     id.filter(|id| *id > 0)
 }
 
-/// An id iAdvize sends as text ("107"); anything but a positive integer is
-/// no id.
-fn text_id(text: Option<String>) -> Option<i64> {
-    some_id(text?.trim().parse().ok())
+/// An id iAdvize sends as text ("107"), kept as text; empty, or "0" (how
+/// iAdvize writes "none" for its ids), is no id.
+fn text_id(text: Option<String>) -> Option<String> {
+    let text = text?.trim().to_owned();
+    (!text.is_empty() && text != "0").then_some(text)
 }
 
 impl WireConversation {
@@ -297,9 +298,15 @@ fn history_message(entry: &Value, tz: Tz) -> Option<HistoryMessage> {
         Some(Value::String(s)) => s.trim().parse().ok(),
         _ => None,
     };
+    // The milliseconds are an instant whatever the zone; the date string is
+    // only a wall clock (Europe/Paris in the doc's example), and to the
+    // second: when both are given, the milliseconds win.
+    let time = client_timestamp_ms
+        .and_then(DateTime::<Utc>::from_timestamp_millis)
+        .or_else(|| parse_date(time, tz));
     Some(HistoryMessage {
         kind: MessageKind::from_code(i32::try_from(code).ok()?),
-        time: parse_date(time, tz),
+        time,
         content,
         client_timestamp_ms,
     })
@@ -403,16 +410,24 @@ mod tests {
     #[test]
     fn the_doc_example_as_printed_a_json_string_or_a_json_list() {
         let utc = chrono_tz::UTC;
-        let printed = messages(read_history(&json!(PRINTED), utc));
+        let paris = chrono_tz::Europe::Paris;
+        let printed = messages(read_history(&json!(PRINTED), paris));
         assert_eq!(printed.len(), 3);
         assert_eq!(printed[0].kind, MessageKind::Link);
         assert_eq!(printed[0].content, "http://test.com/");
         assert_eq!(printed[0].client_timestamp_ms, None);
         assert_eq!(printed[1].kind, MessageKind::VisitorText);
         assert_eq!(printed[1].client_timestamp_ms, Some(1_455_618_264_049));
+        // The milliseconds say the instant (the string is Paris time, a
+        // second off the sender's clock).
         assert_eq!(
             printed[1].time.unwrap().to_rfc3339(),
-            "2016-02-16T11:24:23+00:00"
+            "2016-02-16T10:24:24.049+00:00"
+        );
+        // Without milliseconds, the string in Paris time (UTC+1 in winter).
+        assert_eq!(
+            printed[0].time.unwrap().to_rfc3339(),
+            "2016-02-16T10:24:21+00:00"
         );
         assert_eq!(printed[2].kind, MessageKind::Notification);
         assert_eq!(printed[2].content, "OPERATOR_CHAT_CLOSE");
@@ -442,6 +457,33 @@ mod tests {
             ]
         );
         assert_eq!(as_list[2].client_timestamp_ms, None);
+        assert_eq!(
+            as_list[0].time,
+            DateTime::<Utc>::from_timestamp_millis(1_455_618_283_869),
+            "the milliseconds win whatever the zone"
+        );
+    }
+
+    #[test]
+    fn date_filters_are_written_on_the_paris_clock_winter_and_summer() {
+        let paris = chrono_tz::Europe::Paris;
+        let instant = |text: &str| DateTime::parse_from_rfc3339(text).unwrap().to_utc();
+        let filter = CallMeetingFilter {
+            website_id: None,
+            range: TimeRange::new(
+                Some(instant("2016-02-16T10:24:21Z")),
+                Some(instant("2016-07-01T22:30:00Z")),
+            )
+            .unwrap(),
+        };
+        assert_eq!(
+            call_meeting_filters(&filter, paris),
+            [
+                ("filters[from]", "2016-02-16 11:24:21"),
+                ("filters[to]", "2016-07-02 00:30:00"),
+            ]
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        );
     }
 
     #[test]
@@ -489,7 +531,7 @@ mod tests {
         .unwrap();
         let meeting = meeting.into_domain(tz);
         assert_eq!(meeting.status, Some(CallMeetingStatus::Done));
-        assert_eq!(meeting.targeting_rule_id, Some(107));
+        assert_eq!(meeting.targeting_rule_id.as_deref(), Some("107"));
         assert_eq!(meeting.skill_id, None);
 
         let satisfaction: WireSatisfaction =

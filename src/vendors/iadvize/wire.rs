@@ -409,7 +409,7 @@ impl FormBuilder {
     /// A list the way PHP reads one (`key[]=a&key[]=b`, what iAdvize's own
     /// PHP client sends). PHP cannot express an empty array in a form, so an
     /// empty list is sent as `key=` (an empty value), which clears it.
-    fn list<T: ToString>(mut self, key: &str, values: Option<&[T]>) -> Self {
+    pub(super) fn list<T: ToString>(mut self, key: &str, values: Option<&[T]>) -> Self {
         match values {
             None => {}
             Some([]) => self.0.push((key.to_owned(), String::new())),

@@ -210,6 +210,59 @@ pub fn doc_call_meeting(id: i64) -> Value {
     })
 }
 
+/// The documented client fields (the doc lists them, shows no example).
+pub fn doc_client(id: i64) -> Value {
+    json!({ "id": id, "lang": "fr", "premium_enabled": id == 1, "_link": format!("/client/{id}") })
+}
+
+pub const DOC_CLIENT_IDS: [i64; 2] = [1, 2];
+
+/// The documented website fields.
+pub fn doc_website(id: i64) -> Value {
+    json!({
+        "id": id,
+        "url": format!("https://www.example{id}.com/"),
+        "label": format!("Website {id}"),
+        "client_id": 1,
+        "currency": "EUR",
+        "language_admin": "fr",
+        "timezone": "Europe/Paris",
+        "_link": format!("/website/{id}"),
+    })
+}
+
+pub const DOC_WEBSITE_IDS: [i64; 2] = [1, 2];
+
+/// A tag as the doc's create answer shows one (one `website_id`).
+pub fn doc_tag(id: i64) -> Value {
+    json!({ "id": id, "name": if id == 123 { "my_value" } else { "my_value_2" }, "website_id": 1, "_link": format!("/tag/{id}") })
+}
+
+pub const DOC_TAG_IDS: [i64; 2] = [123, 124];
+
+/// The 14 documented visitor fields (`website_id` a list).
+pub fn doc_visitor(id: i64) -> Value {
+    json!({
+        "id": id,
+        "unique_id": "0a1572b7cc5027fe443f4203eaf0b98d4cbea6d313afa",
+        "external_id": format!("MyExternalId{id}"),
+        "lastname": "Doe",
+        "firstname": "John",
+        "address": "1 rue de la Paix",
+        "city": "Nantes",
+        "zip": "44000",
+        "country": "France",
+        "phone": "0614037735",
+        "email": "john.doe@example.com",
+        "browser": "Firefox",
+        "website_id": [1, 2],
+        "created_at": "2016-02-16 11:24:21",
+        "_link": format!("/visitor/{id}"),
+    })
+}
+
+pub const DOC_VISITOR_IDS: [i64; 2] = [560, 561];
+
 /// The fake's GET /statistic answer, in the shapes switchboard reads
 /// (the doc shows none): not grouped, `{indicator: value}`; grouped by
 /// operator, a list of `{id, name, indicator: value}`; with a granularity,
@@ -267,6 +320,8 @@ pub struct Received {
     pub content_type: String,
     /// Decoded form-body pairs, in order (keys repeat for lists).
     pub form: Vec<(String, String)>,
+    /// The body as sent (JSON bodies: `POST /tag`).
+    pub body: Vec<u8>,
 }
 
 impl Received {
@@ -475,7 +530,12 @@ fn documented(fake: &FakeIadvize, received: &Received) -> (StatusCode, Value) {
                 }
             }
             let items = live.as_array().cloned().unwrap_or_default();
-            ok(paged(items, received))
+            // The doc's GET /operator/live example has no `pagination`.
+            let mut page = paged(items, received);
+            if let Some(object) = page.as_object_mut() {
+                object.remove("pagination");
+            }
+            ok(page)
         }
         (_, ["operator", _, ..]) if id.is_some_and(|id| !DOC_OPERATOR_IDS.contains(&id)) => {
             unknown("operator", id.unwrap_or_default())
@@ -546,6 +606,42 @@ fn documented(fake: &FakeIadvize, received: &Received) -> (StatusCode, Value) {
             DOC_CALL_MEETING_IDS.map(doc_call_meeting).to_vec(),
             received,
         )),
+        (&Method::GET, ["client"]) => ok(paged(DOC_CLIENT_IDS.map(doc_client).to_vec(), received)),
+        (&Method::GET, ["website"]) => {
+            ok(paged(DOC_WEBSITE_IDS.map(doc_website).to_vec(), received))
+        }
+        (&Method::GET, ["tag"]) => ok(paged(DOC_TAG_IDS.map(doc_tag).to_vec(), received)),
+        (&Method::GET, ["visitor"]) => {
+            ok(paged(DOC_VISITOR_IDS.map(doc_visitor).to_vec(), received))
+        }
+        // The doc's create answer: one tag per object sent, ids from 123.
+        (&Method::POST, ["tag"]) => {
+            let sent: Vec<Value> = serde_json::from_slice(&received.body).unwrap_or_default();
+            let created: Vec<Value> = sent
+                .iter()
+                .zip(123..)
+                .map(|(tag, id)| {
+                    json!({ "id": id, "name": tag["name"], "website_id": tag["website_id"], "_link": format!("/tag/{id}") })
+                })
+                .collect();
+            ok(envelope(Value::Array(created)))
+        }
+        (&Method::POST, ["visitor"]) => ok(envelope(doc_visitor(562))),
+        (&Method::PUT | &Method::DELETE, ["website" | "visitor", _])
+            if id.is_some_and(|id| {
+                !(if parts[0] == "website" {
+                    &DOC_WEBSITE_IDS
+                } else {
+                    &DOC_VISITOR_IDS
+                })
+                .contains(&id)
+            }) =>
+        {
+            unknown(parts[0], id.unwrap_or_default())
+        }
+        (&Method::PUT, ["website", _]) => ok(envelope(doc_website(id.unwrap_or_default()))),
+        (&Method::PUT, ["visitor", _]) => ok(envelope(doc_visitor(id.unwrap_or_default()))),
+        (&Method::DELETE, ["visitor", _]) => ok(json!({ "meta": { "status": "success" } })),
         (&Method::GET, [resource, _]) => {
             let id = id.unwrap_or_default();
             let (name, known, read): (&str, &[i64], fn(i64) -> Value) = match *resource {
@@ -555,6 +651,10 @@ fn documented(fake: &FakeIadvize, received: &Received) -> (StatusCode, Value) {
                 "transaction" => ("transaction", &DOC_TRANSACTION_IDS, doc_transaction),
                 "satisfaction" => ("satisfaction", &DOC_SATISFACTION_IDS, doc_satisfaction),
                 "callmeeting" => ("callmeeting", &DOC_CALL_MEETING_IDS, doc_call_meeting),
+                "client" => ("client", &DOC_CLIENT_IDS, doc_client),
+                "website" => ("website", &DOC_WEBSITE_IDS, doc_website),
+                "tag" => ("tag", &DOC_TAG_IDS, doc_tag),
+                "visitor" => ("visitor", &DOC_VISITOR_IDS, doc_visitor),
                 _ => {
                     return (
                         StatusCode::NOT_FOUND,
@@ -600,6 +700,7 @@ async fn answer(
             .unwrap_or("")
             .to_owned(),
         form: serde_urlencoded::from_bytes(&body).unwrap_or_default(),
+        body: body.to_vec(),
     };
     let scripted = {
         let mut inner = fake.inner.lock().unwrap();
