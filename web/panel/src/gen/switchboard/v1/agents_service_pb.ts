@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file switchboard/v1/agents_service.proto.
  */
 export const file_switchboard_v1_agents_service: GenFile = /*@__PURE__*/
-  fileDesc("CiNzd2l0Y2hib2FyZC92MS9hZ2VudHNfc2VydmljZS5wcm90bxIOc3dpdGNoYm9hcmQudjEiygEKC0FnZW50RmlsdGVyEhAKCGFnZW50X2lkGAEgASgDEhAKCGdyb3VwX2lkGAIgASgDEhIKCndlYnNpdGVfaWQYAyABKAMSFAoMd2Vic2l0ZV9saXN0GAQgAygDEhAKCHNraWxsX2lkGAUgASgDEgwKBG5hbWUYBiABKAkSEwoLZXh0ZXJuYWxfaWQYByABKAkSOAoJY29ubmVjdGVkGAggASgOMiUuc3dpdGNoYm9hcmQudjEuQWdlbnRDb25uZWN0aW9uRmlsdGVyIq4FCgVBZ2VudBIKCgJpZBgBIAEoAxIMCgRuYW1lGAIgASgJEhIKCmZpcnN0X25hbWUYAyABKAkSDgoGcHNldWRvGAQgASgJEg0KBWVtYWlsGAUgASgJEhMKC2V4dGVybmFsX2lkGAYgASgJEisKBHJvbGUYByABKA4yGS5zd2l0Y2hib2FyZC52MS5BZ2VudFJvbGVCAhgBEigKBXJvbGVzGAggAygOMhkuc3dpdGNoYm9hcmQudjEuQWdlbnRSb2xlEhkKDGNoYXRfZW5hYmxlZBgJIAEoCEgAiAEBEhkKDGNhbGxfZW5hYmxlZBgKIAEoCEgBiAEBEhoKDXZpZGVvX2VuYWJsZWQYCyABKAhIAogBARIcCg9jaGF0X21heF9udW1iZXIYDCABKAVIA4gBARIaCg1jaGF0X2FuZF9jYWxsGA0gASgISASIAQESGgoNY2hhdF9wcmlvcml0eRgOIAEoBUgFiAEBEhoKDWNhbGxfcHJpb3JpdHkYDyABKAVIBogBARIbCg52aWRlb19wcmlvcml0eRgQIAEoBUgHiAEBEhUKDWxhbmd1YWdlX2xpc3QYESADKAkSFgoObGFuZ3VhZ2VfYWRtaW4YEiABKAkSEAoIZ3JvdXBfaWQYEyABKAMSFAoMd2Vic2l0ZV9saXN0GBQgAygDEhIKCnNraWxsX2xpc3QYFSADKAMSDwoHc3NvX2tleRgWIAEoCUIPCg1fY2hhdF9lbmFibGVkQg8KDV9jYWxsX2VuYWJsZWRCEAoOX3ZpZGVvX2VuYWJsZWRCEgoQX2NoYXRfbWF4X251bWJlckIQCg5fY2hhdF9hbmRfY2FsbEIQCg5fY2hhdF9wcmlvcml0eUIQCg5fY2FsbF9wcmlvcml0eUIRCg9fdmlkZW9fcHJpb3JpdHkidQoRTGlzdEFnZW50c1JlcXVlc3QSKwoGZmlsdGVyGAEgASgLMhsuc3dpdGNoYm9hcmQudjEuQWdlbnRGaWx0ZXISDAoEZnVsbBgCIAEoCBIRCglwYWdlX3NpemUYAyABKAUSEgoKcGFnZV90b2tlbhgEIAEoCSJUChJMaXN0QWdlbnRzUmVzcG9uc2USJQoGYWdlbnRzGAEgAygLMhUuc3dpdGNoYm9hcmQudjEuQWdlbnQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIiMKD0dldEFnZW50UmVxdWVzdBIQCghhZ2VudF9pZBgBIAEoAyI4ChBHZXRBZ2VudFJlc3BvbnNlEiQKBWFnZW50GAEgASgLMhUuc3dpdGNoYm9hcmQudjEuQWdlbnQiOgoSQ3JlYXRlQWdlbnRSZXF1ZXN0EiQKBWFnZW50GAEgASgLMhUuc3dpdGNoYm9hcmQudjEuQWdlbnQiOwoTQ3JlYXRlQWdlbnRSZXNwb25zZRIkCgVhZ2VudBgBIAEoCzIVLnN3aXRjaGJvYXJkLnYxLkFnZW50ImsKElVwZGF0ZUFnZW50UmVxdWVzdBIkCgVhZ2VudBgBIAEoCzIVLnN3aXRjaGJvYXJkLnYxLkFnZW50Ei8KC3VwZGF0ZV9tYXNrGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzayI7ChNVcGRhdGVBZ2VudFJlc3BvbnNlEiQKBWFnZW50GAEgASgLMhUuc3dpdGNoYm9hcmQudjEuQWdlbnQiJgoSRGVsZXRlQWdlbnRSZXF1ZXN0EhAKCGFnZW50X2lkGAEgASgDIhUKE0RlbGV0ZUFnZW50UmVzcG9uc2UidQoTQ2hhbm5lbEF2YWlsYWJpbGl0eRIPCgdlbmFibGVkGAEgASgIEhMKC3Nsb3RfbnVtYmVyGAIgASgFEhcKD3Nsb3RfbWF4X251bWJlchgDIAEoBRIMCgRidXN5GAQgASgIEhEKCWF2YWlsYWJsZRgFIAEoCCLSAQoRQWdlbnRBdmFpbGFiaWxpdHkSEAoIYWdlbnRfaWQYASABKAMSEQoJY29ubmVjdGVkGAIgASgIEjEKBGNoYXQYAyABKAsyIy5zd2l0Y2hib2FyZC52MS5DaGFubmVsQXZhaWxhYmlsaXR5EjEKBGNhbGwYBCABKAsyIy5zd2l0Y2hib2FyZC52MS5DaGFubmVsQXZhaWxhYmlsaXR5EjIKBXZpZGVvGAUgASgLMiMuc3dpdGNoYm9hcmQudjEuQ2hhbm5lbEF2YWlsYWJpbGl0eSJyChxMaXN0QWdlbnRBdmFpbGFiaWxpdHlSZXF1ZXN0EisKBmZpbHRlchgBIAEoCzIbLnN3aXRjaGJvYXJkLnYxLkFnZW50RmlsdGVyEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJImsKHUxpc3RBZ2VudEF2YWlsYWJpbGl0eVJlc3BvbnNlEjEKBmFnZW50cxgBIAMoCzIhLnN3aXRjaGJvYXJkLnYxLkFnZW50QXZhaWxhYmlsaXR5EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIvChtHZXRBZ2VudEF2YWlsYWJpbGl0eVJlcXVlc3QSEAoIYWdlbnRfaWQYASABKAMiVwocR2V0QWdlbnRBdmFpbGFiaWxpdHlSZXNwb25zZRI3CgxhdmFpbGFiaWxpdHkYASABKAsyIS5zd2l0Y2hib2FyZC52MS5BZ2VudEF2YWlsYWJpbGl0eSLVAQobU2V0QWdlbnRBdmFpbGFiaWxpdHlSZXF1ZXN0EhAKCGFnZW50X2lkGAEgASgDEhsKDmNoYXRfYXZhaWxhYmxlGAIgASgISACIAQESGwoOY2FsbF9hdmFpbGFibGUYAyABKAhIAYgBARIcCg92aWRlb19hdmFpbGFibGUYBCABKAhIAogBARISCgpkaXNjb25uZWN0GAUgASgIQhEKD19jaGF0X2F2YWlsYWJsZUIRCg9fY2FsbF9hdmFpbGFibGVCEgoQX3ZpZGVvX2F2YWlsYWJsZSIvChxTZXRBZ2VudEF2YWlsYWJpbGl0eVJlc3BvbnNlEg8KB21lc3NhZ2UYASABKAkiTAodV2F0Y2hBZ2VudEF2YWlsYWJpbGl0eVJlcXVlc3QSKwoGZmlsdGVyGAEgASgLMhsuc3dpdGNoYm9hcmQudjEuQWdlbnRGaWx0ZXIiTgoZQWdlbnRBdmFpbGFiaWxpdHlTbmFwc2hvdBIxCgZhZ2VudHMYASADKAsyIS5zd2l0Y2hib2FyZC52MS5BZ2VudEF2YWlsYWJpbGl0eSL9AQoXQWdlbnRBdmFpbGFiaWxpdHlDaGFuZ2USEAoIYWdlbnRfaWQYASABKAMSNAoHY2hhbm5lbBgCIAEoDjIjLnN3aXRjaGJvYXJkLnYxLkF2YWlsYWJpbGl0eUNoYW5uZWwSMwoGYmVmb3JlGAMgASgLMiMuc3dpdGNoYm9hcmQudjEuQ2hhbm5lbEF2YWlsYWJpbGl0eRIyCgVhZnRlchgEIAEoCzIjLnN3aXRjaGJvYXJkLnYxLkNoYW5uZWxBdmFpbGFiaWxpdHkSGAoQY29ubmVjdGVkX2JlZm9yZRgFIAEoCBIXCg9jb25uZWN0ZWRfYWZ0ZXIYBiABKAgiLAoLVmVuZG9yRXJyb3ISDAoEY29kZRgBIAEoCRIPCgdtZXNzYWdlGAIgASgJIq8DCh5XYXRjaEFnZW50QXZhaWxhYmlsaXR5UmVzcG9uc2USLwoLb2JzZXJ2ZWRfYXQYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEj0KCHNuYXBzaG90GAIgASgLMikuc3dpdGNoYm9hcmQudjEuQWdlbnRBdmFpbGFiaWxpdHlTbmFwc2hvdEgAEjkKBmNoYW5nZRgDIAEoCzInLnN3aXRjaGJvYXJkLnYxLkFnZW50QXZhaWxhYmlsaXR5Q2hhbmdlSAASOAoLYWdlbnRfYWRkZWQYBCABKAsyIS5zd2l0Y2hib2FyZC52MS5BZ2VudEF2YWlsYWJpbGl0eUgAEjoKDWFnZW50X3JlbW92ZWQYBSABKAsyIS5zd2l0Y2hib2FyZC52MS5BZ2VudEF2YWlsYWJpbGl0eUgAEjMKDHZlbmRvcl9lcnJvchgGIAEoCzIbLnN3aXRjaGJvYXJkLnYxLlZlbmRvckVycm9ySAASLgoJaGVhcnRiZWF0GAcgASgLMhkuc3dpdGNoYm9hcmQudjEuSGVhcnRiZWF0SABCBwoFZXZlbnQidgoPQWdlbnRTdGF0aXN0aWNzEhAKCGFnZW50X2lkGAEgASgDEhsKE2NvbnZlcnNhdGlvbl9udW1iZXIYAiABKAMSIAoYc2F0aXNmYWN0aW9uX2dsb2JhbF9yYXRlGAMgASgBEhIKCmV4cGVyaWVuY2UYBCABKAMiLQoZR2V0QWdlbnRTdGF0aXN0aWNzUmVxdWVzdBIQCghhZ2VudF9pZBgBIAEoAyJRChpHZXRBZ2VudFN0YXRpc3RpY3NSZXNwb25zZRIzCgpzdGF0aXN0aWNzGAEgASgLMh8uc3dpdGNoYm9hcmQudjEuQWdlbnRTdGF0aXN0aWNzIocBCgxBZ2VudFByb2ZpbGUSEAoIYWdlbnRfaWQYASABKAMSDgoGc3RhdHVzGAIgASgJEhMKC2Rlc2NyaXB0aW9uGAMgASgJEhAKCGZhY2Vib29rGAQgASgJEg8KB3R3aXR0ZXIYBSABKAkSDAoEY2l0eRgGIAEoCRIPCgdjb3VudHJ5GAcgASgJIioKFkdldEFnZW50UHJvZmlsZVJlcXVlc3QSEAoIYWdlbnRfaWQYASABKAMiSAoXR2V0QWdlbnRQcm9maWxlUmVzcG9uc2USLQoHcHJvZmlsZRgBIAEoCzIcLnN3aXRjaGJvYXJkLnYxLkFnZW50UHJvZmlsZSKQAQoFR3JvdXASCgoCaWQYASABKAMSDAoEbmFtZRgCIAEoCRIuCgpjcmVhdGVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglwYXJlbnRfaWQYBCABKAMSFQoNb3BlcmF0b3JfbGlzdBgFIAMoAxITCgtwYXJlbnRfbGlzdBgGIAMoAyJNChFMaXN0R3JvdXBzUmVxdWVzdBIRCglwYXJlbnRfaWQYASABKAMSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkiVAoSTGlzdEdyb3Vwc1Jlc3BvbnNlEiUKBmdyb3VwcxgBIAMoCzIVLnN3aXRjaGJvYXJkLnYxLkdyb3VwEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIjCg9HZXRHcm91cFJlcXVlc3QSEAoIZ3JvdXBfaWQYASABKAMiOAoQR2V0R3JvdXBSZXNwb25zZRIkCgVncm91cBgBIAEoCzIVLnN3aXRjaGJvYXJkLnYxLkdyb3VwIjoKEkNyZWF0ZUdyb3VwUmVxdWVzdBIkCgVncm91cBgBIAEoCzIVLnN3aXRjaGJvYXJkLnYxLkdyb3VwIjsKE0NyZWF0ZUdyb3VwUmVzcG9uc2USJAoFZ3JvdXAYASABKAsyFS5zd2l0Y2hib2FyZC52MS5Hcm91cCJrChJVcGRhdGVHcm91cFJlcXVlc3QSJAoFZ3JvdXAYASABKAsyFS5zd2l0Y2hib2FyZC52MS5Hcm91cBIvCgt1cGRhdGVfbWFzaxgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2siOwoTVXBkYXRlR3JvdXBSZXNwb25zZRIkCgVncm91cBgBIAEoCzIVLnN3aXRjaGJvYXJkLnYxLkdyb3VwIiYKEkRlbGV0ZUdyb3VwUmVxdWVzdBIQCghncm91cF9pZBgBIAEoAyIVChNEZWxldGVHcm91cFJlc3BvbnNlIo4BCgVTa2lsbBIKCgJpZBgBIAEoAxIMCgRuYW1lGAIgASgJEg0KBW9yZGVyGAMgASgFEi4KCmNyZWF0ZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCXBhcmVudF9pZBgFIAEoAxIZCg1vcGVyYXRvcl9saXN0GAYgAygDQgIYASJiChFMaXN0U2tpbGxzUmVxdWVzdBITCgtvcGVyYXRvcl9pZBgBIAEoAxIRCglwYXJlbnRfaWQYAiABKAMSEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkiVAoSTGlzdFNraWxsc1Jlc3BvbnNlEiUKBnNraWxscxgBIAMoCzIVLnN3aXRjaGJvYXJkLnYxLlNraWxsEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIjCg9HZXRTa2lsbFJlcXVlc3QSEAoIc2tpbGxfaWQYASABKAMiOAoQR2V0U2tpbGxSZXNwb25zZRIkCgVza2lsbBgBIAEoCzIVLnN3aXRjaGJvYXJkLnYxLlNraWxsIjoKEkNyZWF0ZVNraWxsUmVxdWVzdBIkCgVza2lsbBgBIAEoCzIVLnN3aXRjaGJvYXJkLnYxLlNraWxsIjsKE0NyZWF0ZVNraWxsUmVzcG9uc2USJAoFc2tpbGwYASABKAsyFS5zd2l0Y2hib2FyZC52MS5Ta2lsbCJrChJVcGRhdGVTa2lsbFJlcXVlc3QSJAoFc2tpbGwYASABKAsyFS5zd2l0Y2hib2FyZC52MS5Ta2lsbBIvCgt1cGRhdGVfbWFzaxgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2siOwoTVXBkYXRlU2tpbGxSZXNwb25zZRIkCgVza2lsbBgBIAEoCzIVLnN3aXRjaGJvYXJkLnYxLlNraWxsIiYKEkRlbGV0ZVNraWxsUmVxdWVzdBIQCghza2lsbF9pZBgBIAEoAyIVChNEZWxldGVTa2lsbFJlc3BvbnNlImEKF05vdGlmeUNhbGxQaWNrdXBSZXF1ZXN0EhwKFG9wZXJhdG9yX2V4dGVybmFsX2lkGAEgASgJEhIKCndlYnNpdGVfaWQYAiABKAMSFAoMcGhvbmVfbnVtYmVyGAMgASgJIrkBChhOb3RpZnlDYWxsUGlja3VwUmVzcG9uc2USGQoRdGFyZ2V0aW5nX3J1bGVfaWQYASABKAMSEgoKd2Vic2l0ZV9pZBgCIAEoAxIXCg9jb252ZXJzYXRpb25faWQYAyABKAMSFQoIc2tpbGxfaWQYBCABKANIAIgBARIcChR2aXNpdG9yX3Bob25lX251bWJlchgFIAEoCRITCgt2aXNpdG9yX3VpZBgGIAEoCUILCglfc2tpbGxfaWQiYQoXTm90aWZ5Q2FsbEhhbmd1cFJlcXVlc3QSHAoUb3BlcmF0b3JfZXh0ZXJuYWxfaWQYASABKAkSEgoKd2Vic2l0ZV9pZBgCIAEoAxIUCgxwaG9uZV9udW1iZXIYAyABKAkiGgoYTm90aWZ5Q2FsbEhhbmd1cFJlc3BvbnNlKoUBCglBZ2VudFJvbGUSGgoWQUdFTlRfUk9MRV9VTlNQRUNJRklFRBAAEhUKEUFHRU5UX1JPTEVfRVhQRVJUEAESFwoTQUdFTlRfUk9MRV9PUEVSQVRPUhACEhYKEkFHRU5UX1JPTEVfTUFOQUdFUhADEhQKEEFHRU5UX1JPTEVfQURNSU4QBCqJAQoVQWdlbnRDb25uZWN0aW9uRmlsdGVyEicKI0FHRU5UX0NPTk5FQ1RJT05fRklMVEVSX1VOU1BFQ0lGSUVEEAASIgoeQUdFTlRfQ09OTkVDVElPTl9GSUxURVJfT05MSU5FEAESIwofQUdFTlRfQ09OTkVDVElPTl9GSUxURVJfT0ZGTElORRACKr4BChNBdmFpbGFiaWxpdHlDaGFubmVsEiQKIEFWQUlMQUJJTElUWV9DSEFOTkVMX1VOU1BFQ0lGSUVEEAASIwofQVZBSUxBQklMSVRZX0NIQU5ORUxfQ09OTkVDVElPThABEh0KGUFWQUlMQUJJTElUWV9DSEFOTkVMX0NIQVQQAhIdChlBVkFJTEFCSUxJVFlfQ0hBTk5FTF9DQUxMEAMSHgoaQVZBSUxBQklMSVRZX0NIQU5ORUxfVklERU8QBDKJEQoNQWdlbnRzU2VydmljZRJTCgpMaXN0QWdlbnRzEiEuc3dpdGNoYm9hcmQudjEuTGlzdEFnZW50c1JlcXVlc3QaIi5zd2l0Y2hib2FyZC52MS5MaXN0QWdlbnRzUmVzcG9uc2USTQoIR2V0QWdlbnQSHy5zd2l0Y2hib2FyZC52MS5HZXRBZ2VudFJlcXVlc3QaIC5zd2l0Y2hib2FyZC52MS5HZXRBZ2VudFJlc3BvbnNlElYKC0NyZWF0ZUFnZW50EiIuc3dpdGNoYm9hcmQudjEuQ3JlYXRlQWdlbnRSZXF1ZXN0GiMuc3dpdGNoYm9hcmQudjEuQ3JlYXRlQWdlbnRSZXNwb25zZRJWCgtVcGRhdGVBZ2VudBIiLnN3aXRjaGJvYXJkLnYxLlVwZGF0ZUFnZW50UmVxdWVzdBojLnN3aXRjaGJvYXJkLnYxLlVwZGF0ZUFnZW50UmVzcG9uc2USVgoLRGVsZXRlQWdlbnQSIi5zd2l0Y2hib2FyZC52MS5EZWxldGVBZ2VudFJlcXVlc3QaIy5zd2l0Y2hib2FyZC52MS5EZWxldGVBZ2VudFJlc3BvbnNlEnQKFUxpc3RBZ2VudEF2YWlsYWJpbGl0eRIsLnN3aXRjaGJvYXJkLnYxLkxpc3RBZ2VudEF2YWlsYWJpbGl0eVJlcXVlc3QaLS5zd2l0Y2hib2FyZC52MS5MaXN0QWdlbnRBdmFpbGFiaWxpdHlSZXNwb25zZRJxChRHZXRBZ2VudEF2YWlsYWJpbGl0eRIrLnN3aXRjaGJvYXJkLnYxLkdldEFnZW50QXZhaWxhYmlsaXR5UmVxdWVzdBosLnN3aXRjaGJvYXJkLnYxLkdldEFnZW50QXZhaWxhYmlsaXR5UmVzcG9uc2UScQoUU2V0QWdlbnRBdmFpbGFiaWxpdHkSKy5zd2l0Y2hib2FyZC52MS5TZXRBZ2VudEF2YWlsYWJpbGl0eVJlcXVlc3QaLC5zd2l0Y2hib2FyZC52MS5TZXRBZ2VudEF2YWlsYWJpbGl0eVJlc3BvbnNlEnkKFldhdGNoQWdlbnRBdmFpbGFiaWxpdHkSLS5zd2l0Y2hib2FyZC52MS5XYXRjaEFnZW50QXZhaWxhYmlsaXR5UmVxdWVzdBouLnN3aXRjaGJvYXJkLnYxLldhdGNoQWdlbnRBdmFpbGFiaWxpdHlSZXNwb25zZTABEmsKEkdldEFnZW50U3RhdGlzdGljcxIpLnN3aXRjaGJvYXJkLnYxLkdldEFnZW50U3RhdGlzdGljc1JlcXVlc3QaKi5zd2l0Y2hib2FyZC52MS5HZXRBZ2VudFN0YXRpc3RpY3NSZXNwb25zZRJiCg9HZXRBZ2VudFByb2ZpbGUSJi5zd2l0Y2hib2FyZC52MS5HZXRBZ2VudFByb2ZpbGVSZXF1ZXN0Gicuc3dpdGNoYm9hcmQudjEuR2V0QWdlbnRQcm9maWxlUmVzcG9uc2USUwoKTGlzdEdyb3VwcxIhLnN3aXRjaGJvYXJkLnYxLkxpc3RHcm91cHNSZXF1ZXN0GiIuc3dpdGNoYm9hcmQudjEuTGlzdEdyb3Vwc1Jlc3BvbnNlEk0KCEdldEdyb3VwEh8uc3dpdGNoYm9hcmQudjEuR2V0R3JvdXBSZXF1ZXN0GiAuc3dpdGNoYm9hcmQudjEuR2V0R3JvdXBSZXNwb25zZRJWCgtDcmVhdGVHcm91cBIiLnN3aXRjaGJvYXJkLnYxLkNyZWF0ZUdyb3VwUmVxdWVzdBojLnN3aXRjaGJvYXJkLnYxLkNyZWF0ZUdyb3VwUmVzcG9uc2USVgoLVXBkYXRlR3JvdXASIi5zd2l0Y2hib2FyZC52MS5VcGRhdGVHcm91cFJlcXVlc3QaIy5zd2l0Y2hib2FyZC52MS5VcGRhdGVHcm91cFJlc3BvbnNlElYKC0RlbGV0ZUdyb3VwEiIuc3dpdGNoYm9hcmQudjEuRGVsZXRlR3JvdXBSZXF1ZXN0GiMuc3dpdGNoYm9hcmQudjEuRGVsZXRlR3JvdXBSZXNwb25zZRJTCgpMaXN0U2tpbGxzEiEuc3dpdGNoYm9hcmQudjEuTGlzdFNraWxsc1JlcXVlc3QaIi5zd2l0Y2hib2FyZC52MS5MaXN0U2tpbGxzUmVzcG9uc2USTQoIR2V0U2tpbGwSHy5zd2l0Y2hib2FyZC52MS5HZXRTa2lsbFJlcXVlc3QaIC5zd2l0Y2hib2FyZC52MS5HZXRTa2lsbFJlc3BvbnNlElYKC0NyZWF0ZVNraWxsEiIuc3dpdGNoYm9hcmQudjEuQ3JlYXRlU2tpbGxSZXF1ZXN0GiMuc3dpdGNoYm9hcmQudjEuQ3JlYXRlU2tpbGxSZXNwb25zZRJWCgtVcGRhdGVTa2lsbBIiLnN3aXRjaGJvYXJkLnYxLlVwZGF0ZVNraWxsUmVxdWVzdBojLnN3aXRjaGJvYXJkLnYxLlVwZGF0ZVNraWxsUmVzcG9uc2USVgoLRGVsZXRlU2tpbGwSIi5zd2l0Y2hib2FyZC52MS5EZWxldGVTa2lsbFJlcXVlc3QaIy5zd2l0Y2hib2FyZC52MS5EZWxldGVTa2lsbFJlc3BvbnNlEmUKEE5vdGlmeUNhbGxQaWNrdXASJy5zd2l0Y2hib2FyZC52MS5Ob3RpZnlDYWxsUGlja3VwUmVxdWVzdBooLnN3aXRjaGJvYXJkLnYxLk5vdGlmeUNhbGxQaWNrdXBSZXNwb25zZRJlChBOb3RpZnlDYWxsSGFuZ3VwEicuc3dpdGNoYm9hcmQudjEuTm90aWZ5Q2FsbEhhbmd1cFJlcXVlc3QaKC5zd2l0Y2hib2FyZC52MS5Ob3RpZnlDYWxsSGFuZ3VwUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_field_mask, file_google_protobuf_timestamp, file_switchboard_v1_call]);
+  fileDesc("CiNzd2l0Y2hib2FyZC92MS9hZ2VudHNfc2VydmljZS5wcm90bxIOc3dpdGNoYm9hcmQudjEiygEKC0FnZW50RmlsdGVyEhAKCGFnZW50X2lkGAEgASgDEhAKCGdyb3VwX2lkGAIgASgDEhIKCndlYnNpdGVfaWQYAyABKAMSFAoMd2Vic2l0ZV9saXN0GAQgAygDEhAKCHNraWxsX2lkGAUgASgDEgwKBG5hbWUYBiABKAkSEwoLZXh0ZXJuYWxfaWQYByABKAkSOAoJY29ubmVjdGVkGAggASgOMiUuc3dpdGNoYm9hcmQudjEuQWdlbnRDb25uZWN0aW9uRmlsdGVyIq4FCgVBZ2VudBIKCgJpZBgBIAEoAxIMCgRuYW1lGAIgASgJEhIKCmZpcnN0X25hbWUYAyABKAkSDgoGcHNldWRvGAQgASgJEg0KBWVtYWlsGAUgASgJEhMKC2V4dGVybmFsX2lkGAYgASgJEisKBHJvbGUYByABKA4yGS5zd2l0Y2hib2FyZC52MS5BZ2VudFJvbGVCAhgBEigKBXJvbGVzGAggAygOMhkuc3dpdGNoYm9hcmQudjEuQWdlbnRSb2xlEhkKDGNoYXRfZW5hYmxlZBgJIAEoCEgAiAEBEhkKDGNhbGxfZW5hYmxlZBgKIAEoCEgBiAEBEhoKDXZpZGVvX2VuYWJsZWQYCyABKAhIAogBARIcCg9jaGF0X21heF9udW1iZXIYDCABKAVIA4gBARIaCg1jaGF0X2FuZF9jYWxsGA0gASgISASIAQESGgoNY2hhdF9wcmlvcml0eRgOIAEoBUgFiAEBEhoKDWNhbGxfcHJpb3JpdHkYDyABKAVIBogBARIbCg52aWRlb19wcmlvcml0eRgQIAEoBUgHiAEBEhUKDWxhbmd1YWdlX2xpc3QYESADKAkSFgoObGFuZ3VhZ2VfYWRtaW4YEiABKAkSEAoIZ3JvdXBfaWQYEyABKAMSFAoMd2Vic2l0ZV9saXN0GBQgAygDEhIKCnNraWxsX2xpc3QYFSADKAMSDwoHc3NvX2tleRgWIAEoCUIPCg1fY2hhdF9lbmFibGVkQg8KDV9jYWxsX2VuYWJsZWRCEAoOX3ZpZGVvX2VuYWJsZWRCEgoQX2NoYXRfbWF4X251bWJlckIQCg5fY2hhdF9hbmRfY2FsbEIQCg5fY2hhdF9wcmlvcml0eUIQCg5fY2FsbF9wcmlvcml0eUIRCg9fdmlkZW9fcHJpb3JpdHkidQoRTGlzdEFnZW50c1JlcXVlc3QSKwoGZmlsdGVyGAEgASgLMhsuc3dpdGNoYm9hcmQudjEuQWdlbnRGaWx0ZXISDAoEZnVsbBgCIAEoCBIRCglwYWdlX3NpemUYAyABKAUSEgoKcGFnZV90b2tlbhgEIAEoCSJoChJMaXN0QWdlbnRzUmVzcG9uc2USJQoGYWdlbnRzGAEgAygLMhUuc3dpdGNoYm9hcmQudjEuQWdlbnQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJEhIKCnRvdGFsX3NpemUYAyABKAUiIwoPR2V0QWdlbnRSZXF1ZXN0EhAKCGFnZW50X2lkGAEgASgDIjgKEEdldEFnZW50UmVzcG9uc2USJAoFYWdlbnQYASABKAsyFS5zd2l0Y2hib2FyZC52MS5BZ2VudCI6ChJDcmVhdGVBZ2VudFJlcXVlc3QSJAoFYWdlbnQYASABKAsyFS5zd2l0Y2hib2FyZC52MS5BZ2VudCI7ChNDcmVhdGVBZ2VudFJlc3BvbnNlEiQKBWFnZW50GAEgASgLMhUuc3dpdGNoYm9hcmQudjEuQWdlbnQiawoSVXBkYXRlQWdlbnRSZXF1ZXN0EiQKBWFnZW50GAEgASgLMhUuc3dpdGNoYm9hcmQudjEuQWdlbnQSLwoLdXBkYXRlX21hc2sYAiABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrIjsKE1VwZGF0ZUFnZW50UmVzcG9uc2USJAoFYWdlbnQYASABKAsyFS5zd2l0Y2hib2FyZC52MS5BZ2VudCImChJEZWxldGVBZ2VudFJlcXVlc3QSEAoIYWdlbnRfaWQYASABKAMiFQoTRGVsZXRlQWdlbnRSZXNwb25zZSJ1ChNDaGFubmVsQXZhaWxhYmlsaXR5Eg8KB2VuYWJsZWQYASABKAgSEwoLc2xvdF9udW1iZXIYAiABKAUSFwoPc2xvdF9tYXhfbnVtYmVyGAMgASgFEgwKBGJ1c3kYBCABKAgSEQoJYXZhaWxhYmxlGAUgASgIItIBChFBZ2VudEF2YWlsYWJpbGl0eRIQCghhZ2VudF9pZBgBIAEoAxIRCgljb25uZWN0ZWQYAiABKAgSMQoEY2hhdBgDIAEoCzIjLnN3aXRjaGJvYXJkLnYxLkNoYW5uZWxBdmFpbGFiaWxpdHkSMQoEY2FsbBgEIAEoCzIjLnN3aXRjaGJvYXJkLnYxLkNoYW5uZWxBdmFpbGFiaWxpdHkSMgoFdmlkZW8YBSABKAsyIy5zd2l0Y2hib2FyZC52MS5DaGFubmVsQXZhaWxhYmlsaXR5InIKHExpc3RBZ2VudEF2YWlsYWJpbGl0eVJlcXVlc3QSKwoGZmlsdGVyGAEgASgLMhsuc3dpdGNoYm9hcmQudjEuQWdlbnRGaWx0ZXISEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkifwodTGlzdEFnZW50QXZhaWxhYmlsaXR5UmVzcG9uc2USMQoGYWdlbnRzGAEgAygLMiEuc3dpdGNoYm9hcmQudjEuQWdlbnRBdmFpbGFiaWxpdHkSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJEhIKCnRvdGFsX3NpemUYAyABKAUiLwobR2V0QWdlbnRBdmFpbGFiaWxpdHlSZXF1ZXN0EhAKCGFnZW50X2lkGAEgASgDIlcKHEdldEFnZW50QXZhaWxhYmlsaXR5UmVzcG9uc2USNwoMYXZhaWxhYmlsaXR5GAEgASgLMiEuc3dpdGNoYm9hcmQudjEuQWdlbnRBdmFpbGFiaWxpdHki1QEKG1NldEFnZW50QXZhaWxhYmlsaXR5UmVxdWVzdBIQCghhZ2VudF9pZBgBIAEoAxIbCg5jaGF0X2F2YWlsYWJsZRgCIAEoCEgAiAEBEhsKDmNhbGxfYXZhaWxhYmxlGAMgASgISAGIAQESHAoPdmlkZW9fYXZhaWxhYmxlGAQgASgISAKIAQESEgoKZGlzY29ubmVjdBgFIAEoCEIRCg9fY2hhdF9hdmFpbGFibGVCEQoPX2NhbGxfYXZhaWxhYmxlQhIKEF92aWRlb19hdmFpbGFibGUiLwocU2V0QWdlbnRBdmFpbGFiaWxpdHlSZXNwb25zZRIPCgdtZXNzYWdlGAEgASgJIkwKHVdhdGNoQWdlbnRBdmFpbGFiaWxpdHlSZXF1ZXN0EisKBmZpbHRlchgBIAEoCzIbLnN3aXRjaGJvYXJkLnYxLkFnZW50RmlsdGVyIk4KGUFnZW50QXZhaWxhYmlsaXR5U25hcHNob3QSMQoGYWdlbnRzGAEgAygLMiEuc3dpdGNoYm9hcmQudjEuQWdlbnRBdmFpbGFiaWxpdHki/QEKF0FnZW50QXZhaWxhYmlsaXR5Q2hhbmdlEhAKCGFnZW50X2lkGAEgASgDEjQKB2NoYW5uZWwYAiABKA4yIy5zd2l0Y2hib2FyZC52MS5BdmFpbGFiaWxpdHlDaGFubmVsEjMKBmJlZm9yZRgDIAEoCzIjLnN3aXRjaGJvYXJkLnYxLkNoYW5uZWxBdmFpbGFiaWxpdHkSMgoFYWZ0ZXIYBCABKAsyIy5zd2l0Y2hib2FyZC52MS5DaGFubmVsQXZhaWxhYmlsaXR5EhgKEGNvbm5lY3RlZF9iZWZvcmUYBSABKAgSFwoPY29ubmVjdGVkX2FmdGVyGAYgASgIIiwKC1ZlbmRvckVycm9yEgwKBGNvZGUYASABKAkSDwoHbWVzc2FnZRgCIAEoCSKvAwoeV2F0Y2hBZ2VudEF2YWlsYWJpbGl0eVJlc3BvbnNlEi8KC29ic2VydmVkX2F0GAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI9CghzbmFwc2hvdBgCIAEoCzIpLnN3aXRjaGJvYXJkLnYxLkFnZW50QXZhaWxhYmlsaXR5U25hcHNob3RIABI5CgZjaGFuZ2UYAyABKAsyJy5zd2l0Y2hib2FyZC52MS5BZ2VudEF2YWlsYWJpbGl0eUNoYW5nZUgAEjgKC2FnZW50X2FkZGVkGAQgASgLMiEuc3dpdGNoYm9hcmQudjEuQWdlbnRBdmFpbGFiaWxpdHlIABI6Cg1hZ2VudF9yZW1vdmVkGAUgASgLMiEuc3dpdGNoYm9hcmQudjEuQWdlbnRBdmFpbGFiaWxpdHlIABIzCgx2ZW5kb3JfZXJyb3IYBiABKAsyGy5zd2l0Y2hib2FyZC52MS5WZW5kb3JFcnJvckgAEi4KCWhlYXJ0YmVhdBgHIAEoCzIZLnN3aXRjaGJvYXJkLnYxLkhlYXJ0YmVhdEgAQgcKBWV2ZW50InYKD0FnZW50U3RhdGlzdGljcxIQCghhZ2VudF9pZBgBIAEoAxIbChNjb252ZXJzYXRpb25fbnVtYmVyGAIgASgDEiAKGHNhdGlzZmFjdGlvbl9nbG9iYWxfcmF0ZRgDIAEoARISCgpleHBlcmllbmNlGAQgASgDIi0KGUdldEFnZW50U3RhdGlzdGljc1JlcXVlc3QSEAoIYWdlbnRfaWQYASABKAMiUQoaR2V0QWdlbnRTdGF0aXN0aWNzUmVzcG9uc2USMwoKc3RhdGlzdGljcxgBIAEoCzIfLnN3aXRjaGJvYXJkLnYxLkFnZW50U3RhdGlzdGljcyKHAQoMQWdlbnRQcm9maWxlEhAKCGFnZW50X2lkGAEgASgDEg4KBnN0YXR1cxgCIAEoCRITCgtkZXNjcmlwdGlvbhgDIAEoCRIQCghmYWNlYm9vaxgEIAEoCRIPCgd0d2l0dGVyGAUgASgJEgwKBGNpdHkYBiABKAkSDwoHY291bnRyeRgHIAEoCSIqChZHZXRBZ2VudFByb2ZpbGVSZXF1ZXN0EhAKCGFnZW50X2lkGAEgASgDIkgKF0dldEFnZW50UHJvZmlsZVJlc3BvbnNlEi0KB3Byb2ZpbGUYASABKAsyHC5zd2l0Y2hib2FyZC52MS5BZ2VudFByb2ZpbGUikAEKBUdyb3VwEgoKAmlkGAEgASgDEgwKBG5hbWUYAiABKAkSLgoKY3JlYXRlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJcGFyZW50X2lkGAQgASgDEhUKDW9wZXJhdG9yX2xpc3QYBSADKAMSEwoLcGFyZW50X2xpc3QYBiADKAMiTQoRTGlzdEdyb3Vwc1JlcXVlc3QSEQoJcGFyZW50X2lkGAEgASgDEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJImgKEkxpc3RHcm91cHNSZXNwb25zZRIlCgZncm91cHMYASADKAsyFS5zd2l0Y2hib2FyZC52MS5Hcm91cBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkSEgoKdG90YWxfc2l6ZRgDIAEoBSIjCg9HZXRHcm91cFJlcXVlc3QSEAoIZ3JvdXBfaWQYASABKAMiOAoQR2V0R3JvdXBSZXNwb25zZRIkCgVncm91cBgBIAEoCzIVLnN3aXRjaGJvYXJkLnYxLkdyb3VwIjoKEkNyZWF0ZUdyb3VwUmVxdWVzdBIkCgVncm91cBgBIAEoCzIVLnN3aXRjaGJvYXJkLnYxLkdyb3VwIjsKE0NyZWF0ZUdyb3VwUmVzcG9uc2USJAoFZ3JvdXAYASABKAsyFS5zd2l0Y2hib2FyZC52MS5Hcm91cCJrChJVcGRhdGVHcm91cFJlcXVlc3QSJAoFZ3JvdXAYASABKAsyFS5zd2l0Y2hib2FyZC52MS5Hcm91cBIvCgt1cGRhdGVfbWFzaxgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2siOwoTVXBkYXRlR3JvdXBSZXNwb25zZRIkCgVncm91cBgBIAEoCzIVLnN3aXRjaGJvYXJkLnYxLkdyb3VwIiYKEkRlbGV0ZUdyb3VwUmVxdWVzdBIQCghncm91cF9pZBgBIAEoAyIVChNEZWxldGVHcm91cFJlc3BvbnNlIo4BCgVTa2lsbBIKCgJpZBgBIAEoAxIMCgRuYW1lGAIgASgJEg0KBW9yZGVyGAMgASgFEi4KCmNyZWF0ZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCXBhcmVudF9pZBgFIAEoAxIZCg1vcGVyYXRvcl9saXN0GAYgAygDQgIYASJiChFMaXN0U2tpbGxzUmVxdWVzdBITCgtvcGVyYXRvcl9pZBgBIAEoAxIRCglwYXJlbnRfaWQYAiABKAMSEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkiaAoSTGlzdFNraWxsc1Jlc3BvbnNlEiUKBnNraWxscxgBIAMoCzIVLnN3aXRjaGJvYXJkLnYxLlNraWxsEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCRISCgp0b3RhbF9zaXplGAMgASgFIiMKD0dldFNraWxsUmVxdWVzdBIQCghza2lsbF9pZBgBIAEoAyI4ChBHZXRTa2lsbFJlc3BvbnNlEiQKBXNraWxsGAEgASgLMhUuc3dpdGNoYm9hcmQudjEuU2tpbGwiOgoSQ3JlYXRlU2tpbGxSZXF1ZXN0EiQKBXNraWxsGAEgASgLMhUuc3dpdGNoYm9hcmQudjEuU2tpbGwiOwoTQ3JlYXRlU2tpbGxSZXNwb25zZRIkCgVza2lsbBgBIAEoCzIVLnN3aXRjaGJvYXJkLnYxLlNraWxsImsKElVwZGF0ZVNraWxsUmVxdWVzdBIkCgVza2lsbBgBIAEoCzIVLnN3aXRjaGJvYXJkLnYxLlNraWxsEi8KC3VwZGF0ZV9tYXNrGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzayI7ChNVcGRhdGVTa2lsbFJlc3BvbnNlEiQKBXNraWxsGAEgASgLMhUuc3dpdGNoYm9hcmQudjEuU2tpbGwiJgoSRGVsZXRlU2tpbGxSZXF1ZXN0EhAKCHNraWxsX2lkGAEgASgDIhUKE0RlbGV0ZVNraWxsUmVzcG9uc2UiYQoXTm90aWZ5Q2FsbFBpY2t1cFJlcXVlc3QSHAoUb3BlcmF0b3JfZXh0ZXJuYWxfaWQYASABKAkSEgoKd2Vic2l0ZV9pZBgCIAEoAxIUCgxwaG9uZV9udW1iZXIYAyABKAkiuQEKGE5vdGlmeUNhbGxQaWNrdXBSZXNwb25zZRIZChF0YXJnZXRpbmdfcnVsZV9pZBgBIAEoAxISCgp3ZWJzaXRlX2lkGAIgASgDEhcKD2NvbnZlcnNhdGlvbl9pZBgDIAEoAxIVCghza2lsbF9pZBgEIAEoA0gAiAEBEhwKFHZpc2l0b3JfcGhvbmVfbnVtYmVyGAUgASgJEhMKC3Zpc2l0b3JfdWlkGAYgASgJQgsKCV9za2lsbF9pZCJhChdOb3RpZnlDYWxsSGFuZ3VwUmVxdWVzdBIcChRvcGVyYXRvcl9leHRlcm5hbF9pZBgBIAEoCRISCgp3ZWJzaXRlX2lkGAIgASgDEhQKDHBob25lX251bWJlchgDIAEoCSIaChhOb3RpZnlDYWxsSGFuZ3VwUmVzcG9uc2UiVAoGQ2xpZW50EgoKAmlkGAEgASgDEgwKBGxhbmcYAiABKAkSHAoPcHJlbWl1bV9lbmFibGVkGAMgASgISACIAQFCEgoQX3ByZW1pdW1fZW5hYmxlZCI7ChJMaXN0Q2xpZW50c1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiawoTTGlzdENsaWVudHNSZXNwb25zZRInCgdjbGllbnRzGAEgAygLMhYuc3dpdGNoYm9hcmQudjEuQ2xpZW50EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCRISCgp0b3RhbF9zaXplGAMgASgFIiUKEEdldENsaWVudFJlcXVlc3QSEQoJY2xpZW50X2lkGAEgASgDIjsKEUdldENsaWVudFJlc3BvbnNlEiYKBmNsaWVudBgBIAEoCzIWLnN3aXRjaGJvYXJkLnYxLkNsaWVudCKAAQoHV2Vic2l0ZRIKCgJpZBgBIAEoAxILCgN1cmwYAiABKAkSDQoFbGFiZWwYAyABKAkSEQoJY2xpZW50X2lkGAQgASgDEhAKCGN1cnJlbmN5GAUgASgJEhYKDmxhbmd1YWdlX2FkbWluGAYgASgJEhAKCHRpbWV6b25lGAcgASgJIjwKE0xpc3RXZWJzaXRlc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkibgoUTGlzdFdlYnNpdGVzUmVzcG9uc2USKQoId2Vic2l0ZXMYASADKAsyFy5zd2l0Y2hib2FyZC52MS5XZWJzaXRlEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCRISCgp0b3RhbF9zaXplGAMgASgFIicKEUdldFdlYnNpdGVSZXF1ZXN0EhIKCndlYnNpdGVfaWQYASABKAMiPgoSR2V0V2Vic2l0ZVJlc3BvbnNlEigKB3dlYnNpdGUYASABKAsyFy5zd2l0Y2hib2FyZC52MS5XZWJzaXRlInEKFFVwZGF0ZVdlYnNpdGVSZXF1ZXN0EigKB3dlYnNpdGUYASABKAsyFy5zd2l0Y2hib2FyZC52MS5XZWJzaXRlEi8KC3VwZGF0ZV9tYXNrGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzayJBChVVcGRhdGVXZWJzaXRlUmVzcG9uc2USKAoHd2Vic2l0ZRgBIAEoCzIXLnN3aXRjaGJvYXJkLnYxLldlYnNpdGUqhQEKCUFnZW50Um9sZRIaChZBR0VOVF9ST0xFX1VOU1BFQ0lGSUVEEAASFQoRQUdFTlRfUk9MRV9FWFBFUlQQARIXChNBR0VOVF9ST0xFX09QRVJBVE9SEAISFgoSQUdFTlRfUk9MRV9NQU5BR0VSEAMSFAoQQUdFTlRfUk9MRV9BRE1JThAEKokBChVBZ2VudENvbm5lY3Rpb25GaWx0ZXISJwojQUdFTlRfQ09OTkVDVElPTl9GSUxURVJfVU5TUEVDSUZJRUQQABIiCh5BR0VOVF9DT05ORUNUSU9OX0ZJTFRFUl9PTkxJTkUQARIjCh9BR0VOVF9DT05ORUNUSU9OX0ZJTFRFUl9PRkZMSU5FEAIqvgEKE0F2YWlsYWJpbGl0eUNoYW5uZWwSJAogQVZBSUxBQklMSVRZX0NIQU5ORUxfVU5TUEVDSUZJRUQQABIjCh9BVkFJTEFCSUxJVFlfQ0hBTk5FTF9DT05ORUNUSU9OEAESHQoZQVZBSUxBQklMSVRZX0NIQU5ORUxfQ0hBVBACEh0KGUFWQUlMQUJJTElUWV9DSEFOTkVMX0NBTEwQAxIeChpBVkFJTEFCSUxJVFlfQ0hBTk5FTF9WSURFTxAEMsEUCg1BZ2VudHNTZXJ2aWNlElMKCkxpc3RBZ2VudHMSIS5zd2l0Y2hib2FyZC52MS5MaXN0QWdlbnRzUmVxdWVzdBoiLnN3aXRjaGJvYXJkLnYxLkxpc3RBZ2VudHNSZXNwb25zZRJNCghHZXRBZ2VudBIfLnN3aXRjaGJvYXJkLnYxLkdldEFnZW50UmVxdWVzdBogLnN3aXRjaGJvYXJkLnYxLkdldEFnZW50UmVzcG9uc2USVgoLQ3JlYXRlQWdlbnQSIi5zd2l0Y2hib2FyZC52MS5DcmVhdGVBZ2VudFJlcXVlc3QaIy5zd2l0Y2hib2FyZC52MS5DcmVhdGVBZ2VudFJlc3BvbnNlElYKC1VwZGF0ZUFnZW50EiIuc3dpdGNoYm9hcmQudjEuVXBkYXRlQWdlbnRSZXF1ZXN0GiMuc3dpdGNoYm9hcmQudjEuVXBkYXRlQWdlbnRSZXNwb25zZRJWCgtEZWxldGVBZ2VudBIiLnN3aXRjaGJvYXJkLnYxLkRlbGV0ZUFnZW50UmVxdWVzdBojLnN3aXRjaGJvYXJkLnYxLkRlbGV0ZUFnZW50UmVzcG9uc2USdAoVTGlzdEFnZW50QXZhaWxhYmlsaXR5Eiwuc3dpdGNoYm9hcmQudjEuTGlzdEFnZW50QXZhaWxhYmlsaXR5UmVxdWVzdBotLnN3aXRjaGJvYXJkLnYxLkxpc3RBZ2VudEF2YWlsYWJpbGl0eVJlc3BvbnNlEnEKFEdldEFnZW50QXZhaWxhYmlsaXR5Eisuc3dpdGNoYm9hcmQudjEuR2V0QWdlbnRBdmFpbGFiaWxpdHlSZXF1ZXN0Giwuc3dpdGNoYm9hcmQudjEuR2V0QWdlbnRBdmFpbGFiaWxpdHlSZXNwb25zZRJxChRTZXRBZ2VudEF2YWlsYWJpbGl0eRIrLnN3aXRjaGJvYXJkLnYxLlNldEFnZW50QXZhaWxhYmlsaXR5UmVxdWVzdBosLnN3aXRjaGJvYXJkLnYxLlNldEFnZW50QXZhaWxhYmlsaXR5UmVzcG9uc2USeQoWV2F0Y2hBZ2VudEF2YWlsYWJpbGl0eRItLnN3aXRjaGJvYXJkLnYxLldhdGNoQWdlbnRBdmFpbGFiaWxpdHlSZXF1ZXN0Gi4uc3dpdGNoYm9hcmQudjEuV2F0Y2hBZ2VudEF2YWlsYWJpbGl0eVJlc3BvbnNlMAESawoSR2V0QWdlbnRTdGF0aXN0aWNzEikuc3dpdGNoYm9hcmQudjEuR2V0QWdlbnRTdGF0aXN0aWNzUmVxdWVzdBoqLnN3aXRjaGJvYXJkLnYxLkdldEFnZW50U3RhdGlzdGljc1Jlc3BvbnNlEmIKD0dldEFnZW50UHJvZmlsZRImLnN3aXRjaGJvYXJkLnYxLkdldEFnZW50UHJvZmlsZVJlcXVlc3QaJy5zd2l0Y2hib2FyZC52MS5HZXRBZ2VudFByb2ZpbGVSZXNwb25zZRJTCgpMaXN0R3JvdXBzEiEuc3dpdGNoYm9hcmQudjEuTGlzdEdyb3Vwc1JlcXVlc3QaIi5zd2l0Y2hib2FyZC52MS5MaXN0R3JvdXBzUmVzcG9uc2USTQoIR2V0R3JvdXASHy5zd2l0Y2hib2FyZC52MS5HZXRHcm91cFJlcXVlc3QaIC5zd2l0Y2hib2FyZC52MS5HZXRHcm91cFJlc3BvbnNlElYKC0NyZWF0ZUdyb3VwEiIuc3dpdGNoYm9hcmQudjEuQ3JlYXRlR3JvdXBSZXF1ZXN0GiMuc3dpdGNoYm9hcmQudjEuQ3JlYXRlR3JvdXBSZXNwb25zZRJWCgtVcGRhdGVHcm91cBIiLnN3aXRjaGJvYXJkLnYxLlVwZGF0ZUdyb3VwUmVxdWVzdBojLnN3aXRjaGJvYXJkLnYxLlVwZGF0ZUdyb3VwUmVzcG9uc2USVgoLRGVsZXRlR3JvdXASIi5zd2l0Y2hib2FyZC52MS5EZWxldGVHcm91cFJlcXVlc3QaIy5zd2l0Y2hib2FyZC52MS5EZWxldGVHcm91cFJlc3BvbnNlElMKCkxpc3RTa2lsbHMSIS5zd2l0Y2hib2FyZC52MS5MaXN0U2tpbGxzUmVxdWVzdBoiLnN3aXRjaGJvYXJkLnYxLkxpc3RTa2lsbHNSZXNwb25zZRJNCghHZXRTa2lsbBIfLnN3aXRjaGJvYXJkLnYxLkdldFNraWxsUmVxdWVzdBogLnN3aXRjaGJvYXJkLnYxLkdldFNraWxsUmVzcG9uc2USVgoLQ3JlYXRlU2tpbGwSIi5zd2l0Y2hib2FyZC52MS5DcmVhdGVTa2lsbFJlcXVlc3QaIy5zd2l0Y2hib2FyZC52MS5DcmVhdGVTa2lsbFJlc3BvbnNlElYKC1VwZGF0ZVNraWxsEiIuc3dpdGNoYm9hcmQudjEuVXBkYXRlU2tpbGxSZXF1ZXN0GiMuc3dpdGNoYm9hcmQudjEuVXBkYXRlU2tpbGxSZXNwb25zZRJWCgtEZWxldGVTa2lsbBIiLnN3aXRjaGJvYXJkLnYxLkRlbGV0ZVNraWxsUmVxdWVzdBojLnN3aXRjaGJvYXJkLnYxLkRlbGV0ZVNraWxsUmVzcG9uc2USZQoQTm90aWZ5Q2FsbFBpY2t1cBInLnN3aXRjaGJvYXJkLnYxLk5vdGlmeUNhbGxQaWNrdXBSZXF1ZXN0Giguc3dpdGNoYm9hcmQudjEuTm90aWZ5Q2FsbFBpY2t1cFJlc3BvbnNlEmUKEE5vdGlmeUNhbGxIYW5ndXASJy5zd2l0Y2hib2FyZC52MS5Ob3RpZnlDYWxsSGFuZ3VwUmVxdWVzdBooLnN3aXRjaGJvYXJkLnYxLk5vdGlmeUNhbGxIYW5ndXBSZXNwb25zZRJWCgtMaXN0Q2xpZW50cxIiLnN3aXRjaGJvYXJkLnYxLkxpc3RDbGllbnRzUmVxdWVzdBojLnN3aXRjaGJvYXJkLnYxLkxpc3RDbGllbnRzUmVzcG9uc2USUAoJR2V0Q2xpZW50EiAuc3dpdGNoYm9hcmQudjEuR2V0Q2xpZW50UmVxdWVzdBohLnN3aXRjaGJvYXJkLnYxLkdldENsaWVudFJlc3BvbnNlElkKDExpc3RXZWJzaXRlcxIjLnN3aXRjaGJvYXJkLnYxLkxpc3RXZWJzaXRlc1JlcXVlc3QaJC5zd2l0Y2hib2FyZC52MS5MaXN0V2Vic2l0ZXNSZXNwb25zZRJTCgpHZXRXZWJzaXRlEiEuc3dpdGNoYm9hcmQudjEuR2V0V2Vic2l0ZVJlcXVlc3QaIi5zd2l0Y2hib2FyZC52MS5HZXRXZWJzaXRlUmVzcG9uc2USXAoNVXBkYXRlV2Vic2l0ZRIkLnN3aXRjaGJvYXJkLnYxLlVwZGF0ZVdlYnNpdGVSZXF1ZXN0GiUuc3dpdGNoYm9hcmQudjEuVXBkYXRlV2Vic2l0ZVJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_field_mask, file_google_protobuf_timestamp, file_switchboard_v1_call]);
 
 /**
  * Which operators a list or a watch covers. Filters combine with AND; unset
@@ -330,6 +330,14 @@ export type ListAgentsResponse = Message<"switchboard.v1.ListAgentsResponse"> & 
    * @generated from field: string next_page_token = 2;
    */
   nextPageToken: string;
+
+  /**
+   * How many items the whole listing holds, as iAdvize counts them
+   * (`pagination.count`); 0 when iAdvize does not say.
+   *
+   * @generated from field: int32 total_size = 3;
+   */
+  totalSize: number;
 };
 
 /**
@@ -677,6 +685,14 @@ export type ListAgentAvailabilityResponse = Message<"switchboard.v1.ListAgentAva
    * @generated from field: string next_page_token = 2;
    */
   nextPageToken: string;
+
+  /**
+   * How many items the whole listing holds, as iAdvize counts them
+   * (`pagination.count`); 0 when iAdvize does not say.
+   *
+   * @generated from field: int32 total_size = 3;
+   */
+  totalSize: number;
 };
 
 /**
@@ -1328,6 +1344,14 @@ export type ListGroupsResponse = Message<"switchboard.v1.ListGroupsResponse"> & 
    * @generated from field: string next_page_token = 2;
    */
   nextPageToken: string;
+
+  /**
+   * How many items the whole listing holds, as iAdvize counts them
+   * (`pagination.count`); 0 when iAdvize does not say.
+   *
+   * @generated from field: int32 total_size = 3;
+   */
+  totalSize: number;
 };
 
 /**
@@ -1633,6 +1657,14 @@ export type ListSkillsResponse = Message<"switchboard.v1.ListSkillsResponse"> & 
    * @generated from field: string next_page_token = 2;
    */
   nextPageToken: string;
+
+  /**
+   * How many items the whole listing holds, as iAdvize counts them
+   * (`pagination.count`); 0 when iAdvize does not say.
+   *
+   * @generated from field: int32 total_size = 3;
+   */
+  totalSize: number;
 };
 
 /**
@@ -1962,6 +1994,374 @@ export const NotifyCallHangupResponseSchema: GenMessage<NotifyCallHangupResponse
   messageDesc(file_switchboard_v1_agents_service, 56);
 
 /**
+ * An iAdvize client (the account websites belong to), field for field as
+ * documented.
+ *
+ * @generated from message switchboard.v1.Client
+ */
+export type Client = Message<"switchboard.v1.Client"> & {
+  /**
+   * Client id (`id`).
+   *
+   * @generated from field: int64 id = 1;
+   */
+  id: bigint;
+
+  /**
+   * Language (`lang`, two letters).
+   *
+   * @generated from field: string lang = 2;
+   */
+  lang: string;
+
+  /**
+   * Whether the client has the premium features (`premium_enabled`); absent
+   * when iAdvize does not say.
+   *
+   * @generated from field: optional bool premium_enabled = 3;
+   */
+  premiumEnabled?: boolean | undefined;
+};
+
+/**
+ * Describes the message switchboard.v1.Client.
+ * Use `create(ClientSchema)` to create a new message.
+ */
+export const ClientSchema: GenMessage<Client> = /*@__PURE__*/
+  messageDesc(file_switchboard_v1_agents_service, 57);
+
+/**
+ * Request of ListClients.
+ *
+ * @generated from message switchboard.v1.ListClientsRequest
+ */
+export type ListClientsRequest = Message<"switchboard.v1.ListClientsRequest"> & {
+  /**
+   * Maximum clients per page: 0 means 20, more than 100 is capped at 100,
+   * negative is INVALID_ARGUMENT.
+   *
+   * @generated from field: int32 page_size = 1;
+   */
+  pageSize: number;
+
+  /**
+   * `next_page_token` of the previous page; empty for the first page.
+   *
+   * @generated from field: string page_token = 2;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message switchboard.v1.ListClientsRequest.
+ * Use `create(ListClientsRequestSchema)` to create a new message.
+ */
+export const ListClientsRequestSchema: GenMessage<ListClientsRequest> = /*@__PURE__*/
+  messageDesc(file_switchboard_v1_agents_service, 58);
+
+/**
+ * Response of ListClients.
+ *
+ * @generated from message switchboard.v1.ListClientsResponse
+ */
+export type ListClientsResponse = Message<"switchboard.v1.ListClientsResponse"> & {
+  /**
+   * The clients of this page.
+   *
+   * @generated from field: repeated switchboard.v1.Client clients = 1;
+   */
+  clients: Client[];
+
+  /**
+   * Token for the next page; empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+
+  /**
+   * How many clients the whole listing holds (`pagination.count`); 0 when
+   * iAdvize does not say.
+   *
+   * @generated from field: int32 total_size = 3;
+   */
+  totalSize: number;
+};
+
+/**
+ * Describes the message switchboard.v1.ListClientsResponse.
+ * Use `create(ListClientsResponseSchema)` to create a new message.
+ */
+export const ListClientsResponseSchema: GenMessage<ListClientsResponse> = /*@__PURE__*/
+  messageDesc(file_switchboard_v1_agents_service, 59);
+
+/**
+ * Request of GetClient.
+ *
+ * @generated from message switchboard.v1.GetClientRequest
+ */
+export type GetClientRequest = Message<"switchboard.v1.GetClientRequest"> & {
+  /**
+   * Required, positive. The client.
+   *
+   * @generated from field: int64 client_id = 1;
+   */
+  clientId: bigint;
+};
+
+/**
+ * Describes the message switchboard.v1.GetClientRequest.
+ * Use `create(GetClientRequestSchema)` to create a new message.
+ */
+export const GetClientRequestSchema: GenMessage<GetClientRequest> = /*@__PURE__*/
+  messageDesc(file_switchboard_v1_agents_service, 60);
+
+/**
+ * Response of GetClient.
+ *
+ * @generated from message switchboard.v1.GetClientResponse
+ */
+export type GetClientResponse = Message<"switchboard.v1.GetClientResponse"> & {
+  /**
+   * The client.
+   *
+   * @generated from field: switchboard.v1.Client client = 1;
+   */
+  client?: Client | undefined;
+};
+
+/**
+ * Describes the message switchboard.v1.GetClientResponse.
+ * Use `create(GetClientResponseSchema)` to create a new message.
+ */
+export const GetClientResponseSchema: GenMessage<GetClientResponse> = /*@__PURE__*/
+  messageDesc(file_switchboard_v1_agents_service, 61);
+
+/**
+ * An iAdvize website, field for field as documented.
+ *
+ * @generated from message switchboard.v1.Website
+ */
+export type Website = Message<"switchboard.v1.Website"> & {
+  /**
+   * Website id (`id`).
+   *
+   * @generated from field: int64 id = 1;
+   */
+  id: bigint;
+
+  /**
+   * URL (`url`): an absolute http(s) URL when written.
+   *
+   * @generated from field: string url = 2;
+   */
+  url: string;
+
+  /**
+   * Label (`label`).
+   *
+   * @generated from field: string label = 3;
+   */
+  label: string;
+
+  /**
+   * Client (`client_id`).
+   *
+   * @generated from field: int64 client_id = 4;
+   */
+  clientId: bigint;
+
+  /**
+   * Currency (`currency`), e.g. "EUR".
+   *
+   * @generated from field: string currency = 5;
+   */
+  currency: string;
+
+  /**
+   * Admin language (`language_admin`): one of en, de, es, it, pt, nl, se,
+   * tw, ja, ko or fr.
+   *
+   * @generated from field: string language_admin = 6;
+   */
+  languageAdmin: string;
+
+  /**
+   * Time zone (`timezone`), an IANA name when written, e.g. "Europe/Paris".
+   *
+   * @generated from field: string timezone = 7;
+   */
+  timezone: string;
+};
+
+/**
+ * Describes the message switchboard.v1.Website.
+ * Use `create(WebsiteSchema)` to create a new message.
+ */
+export const WebsiteSchema: GenMessage<Website> = /*@__PURE__*/
+  messageDesc(file_switchboard_v1_agents_service, 62);
+
+/**
+ * Request of ListWebsites.
+ *
+ * @generated from message switchboard.v1.ListWebsitesRequest
+ */
+export type ListWebsitesRequest = Message<"switchboard.v1.ListWebsitesRequest"> & {
+  /**
+   * Maximum websites per page: 0 means 20, more than 100 is capped at 100,
+   * negative is INVALID_ARGUMENT.
+   *
+   * @generated from field: int32 page_size = 1;
+   */
+  pageSize: number;
+
+  /**
+   * `next_page_token` of the previous page; empty for the first page.
+   *
+   * @generated from field: string page_token = 2;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message switchboard.v1.ListWebsitesRequest.
+ * Use `create(ListWebsitesRequestSchema)` to create a new message.
+ */
+export const ListWebsitesRequestSchema: GenMessage<ListWebsitesRequest> = /*@__PURE__*/
+  messageDesc(file_switchboard_v1_agents_service, 63);
+
+/**
+ * Response of ListWebsites.
+ *
+ * @generated from message switchboard.v1.ListWebsitesResponse
+ */
+export type ListWebsitesResponse = Message<"switchboard.v1.ListWebsitesResponse"> & {
+  /**
+   * The websites of this page.
+   *
+   * @generated from field: repeated switchboard.v1.Website websites = 1;
+   */
+  websites: Website[];
+
+  /**
+   * Token for the next page; empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+
+  /**
+   * How many websites the whole listing holds (`pagination.count`); 0 when
+   * iAdvize does not say.
+   *
+   * @generated from field: int32 total_size = 3;
+   */
+  totalSize: number;
+};
+
+/**
+ * Describes the message switchboard.v1.ListWebsitesResponse.
+ * Use `create(ListWebsitesResponseSchema)` to create a new message.
+ */
+export const ListWebsitesResponseSchema: GenMessage<ListWebsitesResponse> = /*@__PURE__*/
+  messageDesc(file_switchboard_v1_agents_service, 64);
+
+/**
+ * Request of GetWebsite.
+ *
+ * @generated from message switchboard.v1.GetWebsiteRequest
+ */
+export type GetWebsiteRequest = Message<"switchboard.v1.GetWebsiteRequest"> & {
+  /**
+   * Required, positive. The website.
+   *
+   * @generated from field: int64 website_id = 1;
+   */
+  websiteId: bigint;
+};
+
+/**
+ * Describes the message switchboard.v1.GetWebsiteRequest.
+ * Use `create(GetWebsiteRequestSchema)` to create a new message.
+ */
+export const GetWebsiteRequestSchema: GenMessage<GetWebsiteRequest> = /*@__PURE__*/
+  messageDesc(file_switchboard_v1_agents_service, 65);
+
+/**
+ * Response of GetWebsite.
+ *
+ * @generated from message switchboard.v1.GetWebsiteResponse
+ */
+export type GetWebsiteResponse = Message<"switchboard.v1.GetWebsiteResponse"> & {
+  /**
+   * The website.
+   *
+   * @generated from field: switchboard.v1.Website website = 1;
+   */
+  website?: Website | undefined;
+};
+
+/**
+ * Describes the message switchboard.v1.GetWebsiteResponse.
+ * Use `create(GetWebsiteResponseSchema)` to create a new message.
+ */
+export const GetWebsiteResponseSchema: GenMessage<GetWebsiteResponse> = /*@__PURE__*/
+  messageDesc(file_switchboard_v1_agents_service, 66);
+
+/**
+ * Request of UpdateWebsite.
+ *
+ * @generated from message switchboard.v1.UpdateWebsiteRequest
+ */
+export type UpdateWebsiteRequest = Message<"switchboard.v1.UpdateWebsiteRequest"> & {
+  /**
+   * Required. `website.id` names the website; the fields listed in
+   * `update_mask` carry the new values. Other fields are ignored.
+   *
+   * @generated from field: switchboard.v1.Website website = 1;
+   */
+  website?: Website | undefined;
+
+  /**
+   * Required, non-empty. The Website fields to change, by proto field name
+   * (camelCase in JSON): url, label, client_id, currency, language_admin,
+   * timezone. Exactly those fields are sent to iAdvize; `id`, unknown names
+   * and `*` are INVALID_ARGUMENT.
+   *
+   * @generated from field: google.protobuf.FieldMask update_mask = 2;
+   */
+  updateMask?: FieldMask | undefined;
+};
+
+/**
+ * Describes the message switchboard.v1.UpdateWebsiteRequest.
+ * Use `create(UpdateWebsiteRequestSchema)` to create a new message.
+ */
+export const UpdateWebsiteRequestSchema: GenMessage<UpdateWebsiteRequest> = /*@__PURE__*/
+  messageDesc(file_switchboard_v1_agents_service, 67);
+
+/**
+ * Response of UpdateWebsite.
+ *
+ * @generated from message switchboard.v1.UpdateWebsiteResponse
+ */
+export type UpdateWebsiteResponse = Message<"switchboard.v1.UpdateWebsiteResponse"> & {
+  /**
+   * The website as iAdvize answers after the change.
+   *
+   * @generated from field: switchboard.v1.Website website = 1;
+   */
+  website?: Website | undefined;
+};
+
+/**
+ * Describes the message switchboard.v1.UpdateWebsiteResponse.
+ * Use `create(UpdateWebsiteResponseSchema)` to create a new message.
+ */
+export const UpdateWebsiteResponseSchema: GenMessage<UpdateWebsiteResponse> = /*@__PURE__*/
+  messageDesc(file_switchboard_v1_agents_service, 68);
+
+/**
  * iAdvize role of an operator.
  *
  * @generated from enum switchboard.v1.AgentRole
@@ -2111,7 +2511,8 @@ export const AvailabilityChannelSchema: GenEnum<AvailabilityChannel> = /*@__PURE
  *   valid."); UNAVAILABLE when iAdvize is down, slow or answers 5xx. The
  *   iAdvize message is kept in the status message.
  * - iAdvize dates (`YYYY-MM-DD HH:MM:SS`) carry no zone: switchboard reads
- *   them in `vendors.iadvize.timezone` (an IANA name, UTC when unset).
+ *   them in `vendors.iadvize.timezone` (an IANA name, Europe/Paris when
+ *   unset: the doc's examples are written on the Paris clock).
  * - Lists page as AIP-158: `page_size` 0 means 20, more than 100 is capped at
  *   100 (the iAdvize `limit` maximum), negative is INVALID_ARGUMENT.
  *   `page_token` is opaque (switchboard keeps the next iAdvize `page`, the
@@ -2371,6 +2772,58 @@ export const AgentsService: GenService<{
     methodKind: "unary";
     input: typeof NotifyCallHangupRequestSchema;
     output: typeof NotifyCallHangupResponseSchema;
+  },
+  /**
+   * Lists the iAdvize clients the API key may see (GET /client).
+   *
+   * @generated from rpc switchboard.v1.AgentsService.ListClients
+   */
+  listClients: {
+    methodKind: "unary";
+    input: typeof ListClientsRequestSchema;
+    output: typeof ListClientsResponseSchema;
+  },
+  /**
+   * Returns one client (GET /client/{client_id}). NOT_FOUND when iAdvize
+   * does not know it.
+   *
+   * @generated from rpc switchboard.v1.AgentsService.GetClient
+   */
+  getClient: {
+    methodKind: "unary";
+    input: typeof GetClientRequestSchema;
+    output: typeof GetClientResponseSchema;
+  },
+  /**
+   * Lists the websites (GET /website).
+   *
+   * @generated from rpc switchboard.v1.AgentsService.ListWebsites
+   */
+  listWebsites: {
+    methodKind: "unary";
+    input: typeof ListWebsitesRequestSchema;
+    output: typeof ListWebsitesResponseSchema;
+  },
+  /**
+   * Returns one website (GET /website/{website_id}).
+   *
+   * @generated from rpc switchboard.v1.AgentsService.GetWebsite
+   */
+  getWebsite: {
+    methodKind: "unary";
+    input: typeof GetWebsiteRequestSchema;
+    output: typeof GetWebsiteResponseSchema;
+  },
+  /**
+   * Changes the fields of a website named in `update_mask` (PUT
+   * /website/{id}, only those fields sent) and returns the website.
+   *
+   * @generated from rpc switchboard.v1.AgentsService.UpdateWebsite
+   */
+  updateWebsite: {
+    methodKind: "unary";
+    input: typeof UpdateWebsiteRequestSchema;
+    output: typeof UpdateWebsiteResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_switchboard_v1_agents_service, 0);

@@ -602,7 +602,11 @@ export const CallContextService: GenService<{
     output: typeof StreamCallUpdatesResponseSchema;
   },
   /**
-   * Reads the CCAI customer flags of a CCAI call.
+   * Reads the CCAI customer flags of a CCAI call. Any CCAI call, also one
+   * switchboard did not create (an inbound call): a `ccai_call_id` switchboard
+   * has never seen is asked of CCAI, and once CCAI answers, the call is
+   * recorded under it (GetCall and the other RPCs then find it). A CCAI 404
+   * means "check your subdomain" in its documentation: FAILED_PRECONDITION.
    *
    * @generated from rpc switchboard.v1.CallContextService.GetCustomerFlags
    */
@@ -613,7 +617,7 @@ export const CallContextService: GenService<{
   },
   /**
    * Changes the CCAI customer flags of a CCAI call; unset fields are left as
-   * they are.
+   * they are. Any CCAI call, as for GetCustomerFlags.
    *
    * @generated from rpc switchboard.v1.CallContextService.UpdateCustomerFlags
    */

@@ -6,7 +6,7 @@ import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobu
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
-import type { Call, CallRef, Provider } from "./call_pb";
+import type { Call, CallRef, LegKind, Provider } from "./call_pb";
 import { file_switchboard_v1_call } from "./call_pb";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file switchboard/v1/outbound_dial_service.proto.
  */
 export const file_switchboard_v1_outbound_dial_service: GenFile = /*@__PURE__*/
-  fileDesc("Cipzd2l0Y2hib2FyZC92MS9vdXRib3VuZF9kaWFsX3NlcnZpY2UucHJvdG8SDnN3aXRjaGJvYXJkLnYxIrYBCgtEaWFsUmVxdWVzdBIqCghwcm92aWRlchgBIAEoDjIYLnN3aXRjaGJvYXJkLnYxLlByb3ZpZGVyEg0KBWFnZW50GAIgASgJEhoKEmRlc3RpbmF0aW9uX251bWJlchgDIAEoCRIXCg9vdXRib3VuZF9udW1iZXIYBCABKAkSEQoJdGlja2V0X2lkGAUgASgJEhAKCGxhbmd1YWdlGAYgASgJEhIKCnJlcXVlc3RfaWQYByABKAkiMgoMRGlhbFJlc3BvbnNlEiIKBGNhbGwYASABKAsyFC5zd2l0Y2hib2FyZC52MS5DYWxsItkBChhDcmVhdGVJbmJvdW5kQ2FsbFJlcXVlc3QSDwoHbWVudV9pZBgBIAEoAxIXCg9lbmRfdXNlcl9udW1iZXIYAiABKAkSEQoJdGlja2V0X2lkGAMgASgJEhAKCGxhbmd1YWdlGAQgASgJEkEKFHJlY29yZGluZ19wZXJtaXNzaW9uGAUgASgOMiMuc3dpdGNoYm9hcmQudjEuUmVjb3JkaW5nUGVybWlzc2lvbhIXCg9vdXRib3VuZF9udW1iZXIYBiABKAkSEgoKcmVxdWVzdF9pZBgHIAEoCSI/ChlDcmVhdGVJbmJvdW5kQ2FsbFJlc3BvbnNlEiIKBGNhbGwYASABKAsyFC5zd2l0Y2hib2FyZC52MS5DYWxsIpsCChNTY2hlZHVsZUNhbGxSZXF1ZXN0Eg8KB21lbnVfaWQYASABKAMSFwoPZW5kX3VzZXJfbnVtYmVyGAIgASgJEhEKCXRpY2tldF9pZBgDIAEoCRIQCghsYW5ndWFnZRgEIAEoCRJBChRyZWNvcmRpbmdfcGVybWlzc2lvbhgFIAEoDjIjLnN3aXRjaGJvYXJkLnYxLlJlY29yZGluZ1Blcm1pc3Npb24SMAoMc2NoZWR1bGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCgtwYXJlbnRfY2FsbBgHIAEoCzIXLnN3aXRjaGJvYXJkLnYxLkNhbGxSZWYSEgoKcmVxdWVzdF9pZBgIIAEoCSI6ChRTY2hlZHVsZUNhbGxSZXNwb25zZRIiCgRjYWxsGAEgASgLMhQuc3dpdGNoYm9hcmQudjEuQ2FsbCqiAQoTUmVjb3JkaW5nUGVybWlzc2lvbhIkCiBSRUNPUkRJTkdfUEVSTUlTU0lPTl9VTlNQRUNJRklFRBAAEiIKHlJFQ09SRElOR19QRVJNSVNTSU9OX05PVF9BU0tFRBABEiAKHFJFQ09SRElOR19QRVJNSVNTSU9OX0dSQU5URUQQAhIfChtSRUNPUkRJTkdfUEVSTUlTU0lPTl9ERU5JRUQQAzKdAgoTT3V0Ym91bmREaWFsU2VydmljZRJBCgREaWFsEhsuc3dpdGNoYm9hcmQudjEuRGlhbFJlcXVlc3QaHC5zd2l0Y2hib2FyZC52MS5EaWFsUmVzcG9uc2USaAoRQ3JlYXRlSW5ib3VuZENhbGwSKC5zd2l0Y2hib2FyZC52MS5DcmVhdGVJbmJvdW5kQ2FsbFJlcXVlc3QaKS5zd2l0Y2hib2FyZC52MS5DcmVhdGVJbmJvdW5kQ2FsbFJlc3BvbnNlElkKDFNjaGVkdWxlQ2FsbBIjLnN3aXRjaGJvYXJkLnYxLlNjaGVkdWxlQ2FsbFJlcXVlc3QaJC5zd2l0Y2hib2FyZC52MS5TY2hlZHVsZUNhbGxSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp, file_switchboard_v1_call]);
+  fileDesc("Cipzd2l0Y2hib2FyZC92MS9vdXRib3VuZF9kaWFsX3NlcnZpY2UucHJvdG8SDnN3aXRjaGJvYXJkLnYxIs8BCgtEaWFsUmVxdWVzdBIqCghwcm92aWRlchgBIAEoDjIYLnN3aXRjaGJvYXJkLnYxLlByb3ZpZGVyEg0KBWFnZW50GAIgASgJEhoKEmRlc3RpbmF0aW9uX251bWJlchgDIAEoCRIXCg9vdXRib3VuZF9udW1iZXIYBCABKAkSEQoJdGlja2V0X2lkGAUgASgJEhAKCGxhbmd1YWdlGAYgASgJEhIKCnJlcXVlc3RfaWQYByABKAkSFwoPb3V0Ym91bmRfcHJlZml4GAggASgJIjIKDERpYWxSZXNwb25zZRIiCgRjYWxsGAEgASgLMhQuc3dpdGNoYm9hcmQudjEuQ2FsbCLZAQoYQ3JlYXRlSW5ib3VuZENhbGxSZXF1ZXN0Eg8KB21lbnVfaWQYASABKAMSFwoPZW5kX3VzZXJfbnVtYmVyGAIgASgJEhEKCXRpY2tldF9pZBgDIAEoCRIQCghsYW5ndWFnZRgEIAEoCRJBChRyZWNvcmRpbmdfcGVybWlzc2lvbhgFIAEoDjIjLnN3aXRjaGJvYXJkLnYxLlJlY29yZGluZ1Blcm1pc3Npb24SFwoPb3V0Ym91bmRfbnVtYmVyGAYgASgJEhIKCnJlcXVlc3RfaWQYByABKAkiPwoZQ3JlYXRlSW5ib3VuZENhbGxSZXNwb25zZRIiCgRjYWxsGAEgASgLMhQuc3dpdGNoYm9hcmQudjEuQ2FsbCKbAgoTU2NoZWR1bGVDYWxsUmVxdWVzdBIPCgdtZW51X2lkGAEgASgDEhcKD2VuZF91c2VyX251bWJlchgCIAEoCRIRCgl0aWNrZXRfaWQYAyABKAkSEAoIbGFuZ3VhZ2UYBCABKAkSQQoUcmVjb3JkaW5nX3Blcm1pc3Npb24YBSABKA4yIy5zd2l0Y2hib2FyZC52MS5SZWNvcmRpbmdQZXJtaXNzaW9uEjAKDHNjaGVkdWxlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoLcGFyZW50X2NhbGwYByABKAsyFy5zd2l0Y2hib2FyZC52MS5DYWxsUmVmEhIKCnJlcXVlc3RfaWQYCCABKAkiOgoUU2NoZWR1bGVDYWxsUmVzcG9uc2USIgoEY2FsbBgBIAEoCzIULnN3aXRjaGJvYXJkLnYxLkNhbGwiZgoXR2V0Q2FsbFJlY29yZGluZ1JlcXVlc3QSJQoEY2FsbBgBIAEoCzIXLnN3aXRjaGJvYXJkLnYxLkNhbGxSZWYSJAoDbGVnGAIgASgOMhcuc3dpdGNoYm9hcmQudjEuTGVnS2luZCJuChhHZXRDYWxsUmVjb3JkaW5nUmVzcG9uc2USFAoMY29udGVudF90eXBlGAEgASgJEhsKDmNvbnRlbnRfbGVuZ3RoGAIgASgDSACIAQESDAoEZGF0YRgDIAEoDEIRCg9fY29udGVudF9sZW5ndGgqogEKE1JlY29yZGluZ1Blcm1pc3Npb24SJAogUkVDT1JESU5HX1BFUk1JU1NJT05fVU5TUEVDSUZJRUQQABIiCh5SRUNPUkRJTkdfUEVSTUlTU0lPTl9OT1RfQVNLRUQQARIgChxSRUNPUkRJTkdfUEVSTUlTU0lPTl9HUkFOVEVEEAISHwobUkVDT1JESU5HX1BFUk1JU1NJT05fREVOSUVEEAMyhgMKE091dGJvdW5kRGlhbFNlcnZpY2USQQoERGlhbBIbLnN3aXRjaGJvYXJkLnYxLkRpYWxSZXF1ZXN0Ghwuc3dpdGNoYm9hcmQudjEuRGlhbFJlc3BvbnNlEmgKEUNyZWF0ZUluYm91bmRDYWxsEiguc3dpdGNoYm9hcmQudjEuQ3JlYXRlSW5ib3VuZENhbGxSZXF1ZXN0Gikuc3dpdGNoYm9hcmQudjEuQ3JlYXRlSW5ib3VuZENhbGxSZXNwb25zZRJZCgxTY2hlZHVsZUNhbGwSIy5zd2l0Y2hib2FyZC52MS5TY2hlZHVsZUNhbGxSZXF1ZXN0GiQuc3dpdGNoYm9hcmQudjEuU2NoZWR1bGVDYWxsUmVzcG9uc2USZwoQR2V0Q2FsbFJlY29yZGluZxInLnN3aXRjaGJvYXJkLnYxLkdldENhbGxSZWNvcmRpbmdSZXF1ZXN0Giguc3dpdGNoYm9hcmQudjEuR2V0Q2FsbFJlY29yZGluZ1Jlc3BvbnNlMAFiBnByb3RvMw", [file_google_protobuf_timestamp, file_switchboard_v1_call]);
 
 /**
  * Request of Dial.
@@ -77,6 +77,18 @@ export type DialRequest = Message<"switchboard.v1.DialRequest"> & {
    * @generated from field: string request_id = 7;
    */
   requestId: string;
+
+  /**
+   * FocalScope only: the outbound queue's prefix (digits, `*` and `#`, at
+   * most 16), dialled before the number "in the same way as dialed from a desk
+   * phone". FocalScope is asked to dial the prefix then the number's keys:
+   * its digits, a leading `+` as the international prefix `00`, without the
+   * spaces, dashes, dots or parentheses it was typed with (the call's
+   * `destination_phone` keeps it as typed).
+   *
+   * @generated from field: string outbound_prefix = 8;
+   */
+  outboundPrefix: string;
 };
 
 /**
@@ -242,7 +254,10 @@ export type ScheduleCallRequest = Message<"switchboard.v1.ScheduleCallRequest"> 
 
   /**
    * An earlier CCAI call to attach the new one to (sent as `call_id`); by our
-   * `id` or its `ccai_call_id`.
+   * `id` or its `ccai_call_id`. A `ccai_call_id` switchboard has never seen (an
+   * inbound CCAI call) is checked with CCAI (its customer_flag) and recorded
+   * before the call is scheduled; a CCAI 404 is FAILED_PRECONDITION ("check
+   * your subdomain").
    *
    * @generated from field: switchboard.v1.CallRef parent_call = 7;
    */
@@ -283,6 +298,75 @@ export type ScheduleCallResponse = Message<"switchboard.v1.ScheduleCallResponse"
  */
 export const ScheduleCallResponseSchema: GenMessage<ScheduleCallResponse> = /*@__PURE__*/
   messageDesc(file_switchboard_v1_outbound_dial_service, 5);
+
+/**
+ * Request of GetCallRecording.
+ *
+ * @generated from message switchboard.v1.GetCallRecordingRequest
+ */
+export type GetCallRecordingRequest = Message<"switchboard.v1.GetCallRecordingRequest"> & {
+  /**
+   * Required. The FocalScope dial, by any reference: our `id`, its
+   * `focalscope_request_id`, or the `focalscope_call_id` / `call_uuid` of
+   * either leg.
+   *
+   * @generated from field: switchboard.v1.CallRef call = 1;
+   */
+  call?: CallRef | undefined;
+
+  /**
+   * Which leg's recording: LEG_KIND_CUSTOMER (the dialled party's call, the
+   * default when unset) or LEG_KIND_AGENT.
+   *
+   * @generated from field: switchboard.v1.LegKind leg = 2;
+   */
+  leg: LegKind;
+};
+
+/**
+ * Describes the message switchboard.v1.GetCallRecordingRequest.
+ * Use `create(GetCallRecordingRequestSchema)` to create a new message.
+ */
+export const GetCallRecordingRequestSchema: GenMessage<GetCallRecordingRequest> = /*@__PURE__*/
+  messageDesc(file_switchboard_v1_outbound_dial_service, 6);
+
+/**
+ * Response of GetCallRecording: one chunk of the recording.
+ *
+ * @generated from message switchboard.v1.GetCallRecordingResponse
+ */
+export type GetCallRecordingResponse = Message<"switchboard.v1.GetCallRecordingResponse"> & {
+  /**
+   * First message only: the media type the PBX gave (e.g. "audio/wav");
+   * empty when it gave none.
+   *
+   * @generated from field: string content_type = 1;
+   */
+  contentType: string;
+
+  /**
+   * First message only: the recording's size in bytes when the PBX gave it
+   * (Content-Length); unset otherwise.
+   *
+   * @generated from field: optional int64 content_length = 2;
+   */
+  contentLength?: bigint | undefined;
+
+  /**
+   * The next bytes of the recording, in order (at most 64 KiB per message;
+   * the first message may be empty for an empty recording).
+   *
+   * @generated from field: bytes data = 3;
+   */
+  data: Uint8Array;
+};
+
+/**
+ * Describes the message switchboard.v1.GetCallRecordingResponse.
+ * Use `create(GetCallRecordingResponseSchema)` to create a new message.
+ */
+export const GetCallRecordingResponseSchema: GenMessage<GetCallRecordingResponse> = /*@__PURE__*/
+  messageDesc(file_switchboard_v1_outbound_dial_service, 7);
 
 /**
  * CCAI recording permission of a call.
@@ -369,6 +453,25 @@ export const OutboundDialService: GenService<{
     methodKind: "unary";
     input: typeof ScheduleCallRequestSchema;
     output: typeof ScheduleCallResponseSchema;
+  },
+  /**
+   * Downloads the recording of one leg of a FocalScope dial from the PBX
+   * (`vendors.focalscope.recording_url`), streamed through as it arrives:
+   * the first message carries the content type and length, every message a
+   * chunk of the bytes. Errors: INVALID_ARGUMENT (field named);
+   * FAILED_PRECONDITION when `vendors.focalscope.recording_url` is unset or
+   * the call is not a FocalScope dial; NOT_FOUND when the call or the leg is
+   * unknown, when FocalScope did not report the leg as recorded
+   * (`IsCallRecorded` empty in its callbacks; nothing is asked of the PBX), or
+   * when the PBX answers 404; UNAVAILABLE when the PBX fails, or stops sending
+   * for longer than `vendors.focalscope.timeout_ms` mid-download.
+   *
+   * @generated from rpc switchboard.v1.OutboundDialService.GetCallRecording
+   */
+  getCallRecording: {
+    methodKind: "server_streaming";
+    input: typeof GetCallRecordingRequestSchema;
+    output: typeof GetCallRecordingResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_switchboard_v1_outbound_dial_service, 0);

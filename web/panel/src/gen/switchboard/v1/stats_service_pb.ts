@@ -4,8 +4,8 @@
 
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Duration, Timestamp, Value } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { Duration, FieldMask, Timestamp, Value } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_protobuf_struct, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Provider } from "./call_pb";
 import { file_switchboard_v1_call } from "./call_pb";
 import type { Message } from "@bufbuild/protobuf";
@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file switchboard/v1/stats_service.proto.
  */
 export const file_switchboard_v1_stats_service: GenFile = /*@__PURE__*/
-  fileDesc("CiJzd2l0Y2hib2FyZC92MS9zdGF0c19zZXJ2aWNlLnByb3RvEg5zd2l0Y2hib2FyZC52MSKYAQoQT3B0aWNvQ2FsbEZpbHRlchISCgpzdGFydF9kYXRlGAEgASgJEhAKCGVuZF9kYXRlGAIgASgJEg0KBXBob25lGAMgASgJEhYKDnRyYWNraW5nX3Bob25lGAQgASgJEhQKDGNhbGxlcl9waG9uZRgFIAEoCRIhChlvZmZsaW5lX3Bob25lX2Rlc2NyaXB0aW9uGAYgASgJItgDChBPcHRpY29DYWxsUmVjb3JkEi4KCnN0YXJ0X2RhdGUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBmNhbGxlchgCIAEoCRIXCg90cmFja2luZ19udW1iZXIYAyABKAkSDQoFcGhvbmUYBCABKAkSNwoMdHJpZ2dlcl90eXBlGAUgASgOMiEuc3dpdGNoYm9hcmQudjEuT3B0aWNvVHJpZ2dlclR5cGUSGAoQdHJpZ2dlcl90eXBlX3JhdxgGIAEoCRIOCgZzb3VyY2UYByABKAkSCwoDdXJsGAggASgJEg8KB3JlZmVyZXIYCSABKAkSDwoHa2V5d29yZBgKIAEoCRIRCgljYWxsX3BhdGgYCyADKAkSDgoGc3RhdHVzGAwgASgJEhgKEGR1cmF0aW9uX3NlY29uZHMYDSABKAMSDwoHcmV2ZW51ZRgOIAEoARIOCgZrZXlwYWQYDyABKAkSEwoLaXNfcmVkaXJlY3QYECABKAgSGAoQZXhwaXJlZF9yZWRpcmVjdBgRIAEoCBIrCgtjbGllbnRfZGF0YRgSIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZRIQCgh2aXNpdF9pZBgTIAEoCSJZChJFeHBvcnRDYWxsc1JlcXVlc3QSMAoGZmlsdGVyGAEgASgLMiAuc3dpdGNoYm9hcmQudjEuT3B0aWNvQ2FsbEZpbHRlchIRCglwYWdlX3NpemUYAiABKAUibQoTRXhwb3J0Q2FsbHNSZXNwb25zZRIxCgdyZWNvcmRzGAEgAygLMiAuc3dpdGNoYm9hcmQudjEuT3B0aWNvQ2FsbFJlY29yZBIVCg10b3RhbF9yZXN1bHRzGAIgASgDEgwKBHBhZ2UYAyABKAUiSAoUR2V0Q2FsbHNCeURheVJlcXVlc3QSMAoGZmlsdGVyGAEgASgLMiAuc3dpdGNoYm9hcmQudjEuT3B0aWNvQ2FsbEZpbHRlciJXCg1DYWxsc0J5RGF5Um93EgwKBGRhdGUYASABKAkSDQoFY2FsbHMYAiABKAMSGAoQZHVyYXRpb25fc2Vjb25kcxgDIAEoAxIPCgdyZXZlbnVlGAQgASgBIkwKEENhbGxzQnlEYXlUb3RhbHMSDQoFY2FsbHMYASABKAMSGAoQZHVyYXRpb25fc2Vjb25kcxgCIAEoAxIPCgdyZXZlbnVlGAMgASgBInYKFUdldENhbGxzQnlEYXlSZXNwb25zZRIrCgRyb3dzGAEgAygLMh0uc3dpdGNoYm9hcmQudjEuQ2FsbHNCeURheVJvdxIwCgZ0b3RhbHMYAiABKAsyIC5zd2l0Y2hib2FyZC52MS5DYWxsc0J5RGF5VG90YWxzIsoCChRHZXRTdGF0aXN0aWNzUmVxdWVzdBIUCgx3ZWJzaXRlX2xpc3QYASADKAMSMQoHY2hhbm5lbBgCIAEoDjIgLnN3aXRjaGJvYXJkLnYxLlN0YXRpc3RpY0NoYW5uZWwSMwoIcmVzb3VyY2UYAyABKA4yIS5zd2l0Y2hib2FyZC52MS5TdGF0aXN0aWNSZXNvdXJjZRITCgtyZXNvdXJjZV9pZBgEIAEoAxISCgppbmRpY2F0b3JzGAUgAygJEigKBGZyb20YBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiYKAnRvGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI5CgtncmFudWxhcml0eRgIIAEoDjIkLnN3aXRjaGJvYXJkLnYxLlN0YXRpc3RpY0dyYW51bGFyaXR5InYKFFN0YXRpc3RpY1BlcmlvZFZhbHVlEjAKDHBlcmlvZF9zdGFydBgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoFdmFsdWUYAiABKAFIAIgBARIOCgZwZXJpb2QYAyABKAlCCAoGX3ZhbHVlIoEBChdTdGF0aXN0aWNJbmRpY2F0b3JWYWx1ZRIRCglpbmRpY2F0b3IYASABKAkSEgoFdmFsdWUYAiABKAFIAIgBARI1CgdwZXJpb2RzGAMgAygLMiQuc3dpdGNoYm9hcmQudjEuU3RhdGlzdGljUGVyaW9kVmFsdWVCCAoGX3ZhbHVlIn0KElJlc291cmNlU3RhdGlzdGljcxITCgtyZXNvdXJjZV9pZBgBIAEoAxIVCg1yZXNvdXJjZV9uYW1lGAIgASgJEjsKCmluZGljYXRvcnMYAyADKAsyJy5zd2l0Y2hib2FyZC52MS5TdGF0aXN0aWNJbmRpY2F0b3JWYWx1ZSJOChVHZXRTdGF0aXN0aWNzUmVzcG9uc2USNQoJcmVzb3VyY2VzGAEgAygLMiIuc3dpdGNoYm9hcmQudjEuUmVzb3VyY2VTdGF0aXN0aWNzIsEBChNDb252ZXJzYXRpb25NZXNzYWdlEjUKBHR5cGUYASABKA4yJy5zd2l0Y2hib2FyZC52MS5Db252ZXJzYXRpb25NZXNzYWdlVHlwZRIoCgR0aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgdjb250ZW50GAMgASgJEiAKE2NsaWVudF90aW1lc3RhbXBfbXMYBCABKANIAIgBAUIWChRfY2xpZW50X3RpbWVzdGFtcF9tcyLZAwoMQ29udmVyc2F0aW9uEgoKAmlkGAEgASgDEjQKB2NoYW5uZWwYAiABKA4yIy5zd2l0Y2hib2FyZC52MS5Db252ZXJzYXRpb25DaGFubmVsEhMKC3Zpc2l0b3JfdWlkGAMgASgJEjQKB2hpc3RvcnkYBCADKAsyIy5zd2l0Y2hib2FyZC52MS5Db252ZXJzYXRpb25NZXNzYWdlEhMKC2hpc3RvcnlfcmF3GAUgASgJEhcKD29wZXJhdG9yX2Fuc3dlchgGIAEoCBIXCg9vcGVyYXRvcl9jbG9zZWQYByABKAgSFAoMd2FpdGluZ19saXN0GAggASgIEhEKCXBhZ2VfdHlwZRgJIAEoCRIuCgpjcmVhdGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCgljbG9zZWRfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCndlYnNpdGVfaWQYDCABKAMSEwoLb3BlcmF0b3JfaWQYDSABKAMSEAoIc2tpbGxfaWQYDiABKAMSEAoIdGFnX2xpc3QYDyADKAMSDwoHcnVsZV9pZBgQIAEoAxIPCgd4bXBwX2lkGBEgASgJIrkCChhMaXN0Q29udmVyc2F0aW9uc1JlcXVlc3QSNAoHY2hhbm5lbBgBIAEoDjIjLnN3aXRjaGJvYXJkLnYxLkNvbnZlcnNhdGlvbkNoYW5uZWwSKAoEZnJvbRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJgoCdG8YAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCndlYnNpdGVfaWQYBCABKAMSEwoLb3BlcmF0b3JfaWQYBSABKAMSEgoKdmlzaXRvcl9pZBgGIAEoAxIQCghza2lsbF9pZBgHIAEoAxIOCgZ0YWdfaWQYCCABKAMSDwoHcnVsZV9pZBgJIAEoAxIRCglwYWdlX3NpemUYCiABKAUSEgoKcGFnZV90b2tlbhgLIAEoCSJpChlMaXN0Q29udmVyc2F0aW9uc1Jlc3BvbnNlEjMKDWNvbnZlcnNhdGlvbnMYASADKAsyHC5zd2l0Y2hib2FyZC52MS5Db252ZXJzYXRpb24SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjEKFkdldENvbnZlcnNhdGlvblJlcXVlc3QSFwoPY29udmVyc2F0aW9uX2lkGAEgASgDIk0KF0dldENvbnZlcnNhdGlvblJlc3BvbnNlEjIKDGNvbnZlcnNhdGlvbhgBIAEoCzIcLnN3aXRjaGJvYXJkLnYxLkNvbnZlcnNhdGlvbiL1AQoLVHJhbnNhY3Rpb24SCgoCaWQYASABKAMSEwoLZXh0ZXJuYWxfaWQYAiABKAkSEwoLdmlzaXRvcl91aWQYAyABKAkSFQoNdmlzaXRvcl9lbWFpbBgEIAEoCRIOCgZhbW91bnQYBSABKAESLgoKY3JlYXRlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKd2Vic2l0ZV9pZBgHIAEoAxITCgtvcGVyYXRvcl9pZBgIIAEoAxIcCg9jb252ZXJzYXRpb25faWQYCSABKANIAIgBAUISChBfY29udmVyc2F0aW9uX2lkIoICChdMaXN0VHJhbnNhY3Rpb25zUmVxdWVzdBISCgp3ZWJzaXRlX2lkGAEgASgDEhMKC29wZXJhdG9yX2lkGAIgASgDEhkKD2NvbnZlcnNhdGlvbl9pZBgDIAEoA0gAEhoKEGhhc19jb252ZXJzYXRpb24YBCABKAhIABIoCgRmcm9tGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBImCgJ0bxgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJcGFnZV9zaXplGAcgASgFEhIKCnBhZ2VfdG9rZW4YCCABKAlCDgoMY29udmVyc2F0aW9uImYKGExpc3RUcmFuc2FjdGlvbnNSZXNwb25zZRIxCgx0cmFuc2FjdGlvbnMYASADKAsyGy5zd2l0Y2hib2FyZC52MS5UcmFuc2FjdGlvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiLwoVR2V0VHJhbnNhY3Rpb25SZXF1ZXN0EhYKDnRyYW5zYWN0aW9uX2lkGAEgASgDIkoKFkdldFRyYW5zYWN0aW9uUmVzcG9uc2USMAoLdHJhbnNhY3Rpb24YASABKAsyGy5zd2l0Y2hib2FyZC52MS5UcmFuc2FjdGlvbiLgAQoMU2F0aXNmYWN0aW9uEgoKAmlkGAEgASgDEhQKDG5vdGVfd2VsY29tZRgCIAEoARIXCg9ub3RlX3Jlc29sdXRpb24YAyABKAESEgoKbm90ZV9kZWxheRgEIAEoARIPCgdjb21tZW50GAUgASgJEi4KCmNyZWF0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCndlYnNpdGVfaWQYByABKAMSEwoLb3BlcmF0b3JfaWQYCCABKAMSFwoPY29udmVyc2F0aW9uX2lkGAkgASgDItUBChhMaXN0U2F0aXNmYWN0aW9uc1JlcXVlc3QSEgoKd2Vic2l0ZV9pZBgBIAEoAxITCgtvcGVyYXRvcl9pZBgCIAEoAxIXCg9jb252ZXJzYXRpb25faWQYAyABKAMSKAoEZnJvbRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJgoCdG8YBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCXBhZ2Vfc2l6ZRgGIAEoBRISCgpwYWdlX3Rva2VuGAcgASgJImkKGUxpc3RTYXRpc2ZhY3Rpb25zUmVzcG9uc2USMwoNc2F0aXNmYWN0aW9ucxgBIAMoCzIcLnN3aXRjaGJvYXJkLnYxLlNhdGlzZmFjdGlvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiMQoWR2V0U2F0aXNmYWN0aW9uUmVxdWVzdBIXCg9zYXRpc2ZhY3Rpb25faWQYASABKAMiTQoXR2V0U2F0aXNmYWN0aW9uUmVzcG9uc2USMgoMc2F0aXNmYWN0aW9uGAEgASgLMhwuc3dpdGNoYm9hcmQudjEuU2F0aXNmYWN0aW9uIuYBCgtDYWxsTWVldGluZxIKCgJpZBgBIAEoAxIUCgxwaG9uZV9udW1iZXIYAiABKAkSEwoLdmlzaXRvcl91aWQYAyABKAkSMQoGc3RhdHVzGAQgASgOMiEuc3dpdGNoYm9hcmQudjEuQ2FsbE1lZXRpbmdTdGF0dXMSLAoIc3RhcnRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCndlYnNpdGVfaWQYBiABKAMSGQoRdGFyZ2V0aW5nX3J1bGVfaWQYByABKAMSEAoIc2tpbGxfaWQYCCABKAMipgEKF0xpc3RDYWxsTWVldGluZ3NSZXF1ZXN0EhIKCndlYnNpdGVfaWQYASABKAMSKAoEZnJvbRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJgoCdG8YAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCXBhZ2Vfc2l6ZRgEIAEoBRISCgpwYWdlX3Rva2VuGAUgASgJImcKGExpc3RDYWxsTWVldGluZ3NSZXNwb25zZRIyCg1jYWxsX21lZXRpbmdzGAEgAygLMhsuc3dpdGNoYm9hcmQudjEuQ2FsbE1lZXRpbmcSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjAKFUdldENhbGxNZWV0aW5nUmVxdWVzdBIXCg9jYWxsX21lZXRpbmdfaWQYASABKAMiSwoWR2V0Q2FsbE1lZXRpbmdSZXNwb25zZRIxCgxjYWxsX21lZXRpbmcYASABKAsyGy5zd2l0Y2hib2FyZC52MS5DYWxsTWVldGluZyLWAQoTR2V0RGlhbFN0YXRzUmVxdWVzdBIoCgRmcm9tGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBImCgJ0bxgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKgoIcHJvdmlkZXIYAyABKA4yGC5zd2l0Y2hib2FyZC52MS5Qcm92aWRlchINCgVhZ2VudBgEIAEoCRIyCghncm91cF9ieRgFIAEoDjIgLnN3aXRjaGJvYXJkLnYxLkRpYWxTdGF0c0dyb3VwQnkiyQMKDERpYWxTdGF0c1JvdxIqCghwcm92aWRlchgBIAEoDjIYLnN3aXRjaGJvYXJkLnYxLlByb3ZpZGVyEg0KBWFnZW50GAIgASgJEg0KBWRpYWxzGAMgASgDEhkKEWFuc3dlcmVkX2J5X2FnZW50GAQgASgDEhEKCWNvbm5lY3RlZBgFIAEoAxIXCg9taXNzZWRfYnlfYWdlbnQYBiABKAMSGgoSbWlzc2VkX2J5X2N1c3RvbWVyGAcgASgDEg4KBmZhaWxlZBgIIAEoAxIPCgd1bmtub3duGAkgASgDEhMKC2Fuc3dlcl9yYXRlGAogASgBEjUKEnRpbWVfdG9fcGlja3VwX3A1MBgLIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhI1ChJ0aW1lX3RvX3BpY2t1cF9wOTUYDCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SMgoPdGFsa190aW1lX3RvdGFsGA0gASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEjQKEXRhbGtfdGltZV9hdmVyYWdlGA4gASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uInEKFEdldERpYWxTdGF0c1Jlc3BvbnNlEioKBHJvd3MYASADKAsyHC5zd2l0Y2hib2FyZC52MS5EaWFsU3RhdHNSb3cSLQoHb3ZlcmFsbBgCIAEoCzIcLnN3aXRjaGJvYXJkLnYxLkRpYWxTdGF0c1JvdyrOAQoRT3B0aWNvVHJpZ2dlclR5cGUSIwofT1BUSUNPX1RSSUdHRVJfVFlQRV9VTlNQRUNJRklFRBAAEh4KGk9QVElDT19UUklHR0VSX1RZUEVfTk9STUFMEAESIQodT1BUSUNPX1RSSUdHRVJfVFlQRV9DQUxMX0JBQ0sQAhImCiJPUFRJQ09fVFJJR0dFUl9UWVBFX0FVVE9NQVRJQ19SVUxFEAMSKQolT1BUSUNPX1RSSUdHRVJfVFlQRV9NQU5VQUxfSU5WSVRBVElPThAEKtsCChBTdGF0aXN0aWNDaGFubmVsEiEKHVNUQVRJU1RJQ19DSEFOTkVMX1VOU1BFQ0lGSUVEEAASGgoWU1RBVElTVElDX0NIQU5ORUxfQ0hBVBABEhoKFlNUQVRJU1RJQ19DSEFOTkVMX0NBTEwQAhIeChpTVEFUSVNUSUNfQ0hBTk5FTF9GQUNFQk9PSxADEh0KGVNUQVRJU1RJQ19DSEFOTkVMX1RXSVRURVIQBBI0CjBTVEFUSVNUSUNfQ0hBTk5FTF9GQUNFQk9PS19CVVNJTkVTU19PTl9NRVNTRU5HRVIQBRIfChtTVEFUSVNUSUNfQ0hBTk5FTF9JTlNUQUdSQU0QBhIZChVTVEFUSVNUSUNfQ0hBTk5FTF9TTVMQBxIeChpTVEFUSVNUSUNfQ0hBTk5FTF9XSEFUU0FQUBAIEhsKF1NUQVRJU1RJQ19DSEFOTkVMX1ZJREVPEAkq+AEKEVN0YXRpc3RpY1Jlc291cmNlEiIKHlNUQVRJU1RJQ19SRVNPVVJDRV9VTlNQRUNJRklFRBAAEh8KG1NUQVRJU1RJQ19SRVNPVVJDRV9PUEVSQVRPUhABEhwKGFNUQVRJU1RJQ19SRVNPVVJDRV9HUk9VUBACEhwKGFNUQVRJU1RJQ19SRVNPVVJDRV9TS0lMTBADEhsKF1NUQVRJU1RJQ19SRVNPVVJDRV9SVUxFEAQSIwofU1RBVElTVElDX1JFU09VUkNFX0NPTlRBQ1RfVFlQRRAFEiAKHFNUQVRJU1RJQ19SRVNPVVJDRV9QQUdFX1RZUEUQBiqdAQoUU3RhdGlzdGljR3JhbnVsYXJpdHkSJQohU1RBVElTVElDX0dSQU5VTEFSSVRZX1VOU1BFQ0lGSUVEEAASHgoaU1RBVElTVElDX0dSQU5VTEFSSVRZX0hPVVIQARIdChlTVEFUSVNUSUNfR1JBTlVMQVJJVFlfREFZEAISHwobU1RBVElTVElDX0dSQU5VTEFSSVRZX01PTlRIEAMqugEKE0NvbnZlcnNhdGlvbkNoYW5uZWwSJAogQ09OVkVSU0FUSU9OX0NIQU5ORUxfVU5TUEVDSUZJRUQQABIdChlDT05WRVJTQVRJT05fQ0hBTk5FTF9DSEFUEAESHQoZQ09OVkVSU0FUSU9OX0NIQU5ORUxfQ0FMTBACEh4KGkNPTlZFUlNBVElPTl9DSEFOTkVMX1ZJREVPEAMSHwobQ09OVkVSU0FUSU9OX0NIQU5ORUxfU09DSUFMEAQq1gIKF0NvbnZlcnNhdGlvbk1lc3NhZ2VUeXBlEikKJUNPTlZFUlNBVElPTl9NRVNTQUdFX1RZUEVfVU5TUEVDSUZJRUQQABIrCidDT05WRVJTQVRJT05fTUVTU0FHRV9UWVBFX09QRVJBVE9SX1RFWFQQARIqCiZDT05WRVJTQVRJT05fTUVTU0FHRV9UWVBFX1ZJU0lUT1JfVEVYVBACEioKJkNPTlZFUlNBVElPTl9NRVNTQUdFX1RZUEVfTk9USUZJQ0FUSU9OEAMSIgoeQ09OVkVSU0FUSU9OX01FU1NBR0VfVFlQRV9MSU5LEAUSMwovQ09OVkVSU0FUSU9OX01FU1NBR0VfVFlQRV9PUEVSQVRPUl9SSUNIX0NPTlRFTlQQBhIyCi5DT05WRVJTQVRJT05fTUVTU0FHRV9UWVBFX1ZJU0lUT1JfUklDSF9DT05URU5UEAcq2gEKEUNhbGxNZWV0aW5nU3RhdHVzEiMKH0NBTExfTUVFVElOR19TVEFUVVNfVU5TUEVDSUZJRUQQABIfChtDQUxMX01FRVRJTkdfU1RBVFVTX1BFTkRJTkcQARIgChxDQUxMX01FRVRJTkdfU1RBVFVTX1BST0dSRVNTEAISHAoYQ0FMTF9NRUVUSU5HX1NUQVRVU19ET05FEAMSHgoaQ0FMTF9NRUVUSU5HX1NUQVRVU19GQUlMRUQQBBIfChtDQUxMX01FRVRJTkdfU1RBVFVTX1dPUktJTkcQBSqkAQoQRGlhbFN0YXRzR3JvdXBCeRIjCh9ESUFMX1NUQVRTX0dST1VQX0JZX1VOU1BFQ0lGSUVEEAASIAocRElBTF9TVEFUU19HUk9VUF9CWV9QUk9WSURFUhABEh0KGURJQUxfU1RBVFNfR1JPVVBfQllfQUdFTlQQAhIqCiZESUFMX1NUQVRTX0dST1VQX0JZX1BST1ZJREVSX0FORF9BR0VOVBADMqsJCgxTdGF0c1NlcnZpY2USWAoLRXhwb3J0Q2FsbHMSIi5zd2l0Y2hib2FyZC52MS5FeHBvcnRDYWxsc1JlcXVlc3QaIy5zd2l0Y2hib2FyZC52MS5FeHBvcnRDYWxsc1Jlc3BvbnNlMAESXAoNR2V0Q2FsbHNCeURheRIkLnN3aXRjaGJvYXJkLnYxLkdldENhbGxzQnlEYXlSZXF1ZXN0GiUuc3dpdGNoYm9hcmQudjEuR2V0Q2FsbHNCeURheVJlc3BvbnNlElwKDUdldFN0YXRpc3RpY3MSJC5zd2l0Y2hib2FyZC52MS5HZXRTdGF0aXN0aWNzUmVxdWVzdBolLnN3aXRjaGJvYXJkLnYxLkdldFN0YXRpc3RpY3NSZXNwb25zZRJoChFMaXN0Q29udmVyc2F0aW9ucxIoLnN3aXRjaGJvYXJkLnYxLkxpc3RDb252ZXJzYXRpb25zUmVxdWVzdBopLnN3aXRjaGJvYXJkLnYxLkxpc3RDb252ZXJzYXRpb25zUmVzcG9uc2USYgoPR2V0Q29udmVyc2F0aW9uEiYuc3dpdGNoYm9hcmQudjEuR2V0Q29udmVyc2F0aW9uUmVxdWVzdBonLnN3aXRjaGJvYXJkLnYxLkdldENvbnZlcnNhdGlvblJlc3BvbnNlEmUKEExpc3RUcmFuc2FjdGlvbnMSJy5zd2l0Y2hib2FyZC52MS5MaXN0VHJhbnNhY3Rpb25zUmVxdWVzdBooLnN3aXRjaGJvYXJkLnYxLkxpc3RUcmFuc2FjdGlvbnNSZXNwb25zZRJfCg5HZXRUcmFuc2FjdGlvbhIlLnN3aXRjaGJvYXJkLnYxLkdldFRyYW5zYWN0aW9uUmVxdWVzdBomLnN3aXRjaGJvYXJkLnYxLkdldFRyYW5zYWN0aW9uUmVzcG9uc2USaAoRTGlzdFNhdGlzZmFjdGlvbnMSKC5zd2l0Y2hib2FyZC52MS5MaXN0U2F0aXNmYWN0aW9uc1JlcXVlc3QaKS5zd2l0Y2hib2FyZC52MS5MaXN0U2F0aXNmYWN0aW9uc1Jlc3BvbnNlEmIKD0dldFNhdGlzZmFjdGlvbhImLnN3aXRjaGJvYXJkLnYxLkdldFNhdGlzZmFjdGlvblJlcXVlc3QaJy5zd2l0Y2hib2FyZC52MS5HZXRTYXRpc2ZhY3Rpb25SZXNwb25zZRJlChBMaXN0Q2FsbE1lZXRpbmdzEicuc3dpdGNoYm9hcmQudjEuTGlzdENhbGxNZWV0aW5nc1JlcXVlc3QaKC5zd2l0Y2hib2FyZC52MS5MaXN0Q2FsbE1lZXRpbmdzUmVzcG9uc2USXwoOR2V0Q2FsbE1lZXRpbmcSJS5zd2l0Y2hib2FyZC52MS5HZXRDYWxsTWVldGluZ1JlcXVlc3QaJi5zd2l0Y2hib2FyZC52MS5HZXRDYWxsTWVldGluZ1Jlc3BvbnNlElkKDEdldERpYWxTdGF0cxIjLnN3aXRjaGJvYXJkLnYxLkdldERpYWxTdGF0c1JlcXVlc3QaJC5zd2l0Y2hib2FyZC52MS5HZXREaWFsU3RhdHNSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp, file_switchboard_v1_call]);
+  fileDesc("CiJzd2l0Y2hib2FyZC92MS9zdGF0c19zZXJ2aWNlLnByb3RvEg5zd2l0Y2hib2FyZC52MSKYAQoQT3B0aWNvQ2FsbEZpbHRlchISCgpzdGFydF9kYXRlGAEgASgJEhAKCGVuZF9kYXRlGAIgASgJEg0KBXBob25lGAMgASgJEhYKDnRyYWNraW5nX3Bob25lGAQgASgJEhQKDGNhbGxlcl9waG9uZRgFIAEoCRIhChlvZmZsaW5lX3Bob25lX2Rlc2NyaXB0aW9uGAYgASgJItgDChBPcHRpY29DYWxsUmVjb3JkEi4KCnN0YXJ0X2RhdGUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBmNhbGxlchgCIAEoCRIXCg90cmFja2luZ19udW1iZXIYAyABKAkSDQoFcGhvbmUYBCABKAkSNwoMdHJpZ2dlcl90eXBlGAUgASgOMiEuc3dpdGNoYm9hcmQudjEuT3B0aWNvVHJpZ2dlclR5cGUSGAoQdHJpZ2dlcl90eXBlX3JhdxgGIAEoCRIOCgZzb3VyY2UYByABKAkSCwoDdXJsGAggASgJEg8KB3JlZmVyZXIYCSABKAkSDwoHa2V5d29yZBgKIAEoCRIRCgljYWxsX3BhdGgYCyADKAkSDgoGc3RhdHVzGAwgASgJEhgKEGR1cmF0aW9uX3NlY29uZHMYDSABKAMSDwoHcmV2ZW51ZRgOIAEoARIOCgZrZXlwYWQYDyABKAkSEwoLaXNfcmVkaXJlY3QYECABKAgSGAoQZXhwaXJlZF9yZWRpcmVjdBgRIAEoCBIrCgtjbGllbnRfZGF0YRgSIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZRIQCgh2aXNpdF9pZBgTIAEoCSJZChJFeHBvcnRDYWxsc1JlcXVlc3QSMAoGZmlsdGVyGAEgASgLMiAuc3dpdGNoYm9hcmQudjEuT3B0aWNvQ2FsbEZpbHRlchIRCglwYWdlX3NpemUYAiABKAUibQoTRXhwb3J0Q2FsbHNSZXNwb25zZRIxCgdyZWNvcmRzGAEgAygLMiAuc3dpdGNoYm9hcmQudjEuT3B0aWNvQ2FsbFJlY29yZBIVCg10b3RhbF9yZXN1bHRzGAIgASgDEgwKBHBhZ2UYAyABKAUiSAoUR2V0Q2FsbHNCeURheVJlcXVlc3QSMAoGZmlsdGVyGAEgASgLMiAuc3dpdGNoYm9hcmQudjEuT3B0aWNvQ2FsbEZpbHRlciJXCg1DYWxsc0J5RGF5Um93EgwKBGRhdGUYASABKAkSDQoFY2FsbHMYAiABKAMSGAoQZHVyYXRpb25fc2Vjb25kcxgDIAEoAxIPCgdyZXZlbnVlGAQgASgBIkwKEENhbGxzQnlEYXlUb3RhbHMSDQoFY2FsbHMYASABKAMSGAoQZHVyYXRpb25fc2Vjb25kcxgCIAEoAxIPCgdyZXZlbnVlGAMgASgBInYKFUdldENhbGxzQnlEYXlSZXNwb25zZRIrCgRyb3dzGAEgAygLMh0uc3dpdGNoYm9hcmQudjEuQ2FsbHNCeURheVJvdxIwCgZ0b3RhbHMYAiABKAsyIC5zd2l0Y2hib2FyZC52MS5DYWxsc0J5RGF5VG90YWxzIsoCChRHZXRTdGF0aXN0aWNzUmVxdWVzdBIUCgx3ZWJzaXRlX2xpc3QYASADKAMSMQoHY2hhbm5lbBgCIAEoDjIgLnN3aXRjaGJvYXJkLnYxLlN0YXRpc3RpY0NoYW5uZWwSMwoIcmVzb3VyY2UYAyABKA4yIS5zd2l0Y2hib2FyZC52MS5TdGF0aXN0aWNSZXNvdXJjZRITCgtyZXNvdXJjZV9pZBgEIAEoAxISCgppbmRpY2F0b3JzGAUgAygJEigKBGZyb20YBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiYKAnRvGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI5CgtncmFudWxhcml0eRgIIAEoDjIkLnN3aXRjaGJvYXJkLnYxLlN0YXRpc3RpY0dyYW51bGFyaXR5InYKFFN0YXRpc3RpY1BlcmlvZFZhbHVlEjAKDHBlcmlvZF9zdGFydBgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoFdmFsdWUYAiABKAFIAIgBARIOCgZwZXJpb2QYAyABKAlCCAoGX3ZhbHVlIoEBChdTdGF0aXN0aWNJbmRpY2F0b3JWYWx1ZRIRCglpbmRpY2F0b3IYASABKAkSEgoFdmFsdWUYAiABKAFIAIgBARI1CgdwZXJpb2RzGAMgAygLMiQuc3dpdGNoYm9hcmQudjEuU3RhdGlzdGljUGVyaW9kVmFsdWVCCAoGX3ZhbHVlIn0KElJlc291cmNlU3RhdGlzdGljcxITCgtyZXNvdXJjZV9pZBgBIAEoAxIVCg1yZXNvdXJjZV9uYW1lGAIgASgJEjsKCmluZGljYXRvcnMYAyADKAsyJy5zd2l0Y2hib2FyZC52MS5TdGF0aXN0aWNJbmRpY2F0b3JWYWx1ZSJOChVHZXRTdGF0aXN0aWNzUmVzcG9uc2USNQoJcmVzb3VyY2VzGAEgAygLMiIuc3dpdGNoYm9hcmQudjEuUmVzb3VyY2VTdGF0aXN0aWNzIsEBChNDb252ZXJzYXRpb25NZXNzYWdlEjUKBHR5cGUYASABKA4yJy5zd2l0Y2hib2FyZC52MS5Db252ZXJzYXRpb25NZXNzYWdlVHlwZRIoCgR0aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgdjb250ZW50GAMgASgJEiAKE2NsaWVudF90aW1lc3RhbXBfbXMYBCABKANIAIgBAUIWChRfY2xpZW50X3RpbWVzdGFtcF9tcyLZAwoMQ29udmVyc2F0aW9uEgoKAmlkGAEgASgDEjQKB2NoYW5uZWwYAiABKA4yIy5zd2l0Y2hib2FyZC52MS5Db252ZXJzYXRpb25DaGFubmVsEhMKC3Zpc2l0b3JfdWlkGAMgASgJEjQKB2hpc3RvcnkYBCADKAsyIy5zd2l0Y2hib2FyZC52MS5Db252ZXJzYXRpb25NZXNzYWdlEhMKC2hpc3RvcnlfcmF3GAUgASgJEhcKD29wZXJhdG9yX2Fuc3dlchgGIAEoCBIXCg9vcGVyYXRvcl9jbG9zZWQYByABKAgSFAoMd2FpdGluZ19saXN0GAggASgIEhEKCXBhZ2VfdHlwZRgJIAEoCRIuCgpjcmVhdGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCgljbG9zZWRfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCndlYnNpdGVfaWQYDCABKAMSEwoLb3BlcmF0b3JfaWQYDSABKAMSEAoIc2tpbGxfaWQYDiABKAMSEAoIdGFnX2xpc3QYDyADKAMSDwoHcnVsZV9pZBgQIAEoAxIPCgd4bXBwX2lkGBEgASgJIrkCChhMaXN0Q29udmVyc2F0aW9uc1JlcXVlc3QSNAoHY2hhbm5lbBgBIAEoDjIjLnN3aXRjaGJvYXJkLnYxLkNvbnZlcnNhdGlvbkNoYW5uZWwSKAoEZnJvbRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJgoCdG8YAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCndlYnNpdGVfaWQYBCABKAMSEwoLb3BlcmF0b3JfaWQYBSABKAMSEgoKdmlzaXRvcl9pZBgGIAEoAxIQCghza2lsbF9pZBgHIAEoAxIOCgZ0YWdfaWQYCCABKAMSDwoHcnVsZV9pZBgJIAEoAxIRCglwYWdlX3NpemUYCiABKAUSEgoKcGFnZV90b2tlbhgLIAEoCSJ9ChlMaXN0Q29udmVyc2F0aW9uc1Jlc3BvbnNlEjMKDWNvbnZlcnNhdGlvbnMYASADKAsyHC5zd2l0Y2hib2FyZC52MS5Db252ZXJzYXRpb24SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJEhIKCnRvdGFsX3NpemUYAyABKAUiMQoWR2V0Q29udmVyc2F0aW9uUmVxdWVzdBIXCg9jb252ZXJzYXRpb25faWQYASABKAMiTQoXR2V0Q29udmVyc2F0aW9uUmVzcG9uc2USMgoMY29udmVyc2F0aW9uGAEgASgLMhwuc3dpdGNoYm9hcmQudjEuQ29udmVyc2F0aW9uIvUBCgtUcmFuc2FjdGlvbhIKCgJpZBgBIAEoAxITCgtleHRlcm5hbF9pZBgCIAEoCRITCgt2aXNpdG9yX3VpZBgDIAEoCRIVCg12aXNpdG9yX2VtYWlsGAQgASgJEg4KBmFtb3VudBgFIAEoARIuCgpjcmVhdGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgp3ZWJzaXRlX2lkGAcgASgDEhMKC29wZXJhdG9yX2lkGAggASgDEhwKD2NvbnZlcnNhdGlvbl9pZBgJIAEoA0gAiAEBQhIKEF9jb252ZXJzYXRpb25faWQiggIKF0xpc3RUcmFuc2FjdGlvbnNSZXF1ZXN0EhIKCndlYnNpdGVfaWQYASABKAMSEwoLb3BlcmF0b3JfaWQYAiABKAMSGQoPY29udmVyc2F0aW9uX2lkGAMgASgDSAASGgoQaGFzX2NvbnZlcnNhdGlvbhgEIAEoCEgAEigKBGZyb20YBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiYKAnRvGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglwYWdlX3NpemUYByABKAUSEgoKcGFnZV90b2tlbhgIIAEoCUIOCgxjb252ZXJzYXRpb24iegoYTGlzdFRyYW5zYWN0aW9uc1Jlc3BvbnNlEjEKDHRyYW5zYWN0aW9ucxgBIAMoCzIbLnN3aXRjaGJvYXJkLnYxLlRyYW5zYWN0aW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCRISCgp0b3RhbF9zaXplGAMgASgFIi8KFUdldFRyYW5zYWN0aW9uUmVxdWVzdBIWCg50cmFuc2FjdGlvbl9pZBgBIAEoAyJKChZHZXRUcmFuc2FjdGlvblJlc3BvbnNlEjAKC3RyYW5zYWN0aW9uGAEgASgLMhsuc3dpdGNoYm9hcmQudjEuVHJhbnNhY3Rpb24i4AEKDFNhdGlzZmFjdGlvbhIKCgJpZBgBIAEoAxIUCgxub3RlX3dlbGNvbWUYAiABKAESFwoPbm90ZV9yZXNvbHV0aW9uGAMgASgBEhIKCm5vdGVfZGVsYXkYBCABKAESDwoHY29tbWVudBgFIAEoCRIuCgpjcmVhdGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgp3ZWJzaXRlX2lkGAcgASgDEhMKC29wZXJhdG9yX2lkGAggASgDEhcKD2NvbnZlcnNhdGlvbl9pZBgJIAEoAyLVAQoYTGlzdFNhdGlzZmFjdGlvbnNSZXF1ZXN0EhIKCndlYnNpdGVfaWQYASABKAMSEwoLb3BlcmF0b3JfaWQYAiABKAMSFwoPY29udmVyc2F0aW9uX2lkGAMgASgDEigKBGZyb20YBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiYKAnRvGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglwYWdlX3NpemUYBiABKAUSEgoKcGFnZV90b2tlbhgHIAEoCSJ9ChlMaXN0U2F0aXNmYWN0aW9uc1Jlc3BvbnNlEjMKDXNhdGlzZmFjdGlvbnMYASADKAsyHC5zd2l0Y2hib2FyZC52MS5TYXRpc2ZhY3Rpb24SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJEhIKCnRvdGFsX3NpemUYAyABKAUiMQoWR2V0U2F0aXNmYWN0aW9uUmVxdWVzdBIXCg9zYXRpc2ZhY3Rpb25faWQYASABKAMiTQoXR2V0U2F0aXNmYWN0aW9uUmVzcG9uc2USMgoMc2F0aXNmYWN0aW9uGAEgASgLMhwuc3dpdGNoYm9hcmQudjEuU2F0aXNmYWN0aW9uIp0CCgtDYWxsTWVldGluZxIKCgJpZBgBIAEoAxIUCgxwaG9uZV9udW1iZXIYAiABKAkSEwoLdmlzaXRvcl91aWQYAyABKAkSMQoGc3RhdHVzGAQgASgOMiEuc3dpdGNoYm9hcmQudjEuQ2FsbE1lZXRpbmdTdGF0dXMSLAoIc3RhcnRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCndlYnNpdGVfaWQYBiABKAMSHQoRdGFyZ2V0aW5nX3J1bGVfaWQYByABKANCAhgBEhQKCHNraWxsX2lkGAggASgDQgIYARIaChJ0YXJnZXRpbmdfcnVsZV9yZWYYCSABKAkSEQoJc2tpbGxfcmVmGAogASgJIqYBChdMaXN0Q2FsbE1lZXRpbmdzUmVxdWVzdBISCgp3ZWJzaXRlX2lkGAEgASgDEigKBGZyb20YAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiYKAnRvGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglwYWdlX3NpemUYBCABKAUSEgoKcGFnZV90b2tlbhgFIAEoCSJ7ChhMaXN0Q2FsbE1lZXRpbmdzUmVzcG9uc2USMgoNY2FsbF9tZWV0aW5ncxgBIAMoCzIbLnN3aXRjaGJvYXJkLnYxLkNhbGxNZWV0aW5nEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCRISCgp0b3RhbF9zaXplGAMgASgFIjAKFUdldENhbGxNZWV0aW5nUmVxdWVzdBIXCg9jYWxsX21lZXRpbmdfaWQYASABKAMiSwoWR2V0Q2FsbE1lZXRpbmdSZXNwb25zZRIxCgxjYWxsX21lZXRpbmcYASABKAsyGy5zd2l0Y2hib2FyZC52MS5DYWxsTWVldGluZyLWAQoTR2V0RGlhbFN0YXRzUmVxdWVzdBIoCgRmcm9tGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBImCgJ0bxgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKgoIcHJvdmlkZXIYAyABKA4yGC5zd2l0Y2hib2FyZC52MS5Qcm92aWRlchINCgVhZ2VudBgEIAEoCRIyCghncm91cF9ieRgFIAEoDjIgLnN3aXRjaGJvYXJkLnYxLkRpYWxTdGF0c0dyb3VwQnkiyQMKDERpYWxTdGF0c1JvdxIqCghwcm92aWRlchgBIAEoDjIYLnN3aXRjaGJvYXJkLnYxLlByb3ZpZGVyEg0KBWFnZW50GAIgASgJEg0KBWRpYWxzGAMgASgDEhkKEWFuc3dlcmVkX2J5X2FnZW50GAQgASgDEhEKCWNvbm5lY3RlZBgFIAEoAxIXCg9taXNzZWRfYnlfYWdlbnQYBiABKAMSGgoSbWlzc2VkX2J5X2N1c3RvbWVyGAcgASgDEg4KBmZhaWxlZBgIIAEoAxIPCgd1bmtub3duGAkgASgDEhMKC2Fuc3dlcl9yYXRlGAogASgBEjUKEnRpbWVfdG9fcGlja3VwX3A1MBgLIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhI1ChJ0aW1lX3RvX3BpY2t1cF9wOTUYDCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SMgoPdGFsa190aW1lX3RvdGFsGA0gASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEjQKEXRhbGtfdGltZV9hdmVyYWdlGA4gASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uInEKFEdldERpYWxTdGF0c1Jlc3BvbnNlEioKBHJvd3MYASADKAsyHC5zd2l0Y2hib2FyZC52MS5EaWFsU3RhdHNSb3cSLQoHb3ZlcmFsbBgCIAEoCzIcLnN3aXRjaGJvYXJkLnYxLkRpYWxTdGF0c1JvdyI0CgNUYWcSCgoCaWQYASABKAMSDAoEbmFtZRgCIAEoCRITCgt3ZWJzaXRlX2lkcxgDIAMoAyJMCg9MaXN0VGFnc1JlcXVlc3QSEgoKd2Vic2l0ZV9pZBgBIAEoAxIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJiChBMaXN0VGFnc1Jlc3BvbnNlEiEKBHRhZ3MYASADKAsyEy5zd2l0Y2hib2FyZC52MS5UYWcSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJEhIKCnRvdGFsX3NpemUYAyABKAUiHwoNR2V0VGFnUmVxdWVzdBIOCgZ0YWdfaWQYASABKAMiMgoOR2V0VGFnUmVzcG9uc2USIAoDdGFnGAEgASgLMhMuc3dpdGNoYm9hcmQudjEuVGFnIioKBk5ld1RhZxIMCgRuYW1lGAEgASgJEhIKCndlYnNpdGVfaWQYAiABKAMiOQoRQ3JlYXRlVGFnc1JlcXVlc3QSJAoEdGFncxgBIAMoCzIWLnN3aXRjaGJvYXJkLnYxLk5ld1RhZyI3ChJDcmVhdGVUYWdzUmVzcG9uc2USIQoEdGFncxgBIAMoCzITLnN3aXRjaGJvYXJkLnYxLlRhZyKTAgoHVmlzaXRvchIKCgJpZBgBIAEoAxIRCgl1bmlxdWVfaWQYAiABKAkSEwoLZXh0ZXJuYWxfaWQYAyABKAkSEAoIbGFzdG5hbWUYBCABKAkSEQoJZmlyc3RuYW1lGAUgASgJEg8KB2FkZHJlc3MYBiABKAkSDAoEY2l0eRgHIAEoCRILCgN6aXAYCCABKAkSDwoHY291bnRyeRgJIAEoCRINCgVwaG9uZRgKIAEoCRINCgVlbWFpbBgLIAEoCRIPCgdicm93c2VyGAwgASgJEhMKC3dlYnNpdGVfaWRzGA0gAygDEi4KCmNyZWF0ZWRfYXQYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIngKE0xpc3RWaXNpdG9yc1JlcXVlc3QSEQoJdW5pcXVlX2lkGAEgASgJEhMKC2V4dGVybmFsX2lkGAIgASgJEhIKCndlYnNpdGVfaWQYAyABKAMSEQoJcGFnZV9zaXplGAQgASgFEhIKCnBhZ2VfdG9rZW4YBSABKAkibgoUTGlzdFZpc2l0b3JzUmVzcG9uc2USKQoIdmlzaXRvcnMYASADKAsyFy5zd2l0Y2hib2FyZC52MS5WaXNpdG9yEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCRISCgp0b3RhbF9zaXplGAMgASgFIicKEUdldFZpc2l0b3JSZXF1ZXN0EhIKCnZpc2l0b3JfaWQYASABKAMiPgoSR2V0VmlzaXRvclJlc3BvbnNlEigKB3Zpc2l0b3IYASABKAsyFy5zd2l0Y2hib2FyZC52MS5WaXNpdG9yIkAKFENyZWF0ZVZpc2l0b3JSZXF1ZXN0EigKB3Zpc2l0b3IYASABKAsyFy5zd2l0Y2hib2FyZC52MS5WaXNpdG9yIkEKFUNyZWF0ZVZpc2l0b3JSZXNwb25zZRIoCgd2aXNpdG9yGAEgASgLMhcuc3dpdGNoYm9hcmQudjEuVmlzaXRvciJxChRVcGRhdGVWaXNpdG9yUmVxdWVzdBIoCgd2aXNpdG9yGAEgASgLMhcuc3dpdGNoYm9hcmQudjEuVmlzaXRvchIvCgt1cGRhdGVfbWFzaxgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2siQQoVVXBkYXRlVmlzaXRvclJlc3BvbnNlEigKB3Zpc2l0b3IYASABKAsyFy5zd2l0Y2hib2FyZC52MS5WaXNpdG9yIioKFERlbGV0ZVZpc2l0b3JSZXF1ZXN0EhIKCnZpc2l0b3JfaWQYASABKAMiFwoVRGVsZXRlVmlzaXRvclJlc3BvbnNlKs4BChFPcHRpY29UcmlnZ2VyVHlwZRIjCh9PUFRJQ09fVFJJR0dFUl9UWVBFX1VOU1BFQ0lGSUVEEAASHgoaT1BUSUNPX1RSSUdHRVJfVFlQRV9OT1JNQUwQARIhCh1PUFRJQ09fVFJJR0dFUl9UWVBFX0NBTExfQkFDSxACEiYKIk9QVElDT19UUklHR0VSX1RZUEVfQVVUT01BVElDX1JVTEUQAxIpCiVPUFRJQ09fVFJJR0dFUl9UWVBFX01BTlVBTF9JTlZJVEFUSU9OEAQq2wIKEFN0YXRpc3RpY0NoYW5uZWwSIQodU1RBVElTVElDX0NIQU5ORUxfVU5TUEVDSUZJRUQQABIaChZTVEFUSVNUSUNfQ0hBTk5FTF9DSEFUEAESGgoWU1RBVElTVElDX0NIQU5ORUxfQ0FMTBACEh4KGlNUQVRJU1RJQ19DSEFOTkVMX0ZBQ0VCT09LEAMSHQoZU1RBVElTVElDX0NIQU5ORUxfVFdJVFRFUhAEEjQKMFNUQVRJU1RJQ19DSEFOTkVMX0ZBQ0VCT09LX0JVU0lORVNTX09OX01FU1NFTkdFUhAFEh8KG1NUQVRJU1RJQ19DSEFOTkVMX0lOU1RBR1JBTRAGEhkKFVNUQVRJU1RJQ19DSEFOTkVMX1NNUxAHEh4KGlNUQVRJU1RJQ19DSEFOTkVMX1dIQVRTQVBQEAgSGwoXU1RBVElTVElDX0NIQU5ORUxfVklERU8QCSr4AQoRU3RhdGlzdGljUmVzb3VyY2USIgoeU1RBVElTVElDX1JFU09VUkNFX1VOU1BFQ0lGSUVEEAASHwobU1RBVElTVElDX1JFU09VUkNFX09QRVJBVE9SEAESHAoYU1RBVElTVElDX1JFU09VUkNFX0dST1VQEAISHAoYU1RBVElTVElDX1JFU09VUkNFX1NLSUxMEAMSGwoXU1RBVElTVElDX1JFU09VUkNFX1JVTEUQBBIjCh9TVEFUSVNUSUNfUkVTT1VSQ0VfQ09OVEFDVF9UWVBFEAUSIAocU1RBVElTVElDX1JFU09VUkNFX1BBR0VfVFlQRRAGKp0BChRTdGF0aXN0aWNHcmFudWxhcml0eRIlCiFTVEFUSVNUSUNfR1JBTlVMQVJJVFlfVU5TUEVDSUZJRUQQABIeChpTVEFUSVNUSUNfR1JBTlVMQVJJVFlfSE9VUhABEh0KGVNUQVRJU1RJQ19HUkFOVUxBUklUWV9EQVkQAhIfChtTVEFUSVNUSUNfR1JBTlVMQVJJVFlfTU9OVEgQAyq6AQoTQ29udmVyc2F0aW9uQ2hhbm5lbBIkCiBDT05WRVJTQVRJT05fQ0hBTk5FTF9VTlNQRUNJRklFRBAAEh0KGUNPTlZFUlNBVElPTl9DSEFOTkVMX0NIQVQQARIdChlDT05WRVJTQVRJT05fQ0hBTk5FTF9DQUxMEAISHgoaQ09OVkVSU0FUSU9OX0NIQU5ORUxfVklERU8QAxIfChtDT05WRVJTQVRJT05fQ0hBTk5FTF9TT0NJQUwQBCrWAgoXQ29udmVyc2F0aW9uTWVzc2FnZVR5cGUSKQolQ09OVkVSU0FUSU9OX01FU1NBR0VfVFlQRV9VTlNQRUNJRklFRBAAEisKJ0NPTlZFUlNBVElPTl9NRVNTQUdFX1RZUEVfT1BFUkFUT1JfVEVYVBABEioKJkNPTlZFUlNBVElPTl9NRVNTQUdFX1RZUEVfVklTSVRPUl9URVhUEAISKgomQ09OVkVSU0FUSU9OX01FU1NBR0VfVFlQRV9OT1RJRklDQVRJT04QAxIiCh5DT05WRVJTQVRJT05fTUVTU0FHRV9UWVBFX0xJTksQBRIzCi9DT05WRVJTQVRJT05fTUVTU0FHRV9UWVBFX09QRVJBVE9SX1JJQ0hfQ09OVEVOVBAGEjIKLkNPTlZFUlNBVElPTl9NRVNTQUdFX1RZUEVfVklTSVRPUl9SSUNIX0NPTlRFTlQQByraAQoRQ2FsbE1lZXRpbmdTdGF0dXMSIwofQ0FMTF9NRUVUSU5HX1NUQVRVU19VTlNQRUNJRklFRBAAEh8KG0NBTExfTUVFVElOR19TVEFUVVNfUEVORElORxABEiAKHENBTExfTUVFVElOR19TVEFUVVNfUFJPR1JFU1MQAhIcChhDQUxMX01FRVRJTkdfU1RBVFVTX0RPTkUQAxIeChpDQUxMX01FRVRJTkdfU1RBVFVTX0ZBSUxFRBAEEh8KG0NBTExfTUVFVElOR19TVEFUVVNfV09SS0lORxAFKqQBChBEaWFsU3RhdHNHcm91cEJ5EiMKH0RJQUxfU1RBVFNfR1JPVVBfQllfVU5TUEVDSUZJRUQQABIgChxESUFMX1NUQVRTX0dST1VQX0JZX1BST1ZJREVSEAESHQoZRElBTF9TVEFUU19HUk9VUF9CWV9BR0VOVBACEioKJkRJQUxfU1RBVFNfR1JPVVBfQllfUFJPVklERVJfQU5EX0FHRU5UEAMy4g4KDFN0YXRzU2VydmljZRJYCgtFeHBvcnRDYWxscxIiLnN3aXRjaGJvYXJkLnYxLkV4cG9ydENhbGxzUmVxdWVzdBojLnN3aXRjaGJvYXJkLnYxLkV4cG9ydENhbGxzUmVzcG9uc2UwARJcCg1HZXRDYWxsc0J5RGF5EiQuc3dpdGNoYm9hcmQudjEuR2V0Q2FsbHNCeURheVJlcXVlc3QaJS5zd2l0Y2hib2FyZC52MS5HZXRDYWxsc0J5RGF5UmVzcG9uc2USXAoNR2V0U3RhdGlzdGljcxIkLnN3aXRjaGJvYXJkLnYxLkdldFN0YXRpc3RpY3NSZXF1ZXN0GiUuc3dpdGNoYm9hcmQudjEuR2V0U3RhdGlzdGljc1Jlc3BvbnNlEmgKEUxpc3RDb252ZXJzYXRpb25zEiguc3dpdGNoYm9hcmQudjEuTGlzdENvbnZlcnNhdGlvbnNSZXF1ZXN0Gikuc3dpdGNoYm9hcmQudjEuTGlzdENvbnZlcnNhdGlvbnNSZXNwb25zZRJiCg9HZXRDb252ZXJzYXRpb24SJi5zd2l0Y2hib2FyZC52MS5HZXRDb252ZXJzYXRpb25SZXF1ZXN0Gicuc3dpdGNoYm9hcmQudjEuR2V0Q29udmVyc2F0aW9uUmVzcG9uc2USZQoQTGlzdFRyYW5zYWN0aW9ucxInLnN3aXRjaGJvYXJkLnYxLkxpc3RUcmFuc2FjdGlvbnNSZXF1ZXN0Giguc3dpdGNoYm9hcmQudjEuTGlzdFRyYW5zYWN0aW9uc1Jlc3BvbnNlEl8KDkdldFRyYW5zYWN0aW9uEiUuc3dpdGNoYm9hcmQudjEuR2V0VHJhbnNhY3Rpb25SZXF1ZXN0GiYuc3dpdGNoYm9hcmQudjEuR2V0VHJhbnNhY3Rpb25SZXNwb25zZRJoChFMaXN0U2F0aXNmYWN0aW9ucxIoLnN3aXRjaGJvYXJkLnYxLkxpc3RTYXRpc2ZhY3Rpb25zUmVxdWVzdBopLnN3aXRjaGJvYXJkLnYxLkxpc3RTYXRpc2ZhY3Rpb25zUmVzcG9uc2USYgoPR2V0U2F0aXNmYWN0aW9uEiYuc3dpdGNoYm9hcmQudjEuR2V0U2F0aXNmYWN0aW9uUmVxdWVzdBonLnN3aXRjaGJvYXJkLnYxLkdldFNhdGlzZmFjdGlvblJlc3BvbnNlEmUKEExpc3RDYWxsTWVldGluZ3MSJy5zd2l0Y2hib2FyZC52MS5MaXN0Q2FsbE1lZXRpbmdzUmVxdWVzdBooLnN3aXRjaGJvYXJkLnYxLkxpc3RDYWxsTWVldGluZ3NSZXNwb25zZRJfCg5HZXRDYWxsTWVldGluZxIlLnN3aXRjaGJvYXJkLnYxLkdldENhbGxNZWV0aW5nUmVxdWVzdBomLnN3aXRjaGJvYXJkLnYxLkdldENhbGxNZWV0aW5nUmVzcG9uc2USWQoMR2V0RGlhbFN0YXRzEiMuc3dpdGNoYm9hcmQudjEuR2V0RGlhbFN0YXRzUmVxdWVzdBokLnN3aXRjaGJvYXJkLnYxLkdldERpYWxTdGF0c1Jlc3BvbnNlEk0KCExpc3RUYWdzEh8uc3dpdGNoYm9hcmQudjEuTGlzdFRhZ3NSZXF1ZXN0GiAuc3dpdGNoYm9hcmQudjEuTGlzdFRhZ3NSZXNwb25zZRJHCgZHZXRUYWcSHS5zd2l0Y2hib2FyZC52MS5HZXRUYWdSZXF1ZXN0Gh4uc3dpdGNoYm9hcmQudjEuR2V0VGFnUmVzcG9uc2USUwoKQ3JlYXRlVGFncxIhLnN3aXRjaGJvYXJkLnYxLkNyZWF0ZVRhZ3NSZXF1ZXN0GiIuc3dpdGNoYm9hcmQudjEuQ3JlYXRlVGFnc1Jlc3BvbnNlElkKDExpc3RWaXNpdG9ycxIjLnN3aXRjaGJvYXJkLnYxLkxpc3RWaXNpdG9yc1JlcXVlc3QaJC5zd2l0Y2hib2FyZC52MS5MaXN0VmlzaXRvcnNSZXNwb25zZRJTCgpHZXRWaXNpdG9yEiEuc3dpdGNoYm9hcmQudjEuR2V0VmlzaXRvclJlcXVlc3QaIi5zd2l0Y2hib2FyZC52MS5HZXRWaXNpdG9yUmVzcG9uc2USXAoNQ3JlYXRlVmlzaXRvchIkLnN3aXRjaGJvYXJkLnYxLkNyZWF0ZVZpc2l0b3JSZXF1ZXN0GiUuc3dpdGNoYm9hcmQudjEuQ3JlYXRlVmlzaXRvclJlc3BvbnNlElwKDVVwZGF0ZVZpc2l0b3ISJC5zd2l0Y2hib2FyZC52MS5VcGRhdGVWaXNpdG9yUmVxdWVzdBolLnN3aXRjaGJvYXJkLnYxLlVwZGF0ZVZpc2l0b3JSZXNwb25zZRJcCg1EZWxldGVWaXNpdG9yEiQuc3dpdGNoYm9hcmQudjEuRGVsZXRlVmlzaXRvclJlcXVlc3QaJS5zd2l0Y2hib2FyZC52MS5EZWxldGVWaXNpdG9yUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_protobuf_struct, file_google_protobuf_timestamp, file_switchboard_v1_call]);
 
 /**
  * Which Optico calls an export or a per-day count covers (Optico Data API
@@ -956,6 +956,14 @@ export type ListConversationsResponse = Message<"switchboard.v1.ListConversation
    * @generated from field: string next_page_token = 2;
    */
   nextPageToken: string;
+
+  /**
+   * How many items the whole listing holds, as iAdvize counts them
+   * (`pagination.count`); 0 when iAdvize does not say.
+   *
+   * @generated from field: int32 total_size = 3;
+   */
+  totalSize: number;
 };
 
 /**
@@ -1187,6 +1195,14 @@ export type ListTransactionsResponse = Message<"switchboard.v1.ListTransactionsR
    * @generated from field: string next_page_token = 2;
    */
   nextPageToken: string;
+
+  /**
+   * How many items the whole listing holds, as iAdvize counts them
+   * (`pagination.count`); 0 when iAdvize does not say.
+   *
+   * @generated from field: int32 total_size = 3;
+   */
+  totalSize: number;
 };
 
 /**
@@ -1401,6 +1417,14 @@ export type ListSatisfactionsResponse = Message<"switchboard.v1.ListSatisfaction
    * @generated from field: string next_page_token = 2;
    */
   nextPageToken: string;
+
+  /**
+   * How many items the whole listing holds, as iAdvize counts them
+   * (`pagination.count`); 0 when iAdvize does not say.
+   *
+   * @generated from field: int32 total_size = 3;
+   */
+  totalSize: number;
 };
 
 /**
@@ -1501,19 +1525,39 @@ export type CallMeeting = Message<"switchboard.v1.CallMeeting"> & {
   websiteId: bigint;
 
   /**
-   * Targeting rule (`targeting_rule_id`, a string in iAdvize, parsed), 0
-   * when none.
+   * Deprecated: use `targeting_rule_ref`. Targeting rule (`targeting_rule_id`,
+   * a string in iAdvize) parsed as an integer; 0 when none or not an
+   * integer.
    *
-   * @generated from field: int64 targeting_rule_id = 7;
+   * @generated from field: int64 targeting_rule_id = 7 [deprecated = true];
+   * @deprecated
    */
   targetingRuleId: bigint;
 
   /**
-   * Skill (`skill_id`, a string in iAdvize, parsed), 0 when none.
+   * Deprecated: use `skill_ref`. Skill (`skill_id`, a string in iAdvize) parsed
+   * as an integer; 0 when none or not an integer.
    *
-   * @generated from field: int64 skill_id = 8;
+   * @generated from field: int64 skill_id = 8 [deprecated = true];
+   * @deprecated
    */
   skillId: bigint;
+
+  /**
+   * Targeting rule (`targeting_rule_id`), as iAdvize writes it (a String in
+   * the doc); empty when none.
+   *
+   * @generated from field: string targeting_rule_ref = 9;
+   */
+  targetingRuleRef: string;
+
+  /**
+   * Skill (`skill_id`), as iAdvize writes it (a String in the doc); empty
+   * when none.
+   *
+   * @generated from field: string skill_ref = 10;
+   */
+  skillRef: string;
 };
 
 /**
@@ -1594,6 +1638,14 @@ export type ListCallMeetingsResponse = Message<"switchboard.v1.ListCallMeetingsR
    * @generated from field: string next_page_token = 2;
    */
   nextPageToken: string;
+
+  /**
+   * How many items the whole listing holds, as iAdvize counts them
+   * (`pagination.count`); 0 when iAdvize does not say.
+   *
+   * @generated from field: int32 total_size = 3;
+   */
+  totalSize: number;
 };
 
 /**
@@ -1846,6 +1898,601 @@ export type GetDialStatsResponse = Message<"switchboard.v1.GetDialStatsResponse"
  */
 export const GetDialStatsResponseSchema: GenMessage<GetDialStatsResponse> = /*@__PURE__*/
   messageDesc(file_switchboard_v1_stats_service, 36);
+
+/**
+ * An iAdvize tag, field for field as documented.
+ *
+ * @generated from message switchboard.v1.Tag
+ */
+export type Tag = Message<"switchboard.v1.Tag"> & {
+  /**
+   * Tag id (`id`).
+   *
+   * @generated from field: int64 id = 1;
+   */
+  id: bigint;
+
+  /**
+   * Name (`name`).
+   *
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * Websites (`website_id`: a list in the doc's fields, one id in its
+   * create example; both are read).
+   *
+   * @generated from field: repeated int64 website_ids = 3;
+   */
+  websiteIds: bigint[];
+};
+
+/**
+ * Describes the message switchboard.v1.Tag.
+ * Use `create(TagSchema)` to create a new message.
+ */
+export const TagSchema: GenMessage<Tag> = /*@__PURE__*/
+  messageDesc(file_switchboard_v1_stats_service, 37);
+
+/**
+ * Request of ListTags.
+ *
+ * @generated from message switchboard.v1.ListTagsRequest
+ */
+export type ListTagsRequest = Message<"switchboard.v1.ListTagsRequest"> & {
+  /**
+   * Website (`filters[website_id]`); 0 for any.
+   *
+   * @generated from field: int64 website_id = 1;
+   */
+  websiteId: bigint;
+
+  /**
+   * Maximum tags per page: 0 means 20, more than 100 is capped at 100,
+   * negative is INVALID_ARGUMENT.
+   *
+   * @generated from field: int32 page_size = 2;
+   */
+  pageSize: number;
+
+  /**
+   * `next_page_token` of the previous page; empty for the first page. Must be
+   * used with the same filters.
+   *
+   * @generated from field: string page_token = 3;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message switchboard.v1.ListTagsRequest.
+ * Use `create(ListTagsRequestSchema)` to create a new message.
+ */
+export const ListTagsRequestSchema: GenMessage<ListTagsRequest> = /*@__PURE__*/
+  messageDesc(file_switchboard_v1_stats_service, 38);
+
+/**
+ * Response of ListTags.
+ *
+ * @generated from message switchboard.v1.ListTagsResponse
+ */
+export type ListTagsResponse = Message<"switchboard.v1.ListTagsResponse"> & {
+  /**
+   * The tags of this page.
+   *
+   * @generated from field: repeated switchboard.v1.Tag tags = 1;
+   */
+  tags: Tag[];
+
+  /**
+   * Token for the next page; empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+
+  /**
+   * How many tags the whole listing holds (`pagination.count`); 0 when
+   * iAdvize does not say.
+   *
+   * @generated from field: int32 total_size = 3;
+   */
+  totalSize: number;
+};
+
+/**
+ * Describes the message switchboard.v1.ListTagsResponse.
+ * Use `create(ListTagsResponseSchema)` to create a new message.
+ */
+export const ListTagsResponseSchema: GenMessage<ListTagsResponse> = /*@__PURE__*/
+  messageDesc(file_switchboard_v1_stats_service, 39);
+
+/**
+ * Request of GetTag.
+ *
+ * @generated from message switchboard.v1.GetTagRequest
+ */
+export type GetTagRequest = Message<"switchboard.v1.GetTagRequest"> & {
+  /**
+   * Required, positive. The tag.
+   *
+   * @generated from field: int64 tag_id = 1;
+   */
+  tagId: bigint;
+};
+
+/**
+ * Describes the message switchboard.v1.GetTagRequest.
+ * Use `create(GetTagRequestSchema)` to create a new message.
+ */
+export const GetTagRequestSchema: GenMessage<GetTagRequest> = /*@__PURE__*/
+  messageDesc(file_switchboard_v1_stats_service, 40);
+
+/**
+ * Response of GetTag.
+ *
+ * @generated from message switchboard.v1.GetTagResponse
+ */
+export type GetTagResponse = Message<"switchboard.v1.GetTagResponse"> & {
+  /**
+   * The tag.
+   *
+   * @generated from field: switchboard.v1.Tag tag = 1;
+   */
+  tag?: Tag | undefined;
+};
+
+/**
+ * Describes the message switchboard.v1.GetTagResponse.
+ * Use `create(GetTagResponseSchema)` to create a new message.
+ */
+export const GetTagResponseSchema: GenMessage<GetTagResponse> = /*@__PURE__*/
+  messageDesc(file_switchboard_v1_stats_service, 41);
+
+/**
+ * One tag to create (an element of the JSON array POST /tag takes).
+ *
+ * @generated from message switchboard.v1.NewTag
+ */
+export type NewTag = Message<"switchboard.v1.NewTag"> & {
+  /**
+   * Required: name (`name`), at most 255 characters.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * Required, positive: website (`website_id`).
+   *
+   * @generated from field: int64 website_id = 2;
+   */
+  websiteId: bigint;
+};
+
+/**
+ * Describes the message switchboard.v1.NewTag.
+ * Use `create(NewTagSchema)` to create a new message.
+ */
+export const NewTagSchema: GenMessage<NewTag> = /*@__PURE__*/
+  messageDesc(file_switchboard_v1_stats_service, 42);
+
+/**
+ * Request of CreateTags.
+ *
+ * @generated from message switchboard.v1.CreateTagsRequest
+ */
+export type CreateTagsRequest = Message<"switchboard.v1.CreateTagsRequest"> & {
+  /**
+   * Required: 1 to 100 tags, sent in one request.
+   *
+   * @generated from field: repeated switchboard.v1.NewTag tags = 1;
+   */
+  tags: NewTag[];
+};
+
+/**
+ * Describes the message switchboard.v1.CreateTagsRequest.
+ * Use `create(CreateTagsRequestSchema)` to create a new message.
+ */
+export const CreateTagsRequestSchema: GenMessage<CreateTagsRequest> = /*@__PURE__*/
+  messageDesc(file_switchboard_v1_stats_service, 43);
+
+/**
+ * Response of CreateTags.
+ *
+ * @generated from message switchboard.v1.CreateTagsResponse
+ */
+export type CreateTagsResponse = Message<"switchboard.v1.CreateTagsResponse"> & {
+  /**
+   * The tags created, in iAdvize's order.
+   *
+   * @generated from field: repeated switchboard.v1.Tag tags = 1;
+   */
+  tags: Tag[];
+};
+
+/**
+ * Describes the message switchboard.v1.CreateTagsResponse.
+ * Use `create(CreateTagsResponseSchema)` to create a new message.
+ */
+export const CreateTagsResponseSchema: GenMessage<CreateTagsResponse> = /*@__PURE__*/
+  messageDesc(file_switchboard_v1_stats_service, 44);
+
+/**
+ * An iAdvize visitor, field for field as documented.
+ *
+ * @generated from message switchboard.v1.Visitor
+ */
+export type Visitor = Message<"switchboard.v1.Visitor"> & {
+  /**
+   * Visitor id (`id`).
+   *
+   * @generated from field: int64 id = 1;
+   */
+  id: bigint;
+
+  /**
+   * Unique id (`unique_id`): the `visitor_uid` of conversations,
+   * transactions and call meetings.
+   *
+   * @generated from field: string unique_id = 2;
+   */
+  uniqueId: string;
+
+  /**
+   * Your own id (`external_id`).
+   *
+   * @generated from field: string external_id = 3;
+   */
+  externalId: string;
+
+  /**
+   * Last name (`lastname`).
+   *
+   * @generated from field: string lastname = 4;
+   */
+  lastname: string;
+
+  /**
+   * First name (`firstname`).
+   *
+   * @generated from field: string firstname = 5;
+   */
+  firstname: string;
+
+  /**
+   * Address (`address`).
+   *
+   * @generated from field: string address = 6;
+   */
+  address: string;
+
+  /**
+   * City (`city`).
+   *
+   * @generated from field: string city = 7;
+   */
+  city: string;
+
+  /**
+   * Zip code (`zip`).
+   *
+   * @generated from field: string zip = 8;
+   */
+  zip: string;
+
+  /**
+   * Country (`country`).
+   *
+   * @generated from field: string country = 9;
+   */
+  country: string;
+
+  /**
+   * Phone number (`phone`).
+   *
+   * @generated from field: string phone = 10;
+   */
+  phone: string;
+
+  /**
+   * Email (`email`): a valid address when written.
+   *
+   * @generated from field: string email = 11;
+   */
+  email: string;
+
+  /**
+   * Browser (`browser`).
+   *
+   * @generated from field: string browser = 12;
+   */
+  browser: string;
+
+  /**
+   * Websites (`website_id`, a list in iAdvize).
+   *
+   * @generated from field: repeated int64 website_ids = 13;
+   */
+  websiteIds: bigint[];
+
+  /**
+   * When iAdvize created it (`created_at`); output only.
+   *
+   * @generated from field: google.protobuf.Timestamp created_at = 14;
+   */
+  createdAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message switchboard.v1.Visitor.
+ * Use `create(VisitorSchema)` to create a new message.
+ */
+export const VisitorSchema: GenMessage<Visitor> = /*@__PURE__*/
+  messageDesc(file_switchboard_v1_stats_service, 45);
+
+/**
+ * Request of ListVisitors. Filters combine with AND; unset ones are not
+ * sent.
+ *
+ * @generated from message switchboard.v1.ListVisitorsRequest
+ */
+export type ListVisitorsRequest = Message<"switchboard.v1.ListVisitorsRequest"> & {
+  /**
+   * Unique id (`filters[unique_id]`).
+   *
+   * @generated from field: string unique_id = 1;
+   */
+  uniqueId: string;
+
+  /**
+   * Your own id (`filters[external_id]`).
+   *
+   * @generated from field: string external_id = 2;
+   */
+  externalId: string;
+
+  /**
+   * Website (`filters[website_id]`); 0 for any.
+   *
+   * @generated from field: int64 website_id = 3;
+   */
+  websiteId: bigint;
+
+  /**
+   * Maximum visitors per page: 0 means 20, more than 100 is capped at 100,
+   * negative is INVALID_ARGUMENT.
+   *
+   * @generated from field: int32 page_size = 4;
+   */
+  pageSize: number;
+
+  /**
+   * `next_page_token` of the previous page; empty for the first page. Must be
+   * used with the same filters.
+   *
+   * @generated from field: string page_token = 5;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message switchboard.v1.ListVisitorsRequest.
+ * Use `create(ListVisitorsRequestSchema)` to create a new message.
+ */
+export const ListVisitorsRequestSchema: GenMessage<ListVisitorsRequest> = /*@__PURE__*/
+  messageDesc(file_switchboard_v1_stats_service, 46);
+
+/**
+ * Response of ListVisitors.
+ *
+ * @generated from message switchboard.v1.ListVisitorsResponse
+ */
+export type ListVisitorsResponse = Message<"switchboard.v1.ListVisitorsResponse"> & {
+  /**
+   * The visitors of this page.
+   *
+   * @generated from field: repeated switchboard.v1.Visitor visitors = 1;
+   */
+  visitors: Visitor[];
+
+  /**
+   * Token for the next page; empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+
+  /**
+   * How many visitors the whole listing holds (`pagination.count`); 0 when
+   * iAdvize does not say.
+   *
+   * @generated from field: int32 total_size = 3;
+   */
+  totalSize: number;
+};
+
+/**
+ * Describes the message switchboard.v1.ListVisitorsResponse.
+ * Use `create(ListVisitorsResponseSchema)` to create a new message.
+ */
+export const ListVisitorsResponseSchema: GenMessage<ListVisitorsResponse> = /*@__PURE__*/
+  messageDesc(file_switchboard_v1_stats_service, 47);
+
+/**
+ * Request of GetVisitor.
+ *
+ * @generated from message switchboard.v1.GetVisitorRequest
+ */
+export type GetVisitorRequest = Message<"switchboard.v1.GetVisitorRequest"> & {
+  /**
+   * Required, positive. The visitor.
+   *
+   * @generated from field: int64 visitor_id = 1;
+   */
+  visitorId: bigint;
+};
+
+/**
+ * Describes the message switchboard.v1.GetVisitorRequest.
+ * Use `create(GetVisitorRequestSchema)` to create a new message.
+ */
+export const GetVisitorRequestSchema: GenMessage<GetVisitorRequest> = /*@__PURE__*/
+  messageDesc(file_switchboard_v1_stats_service, 48);
+
+/**
+ * Response of GetVisitor.
+ *
+ * @generated from message switchboard.v1.GetVisitorResponse
+ */
+export type GetVisitorResponse = Message<"switchboard.v1.GetVisitorResponse"> & {
+  /**
+   * The visitor.
+   *
+   * @generated from field: switchboard.v1.Visitor visitor = 1;
+   */
+  visitor?: Visitor | undefined;
+};
+
+/**
+ * Describes the message switchboard.v1.GetVisitorResponse.
+ * Use `create(GetVisitorResponseSchema)` to create a new message.
+ */
+export const GetVisitorResponseSchema: GenMessage<GetVisitorResponse> = /*@__PURE__*/
+  messageDesc(file_switchboard_v1_stats_service, 49);
+
+/**
+ * Request of CreateVisitor.
+ *
+ * @generated from message switchboard.v1.CreateVisitorRequest
+ */
+export type CreateVisitorRequest = Message<"switchboard.v1.CreateVisitorRequest"> & {
+  /**
+   * Required. The visitor to create: its non-empty fields are sent; `id`
+   * and `created_at` are ignored.
+   *
+   * @generated from field: switchboard.v1.Visitor visitor = 1;
+   */
+  visitor?: Visitor | undefined;
+};
+
+/**
+ * Describes the message switchboard.v1.CreateVisitorRequest.
+ * Use `create(CreateVisitorRequestSchema)` to create a new message.
+ */
+export const CreateVisitorRequestSchema: GenMessage<CreateVisitorRequest> = /*@__PURE__*/
+  messageDesc(file_switchboard_v1_stats_service, 50);
+
+/**
+ * Response of CreateVisitor.
+ *
+ * @generated from message switchboard.v1.CreateVisitorResponse
+ */
+export type CreateVisitorResponse = Message<"switchboard.v1.CreateVisitorResponse"> & {
+  /**
+   * The visitor as iAdvize stored it.
+   *
+   * @generated from field: switchboard.v1.Visitor visitor = 1;
+   */
+  visitor?: Visitor | undefined;
+};
+
+/**
+ * Describes the message switchboard.v1.CreateVisitorResponse.
+ * Use `create(CreateVisitorResponseSchema)` to create a new message.
+ */
+export const CreateVisitorResponseSchema: GenMessage<CreateVisitorResponse> = /*@__PURE__*/
+  messageDesc(file_switchboard_v1_stats_service, 51);
+
+/**
+ * Request of UpdateVisitor.
+ *
+ * @generated from message switchboard.v1.UpdateVisitorRequest
+ */
+export type UpdateVisitorRequest = Message<"switchboard.v1.UpdateVisitorRequest"> & {
+  /**
+   * Required. `visitor.id` names the visitor; the fields listed in
+   * `update_mask` carry the new values. Other fields are ignored.
+   *
+   * @generated from field: switchboard.v1.Visitor visitor = 1;
+   */
+  visitor?: Visitor | undefined;
+
+  /**
+   * Required, non-empty. The Visitor fields to change, by proto field name
+   * (camelCase in JSON); any field but `id` and `created_at`. Exactly those
+   * fields are sent, even when empty (which clears them).
+   *
+   * @generated from field: google.protobuf.FieldMask update_mask = 2;
+   */
+  updateMask?: FieldMask | undefined;
+};
+
+/**
+ * Describes the message switchboard.v1.UpdateVisitorRequest.
+ * Use `create(UpdateVisitorRequestSchema)` to create a new message.
+ */
+export const UpdateVisitorRequestSchema: GenMessage<UpdateVisitorRequest> = /*@__PURE__*/
+  messageDesc(file_switchboard_v1_stats_service, 52);
+
+/**
+ * Response of UpdateVisitor.
+ *
+ * @generated from message switchboard.v1.UpdateVisitorResponse
+ */
+export type UpdateVisitorResponse = Message<"switchboard.v1.UpdateVisitorResponse"> & {
+  /**
+   * The visitor as iAdvize answers after the change.
+   *
+   * @generated from field: switchboard.v1.Visitor visitor = 1;
+   */
+  visitor?: Visitor | undefined;
+};
+
+/**
+ * Describes the message switchboard.v1.UpdateVisitorResponse.
+ * Use `create(UpdateVisitorResponseSchema)` to create a new message.
+ */
+export const UpdateVisitorResponseSchema: GenMessage<UpdateVisitorResponse> = /*@__PURE__*/
+  messageDesc(file_switchboard_v1_stats_service, 53);
+
+/**
+ * Request of DeleteVisitor.
+ *
+ * @generated from message switchboard.v1.DeleteVisitorRequest
+ */
+export type DeleteVisitorRequest = Message<"switchboard.v1.DeleteVisitorRequest"> & {
+  /**
+   * Required, positive. The visitor.
+   *
+   * @generated from field: int64 visitor_id = 1;
+   */
+  visitorId: bigint;
+};
+
+/**
+ * Describes the message switchboard.v1.DeleteVisitorRequest.
+ * Use `create(DeleteVisitorRequestSchema)` to create a new message.
+ */
+export const DeleteVisitorRequestSchema: GenMessage<DeleteVisitorRequest> = /*@__PURE__*/
+  messageDesc(file_switchboard_v1_stats_service, 54);
+
+/**
+ * Response of DeleteVisitor.
+ *
+ * @generated from message switchboard.v1.DeleteVisitorResponse
+ */
+export type DeleteVisitorResponse = Message<"switchboard.v1.DeleteVisitorResponse"> & {
+};
+
+/**
+ * Describes the message switchboard.v1.DeleteVisitorResponse.
+ * Use `create(DeleteVisitorResponseSchema)` to create a new message.
+ */
+export const DeleteVisitorResponseSchema: GenMessage<DeleteVisitorResponse> = /*@__PURE__*/
+  messageDesc(file_switchboard_v1_stats_service, 55);
 
 /**
  * Optico trigger of a call (`trigger_type`). Numbers match Optico's.
@@ -2306,7 +2953,9 @@ export const DialStatsGroupBySchema: GenEnum<DialStatsGroupBy> = /*@__PURE__*/
  *   INVALID_ARGUMENT; down, slow or 5xx → UNAVAILABLE), vendor message kept.
  * - Vendor dates carry no zone: Optico ones are read in
  *   `vendors.optico.timezone`, iAdvize ones in `vendors.iadvize.timezone`
- *   (IANA names, UTC when unset). Timestamps sent as iAdvize filters are
+ *   (IANA names; Europe/Paris when unset, the clock of the iAdvize doc's
+ *   examples). Where iAdvize also gives epoch milliseconds (history
+ *   messages), those are the instant. Timestamps sent as iAdvize filters are
  *   written `YYYY-MM-DD HH:MM:SS` in that zone (sub-seconds dropped).
  * - iAdvize lists page as AIP-158: `page_size` 0 means 20, more than 100 is
  *   capped at 100 (the iAdvize `limit` maximum), negative is
@@ -2455,6 +3104,91 @@ export const StatsService: GenService<{
     methodKind: "unary";
     input: typeof GetDialStatsRequestSchema;
     output: typeof GetDialStatsResponseSchema;
+  },
+  /**
+   * Lists iAdvize tags (GET /tag), those conversations carry in `tag_list`.
+   *
+   * @generated from rpc switchboard.v1.StatsService.ListTags
+   */
+  listTags: {
+    methodKind: "unary";
+    input: typeof ListTagsRequestSchema;
+    output: typeof ListTagsResponseSchema;
+  },
+  /**
+   * Returns one iAdvize tag (GET /tag/{tag_id}).
+   *
+   * @generated from rpc switchboard.v1.StatsService.GetTag
+   */
+  getTag: {
+    methodKind: "unary";
+    input: typeof GetTagRequestSchema;
+    output: typeof GetTagResponseSchema;
+  },
+  /**
+   * Creates several tags at once (POST /tag, a JSON array of
+   * `{name, website_id}`) and returns them as iAdvize stored them. Not
+   * retried: a lost answer may have created them (UNAVAILABLE then says so).
+   *
+   * @generated from rpc switchboard.v1.StatsService.CreateTags
+   */
+  createTags: {
+    methodKind: "unary";
+    input: typeof CreateTagsRequestSchema;
+    output: typeof CreateTagsResponseSchema;
+  },
+  /**
+   * Lists iAdvize visitors (GET /visitor), those conversations,
+   * transactions and call meetings name by `visitor_uid` (their
+   * `unique_id`).
+   *
+   * @generated from rpc switchboard.v1.StatsService.ListVisitors
+   */
+  listVisitors: {
+    methodKind: "unary";
+    input: typeof ListVisitorsRequestSchema;
+    output: typeof ListVisitorsResponseSchema;
+  },
+  /**
+   * Returns one visitor (GET /visitor/{visitor_id}).
+   *
+   * @generated from rpc switchboard.v1.StatsService.GetVisitor
+   */
+  getVisitor: {
+    methodKind: "unary";
+    input: typeof GetVisitorRequestSchema;
+    output: typeof GetVisitorResponseSchema;
+  },
+  /**
+   * Creates a visitor (POST /visitor, form-encoded) and returns it.
+   *
+   * @generated from rpc switchboard.v1.StatsService.CreateVisitor
+   */
+  createVisitor: {
+    methodKind: "unary";
+    input: typeof CreateVisitorRequestSchema;
+    output: typeof CreateVisitorResponseSchema;
+  },
+  /**
+   * Changes the fields of a visitor named in `update_mask` (PUT
+   * /visitor/{id}, only those fields sent) and returns the visitor.
+   *
+   * @generated from rpc switchboard.v1.StatsService.UpdateVisitor
+   */
+  updateVisitor: {
+    methodKind: "unary";
+    input: typeof UpdateVisitorRequestSchema;
+    output: typeof UpdateVisitorResponseSchema;
+  },
+  /**
+   * Deletes a visitor (DELETE /visitor/{visitor_id}).
+   *
+   * @generated from rpc switchboard.v1.StatsService.DeleteVisitor
+   */
+  deleteVisitor: {
+    methodKind: "unary";
+    input: typeof DeleteVisitorRequestSchema;
+    output: typeof DeleteVisitorResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_switchboard_v1_stats_service, 0);
