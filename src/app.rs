@@ -28,11 +28,7 @@ use tower_http::validate_request::ValidateRequestHeaderLayer;
 use tracing::{info, warn};
 
 use crate::{
-    availability::AvailabilityWatch,
-    call_exports::CallExports,
-    calls::CallDesk,
     config::Settings,
-    dials::Dialer,
     grpc::{
         AgentsApi, auth::BearerAuth, browser::AllowedOrigins, call_context::CallContextApi,
         outbound_dial::OutboundDialApi, stats::StatsApi,
@@ -53,9 +49,13 @@ use crate::{
             stats_service_server::StatsServiceServer,
         },
     },
+    services::availability::AvailabilityWatch,
+    services::call_exports::CallExports,
+    services::calls::CallDesk,
+    services::dials::Dialer,
+    services::updates::Updates,
     store::{Store, StoreError, events},
     tls::{ReloadingTls, TlsFiles},
-    updates::Updates,
     vendors::{
         Pipeline,
         ccai::{CcaiCalls, CcaiClient},

@@ -804,9 +804,9 @@ impl Settings {
         self.database.url.expose_secret().starts_with("sqlite:")
     }
 
-    pub fn stream_options(&self) -> crate::updates::StreamOptions {
+    pub fn stream_options(&self) -> crate::services::updates::StreamOptions {
         let streams = &self.streams;
-        crate::updates::StreamOptions {
+        crate::services::updates::StreamOptions {
             heartbeat: Duration::from_millis(streams.heartbeat_interval_ms),
             max_lifetime: (streams.max_lifetime_ms > 0)
                 .then(|| Duration::from_millis(streams.max_lifetime_ms)),

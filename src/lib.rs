@@ -1,12 +1,8 @@
 //! switchboard: one typed gRPC API in front of contact-center vendor APIs.
 
 pub mod app;
-pub mod availability;
-pub mod call_exports;
-pub mod calls;
 pub mod cli;
 pub mod config;
-pub mod dials;
 pub mod domain;
 pub mod error;
 pub mod grpc;
@@ -14,9 +10,9 @@ pub mod http;
 pub mod metrics;
 pub mod pb;
 pub mod sandbox;
+pub mod services;
 pub mod store;
 pub mod telemetry;
 pub mod tls;
 pub mod traces;
-pub mod updates;
 pub mod vendors;

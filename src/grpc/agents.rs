@@ -11,7 +11,6 @@ use super::{
     paging,
 };
 use crate::{
-    availability::AvailabilityWatch,
     domain::{
         FieldViolation, Violations,
         operator::{SetAvailability, SkillFilter, optional_id, required_id},
@@ -25,6 +24,7 @@ use crate::{
         },
         v1::{self as proto, agents_service_server::AgentsService},
     },
+    services::availability::AvailabilityWatch,
     vendors::{
         VendorError,
         iadvize::{Iadvize, IadvizeResources},

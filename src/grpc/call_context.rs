@@ -5,8 +5,6 @@ use tonic::{Request, Response, Status, codegen::BoxStream};
 
 use super::paging;
 use crate::{
-    calls::CallDesk,
-    dials::{CcaiTarget, Dialer},
     domain::{
         AgentName, CallerPhone, FieldViolation, PhoneNumber, Violations, ccai::CustomerFlagsChange,
     },
@@ -15,8 +13,10 @@ use crate::{
         self,
         v1::{self as proto, call_context_service_server::CallContextService},
     },
+    services::calls::CallDesk,
+    services::dials::{CcaiTarget, Dialer},
+    services::updates::{StreamItem, Updates},
     store::{CallFilter, EventFilter, PageCursor, calls},
-    updates::{StreamItem, Updates},
     vendors::optico::CallStart,
 };
 

@@ -4,7 +4,6 @@ use chrono::Utc;
 use tonic::{Request, Response, Status, codegen::BoxStream};
 
 use crate::{
-    dials::{DialRequest, Dialer},
     domain::{
         AgentName, EmailAddress, FieldViolation, Language, OutboundPrefix, PhoneNumber, RequestId,
         Violations,
@@ -17,6 +16,7 @@ use crate::{
         },
         v1::{self as proto, outbound_dial_service_server::OutboundDialService},
     },
+    services::dials::{DialRequest, Dialer},
     vendors::focalscope::Recording,
 };
 

@@ -13,7 +13,6 @@ use tonic::{Request, Response, Status, codegen::BoxStream};
 
 use super::iadvize::{ListRequest, not_configured, total_size};
 use crate::{
-    call_exports::CallExports,
     domain::{
         AgentName, DialFacts, DialTally, FieldViolation, Provider, Violations,
         operator::{optional_id, required_id},
@@ -29,6 +28,7 @@ use crate::{
         },
         v1::{self as proto, stats_service_server::StatsService},
     },
+    services::call_exports::CallExports,
     store::{
         Store,
         dial_stats::{self, DialFilter},

@@ -25,7 +25,10 @@ use chrono_tz::Tz;
 use metrics_exporter_prometheus::PrometheusHandle;
 use tower_http::trace::TraceLayer;
 
-use crate::{calls::CallDesk, dials::Dialer, store::Store};
+use crate::{
+    services::{calls::CallDesk, dials::Dialer},
+    store::Store,
+};
 use webhooks::{WebhookLimits, WebhookToken};
 
 /// What HTTP handlers share: one `Arc`, since axum clones the state for

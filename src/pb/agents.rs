@@ -7,7 +7,6 @@ use prost_types::FieldMask;
 use tonic::{Code, Status};
 
 use crate::{
-    availability::{Delta, WatchItem},
     domain::{
         EmailAddress, FieldViolation, Invalid, PhoneNumber, Violations,
         operator::{
@@ -23,6 +22,7 @@ use crate::{
     },
     error::Error,
     pb::{self, v1 as proto},
+    services::availability::{Delta, WatchItem},
 };
 
 /// A required message field: a violation when absent.

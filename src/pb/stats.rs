@@ -7,9 +7,9 @@ pub mod resources;
 use chrono::{NaiveDate, TimeDelta};
 
 use crate::{
-    call_exports::ExportPage,
     domain::{self, DialTally, FieldViolation, PhoneNumber, Provider, Violations},
     pb::{self, v1 as proto},
+    services::call_exports::ExportPage,
     vendors::optico::data::{CallsQuery, DayCount, ExportedCall, MAX_LIMIT, MIN_LIMIT},
 };
 

@@ -202,10 +202,7 @@ fn combined_insert(backend: DbBackend, rows: usize) -> &'static str {
         _ => SQLITE.get_or_init(|| build(false)),
     };
     let index = rows.next_power_of_two().trailing_zeros() as usize;
-    texts
-        .get(index)
-        .or(texts.last())
-        .map_or("", String::as_str)
+    texts.get(index).or(texts.last()).map_or("", String::as_str)
 }
 
 static FIND_DEDUPE_KEY: Sql = Sql::new("SELECT call_id FROM call_events WHERE dedupe_key = ?");

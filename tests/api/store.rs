@@ -13,11 +13,11 @@ use switchboard::{
     domain::{
         CallLookup, CallStatus, Direction, NewEvent, PageView, Provider, RefKind, Update, VendorRef,
     },
+    services::updates::{StreamItem, StreamOptions, Updates},
     store::{
         CallUpsert, EventFilter, Recorded, RefAppend, Store, StoreError, calls, events,
         events::Prepared,
     },
-    updates::{StreamItem, StreamOptions, Updates},
 };
 use tokio_stream::StreamExt;
 use tokio_util::sync::CancellationToken;
@@ -561,7 +561,7 @@ async fn scoped_streams_receive_only_their_events() {
                 .unwrap();
         }
     }
-    let take = async |subscription: &mut switchboard::updates::Subscription, n: usize| {
+    let take = async |subscription: &mut switchboard::services::updates::Subscription, n: usize| {
         let mut events = Vec::new();
         while events.len() < n {
             match tokio::time::timeout(Duration::from_secs(5), subscription.next())

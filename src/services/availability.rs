@@ -33,7 +33,7 @@ use tracing::{debug, info, warn};
 use crate::{
     domain::operator::{Availability, AvailabilityChange, OperatorFilter},
     error::Error,
-    updates::STREAM_BUFFER,
+    services::updates::STREAM_BUFFER,
     vendors::{
         VendorError, VendorErrorKind,
         iadvize::{Iadvize, MAX_LIMIT, PageRequest},
