@@ -29,7 +29,7 @@
 //! once or twice, and must only touch the database.
 //!
 //! After a commit that appended events, the committer hands them, with the
-//! log head the batch started from, to the log tail (`crate::updates`), which
+//! log head the batch started from, to the log tail (`crate::services::updates`), which
 //! fans them out without reading them back; on PostgreSQL a NOTIFY tells the
 //! other replicas, whose tails read the new rows from the log.
 
