@@ -10,10 +10,11 @@
 //! | RSS per idle stream at 10,000 streams | the bare broadcast harness |
 //! | PostgreSQL, two replicas: webhook into A, stream on B | stream on A |
 //!
-//! Every server (switchboard, the baselines, PostgreSQL) runs as its own
-//! process pinned to core 0 and the load generator (this process) to core 1
-//! when the machine has two cores (`taskset`), so RSS is the server's own and
-//! the two sides do not steal each other's CPU. PostgreSQL runs with its
+//! Every server (switchboard, the baselines) runs as its own process pinned
+//! to core 0 and the load generator (this process) to core 1 when the
+//! machine has two cores (`taskset`), so RSS is the server's own and the two
+//! sides do not steal each other's CPU. The throwaway PostgreSQL is started
+//! by this process and inherits its core. PostgreSQL runs with its
 //! durable defaults (`fsync`, `synchronous_commit=on`), SQLite in WAL with
 //! `synchronous=FULL`, as switchboard does. Traffic goes to 127.0.0.1 only;
 //! every loop is bounded in count and in time.
