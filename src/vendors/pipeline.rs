@@ -22,7 +22,10 @@ use std::{
 };
 
 use reqwest::{Method, StatusCode};
-use tokio::{sync::Semaphore, time::Instant};
+use tokio::{
+    sync::{Semaphore, SemaphorePermit},
+    time::Instant,
+};
 use tower::retry::{
     backoff::{Backoff, ExponentialBackoffMaker, MakeBackoff},
     budget::{Budget, TpsBudget},
@@ -373,38 +376,7 @@ impl Pipeline {
         let started = Instant::now();
         let mut timed_out = false;
         let result = async {
-            let admission: Option<Admission<'_>> = match &inner.breaker {
-                Some(breaker) => Some(breaker.admit().map_err(|wait| {
-                    VendorError::circuit_open(vendor, wait)
-                })?),
-                None => None,
-            };
-            if let Some(pacer) = &inner.pacer {
-                let slot = pacer.reserve(deadline).map_err(|wait| {
-                    VendorError::rate_limited(
-                        vendor,
-                        format!(
-                            "{vendor} is paced at {} requests per second (vendors.{vendor}.max_requests_per_second) and this request could not be sent before its deadline",
-                            settings.max_requests_per_second.unwrap_or_default()
-                        ),
-                        wait,
-                    )
-                })?;
-                tokio::time::sleep_until(slot).await;
-            }
-            // Refused at once when full, not queued: a waiting request would
-            // keep holding one of the server's request slots, which is how a
-            // hanging vendor starved the others.
-            let _permit = inner.bulkhead.try_acquire().map_err(|_| {
-                VendorError::rate_limited(
-                    vendor,
-                    format!(
-                        "{vendor} already has {} requests in flight (vendors.{vendor}.max_in_flight); retry shortly",
-                        settings.max_in_flight
-                    ),
-                    BULKHEAD_RETRY_AFTER,
-                )
-            })?;
+            let (admission, _permit) = self.admit(deadline).await?;
             let time_left = deadline.saturating_duration_since(Instant::now());
             let side_effect = effect == Effect::SideEffect;
             let exchanged = tokio::time::timeout(
@@ -502,6 +474,55 @@ impl Drop for BulkheadSlot {
 }
 
 impl Pipeline {
+    /// The gates every request passes before it is sent, in order: the
+    /// breaker (fails at once while open), pacing (waits for a slot that
+    /// comes before `deadline`, refused otherwise), the bulkhead. The
+    /// bulkhead refuses at once when full rather than queueing: a waiting
+    /// request would keep holding one of the server's request slots, which
+    /// is how a hanging vendor starved the others.
+    async fn admit(
+        &self,
+        deadline: Instant,
+    ) -> Result<(Option<Admission<'_>>, SemaphorePermit<'_>), VendorError> {
+        let inner = &self.inner;
+        let settings = &inner.settings;
+        let vendor = settings.vendor;
+        let admission = match &inner.breaker {
+            Some(breaker) => Some(
+                breaker
+                    .admit()
+                    .map_err(|wait| VendorError::circuit_open(vendor, wait))?,
+            ),
+            None => None,
+        };
+        if let Some(pacer) = &inner.pacer {
+            let slot = pacer.reserve(deadline).map_err(|wait| {
+                VendorError::rate_limited(
+                    vendor,
+                    format!(
+                        "{vendor} is paced at {} requests per second (vendors.{vendor}.max_requests_per_second) and this request could not be sent before its deadline",
+                        settings.max_requests_per_second.unwrap_or_default()
+                    ),
+                    wait,
+                )
+            })?;
+            tokio::time::sleep_until(slot).await;
+        }
+        let permit = inner.bulkhead.try_acquire().map_err(|_| {
+            VendorError::rate_limited(
+                vendor,
+                format!(
+                    "{vendor} already has {} requests in flight (vendors.{vendor}.max_in_flight); retry shortly",
+                    settings.max_in_flight
+                ),
+                BULKHEAD_RETRY_AFTER,
+            )
+        })?;
+        Ok((admission, permit))
+    }
+}
+
+impl Pipeline {
     /// Sends a read whose answer body is streamed (see [`Download`]): the
     /// breaker, pacing and bulkhead apply as in [`Pipeline::send`], and the
     /// per-request timeout (`timeout_ms`, cut to the gRPC deadline) bounds
@@ -529,35 +550,7 @@ impl Pipeline {
         let started = Instant::now();
         let mut timed_out = false;
         let result = async {
-            let admission: Option<Admission<'_>> = match &inner.breaker {
-                Some(breaker) => Some(breaker.admit().map_err(|wait| {
-                    VendorError::circuit_open(vendor, wait)
-                })?),
-                None => None,
-            };
-            if let Some(pacer) = &inner.pacer {
-                let slot = pacer.reserve(deadline).map_err(|wait| {
-                    VendorError::rate_limited(
-                        vendor,
-                        format!(
-                            "{vendor} is paced at {} requests per second (vendors.{vendor}.max_requests_per_second) and this request could not be sent before its deadline",
-                            settings.max_requests_per_second.unwrap_or_default()
-                        ),
-                        wait,
-                    )
-                })?;
-                tokio::time::sleep_until(slot).await;
-            }
-            let permit = inner.bulkhead.try_acquire().map_err(|_| {
-                VendorError::rate_limited(
-                    vendor,
-                    format!(
-                        "{vendor} already has {} requests in flight (vendors.{vendor}.max_in_flight); retry shortly",
-                        settings.max_in_flight
-                    ),
-                    BULKHEAD_RETRY_AFTER,
-                )
-            })?;
+            let (admission, permit) = self.admit(deadline).await?;
             // From here the slot is returned by `BulkheadSlot`'s drop, when
             // the download ends or is abandoned.
             permit.forget();
