@@ -138,6 +138,21 @@ fn on_server_core(program: &str) -> Command {
     }
 }
 
+/// CPU time a process has used so far, all its threads, user and kernel
+/// (`/proc/<pid>/task/*/schedstat`, nanoseconds): what a figure costs the
+/// server's core, idle time excluded.
+fn cpu_time(pid: u32) -> Duration {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Duration::ZERO;
+    };
+    let nanos: u64 = tasks
+        .filter_map(Result::ok)
+        .filter_map(|task| std::fs::read_to_string(task.path().join("schedstat")).ok())
+        .filter_map(|line| line.split_whitespace().next()?.parse::<u64>().ok())
+        .sum();
+    Duration::from_nanos(nanos)
+}
+
 /// Resident memory of a process, in bytes.
 fn rss(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
@@ -594,6 +609,17 @@ async fn post_all(
 mod ingest {
     use super::*;
 
+    /// The concurrent senders measured: 1, 8 and 32, or the comma-separated
+    /// counts of `SWITCHBOARD_BENCH_SENDERS` (e.g. `32` alone, to profile
+    /// one level of load).
+    fn sender_counts() -> Vec<usize> {
+        std::env::var("SWITCHBOARD_BENCH_SENDERS")
+            .ok()
+            .map(|v| v.split(',').filter_map(|s| s.trim().parse().ok()).collect())
+            .filter(|v: &Vec<usize>| !v.is_empty())
+            .unwrap_or_else(|| vec![1, 8, 32])
+    }
+
     /// Statements and commits PostgreSQL ran for the database so far, as
     /// pg_stat_statements counts them (COMMIT is a statement there; the
     /// cumulative statistics views lag by up to a second).
@@ -650,7 +676,7 @@ mod ingest {
         let first: Vec<String> = (0..50).map(|c| view_payload(c, c)).collect();
         post_all(&server.webhook_url(), first, 8, Duration::from_secs(30)).await;
         let mut next_view = 1_000_000i64;
-        for senders in [1usize, 8, 32] {
+        for senders in sender_counts() {
             let payloads: Vec<String> = (0..n)
                 .map(|i| {
                     next_view += 1;
@@ -664,6 +690,7 @@ mod ingest {
             let batches_before = server
                 .metric_sum_count("switchboard_log_batch_writes")
                 .await;
+            let cpu_before = cpu_time(server.pid());
             let (stored, elapsed) = post_all(
                 &server.webhook_url(),
                 payloads,
@@ -671,7 +698,13 @@ mod ingest {
                 Duration::from_secs(60),
             )
             .await;
+            let cpu = cpu_time(server.pid()).saturating_sub(cpu_before);
             let rate = stored as f64 / elapsed.as_secs_f64();
+            println!(
+                "  {senders} sender(s): {:.1} µs of server CPU per webhook ({:.0}% of its core)",
+                cpu.as_secs_f64() * 1e6 / stored.max(1) as f64,
+                100.0 * cpu.as_secs_f64() / elapsed.as_secs_f64()
+            );
             let target = match senders {
                 32 => Some((
                     "≥ 3x bare (1 client), ≥ 1x bare (32 clients)".to_owned(),
