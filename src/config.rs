@@ -820,6 +820,7 @@ impl Settings {
             max_batch: self.database.batch_max_writes,
             max_wait: Duration::from_micros(self.database.batch_wait_us),
             acquire_timeout: Duration::from_millis(self.database.acquire_timeout_ms),
+            before_wal_sync: None,
         }
     }
 

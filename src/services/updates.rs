@@ -305,7 +305,11 @@ impl Updates {
         // reaches the feed.
         let (feed, local) = mpsc::unbounded_channel();
         store.attach_feed(feed);
-        let head = events::head_sequence(store.connection()).await?;
+        // Read before the durable head: the head may hold sequences that are
+        // not durable yet, and those reach the feed once they are.
+        let head = events::head_sequence(store.connection())
+            .await?
+            .min(store.durable_log_head());
         let shared = Arc::new(Shared {
             hub: Hub {
                 index: Mutex::new(Index {
@@ -436,11 +440,14 @@ impl Tail {
             )
             .await;
             match read {
-                Ok(batch) => {
+                Ok(mut batch) => {
                     let full = batch.len() as u64 == BATCH;
+                    // What is not durable yet comes from the committer once
+                    // it is.
+                    let durable = durable_only(&mut batch, self.shared.store.durable_log_head());
                     let batch: Vec<_> = batch.into_iter().map(Arc::new).collect();
                     self.publish(&batch);
-                    if !full {
+                    if !full || !durable {
                         return true;
                     }
                 }
@@ -457,6 +464,16 @@ impl Tail {
             }
         }
     }
+}
+
+/// Drops the events above `durable` (the log's durable head, loaded after
+/// the read that gave `events`, which are in sequence order); returns
+/// whether none was dropped.
+fn durable_only(events: &mut Vec<StoredEvent>, durable: i64) -> bool {
+    let keep = events.partition_point(|e| e.sequence <= durable);
+    let all = keep == events.len();
+    events.truncate(keep);
+    all
 }
 
 enum State {
@@ -495,7 +512,11 @@ impl Subscription {
     fn catch_up(&self) -> State {
         let (store, filter, last) = (self.shared.store.clone(), self.filter.clone(), self.last);
         State::CatchUp(Box::pin(async move {
-            events::events_after(store.connection(), last, &filter, BATCH).await
+            let mut events = events::events_after(store.connection(), last, &filter, BATCH).await?;
+            // Never a sequence that is not durable yet: it reaches the slot
+            // once it is (the slot was registered before this read).
+            durable_only(&mut events, store.durable_log_head());
+            Ok(events)
         }))
     }
 

@@ -39,6 +39,7 @@ mod entities;
 pub mod events;
 pub mod idempotency;
 pub mod migration;
+mod wal;
 
 use std::{
     future::Future,
@@ -59,6 +60,7 @@ use tracing::Instrument;
 
 pub use calls::{CallFilter, CallPage, CallUpsert, LegEvent, PageCursor};
 pub use events::{EventFilter, Recorded, RefAppend};
+pub use wal::SyncHook;
 
 use crate::domain::StoredEvent;
 
@@ -136,7 +138,7 @@ fn transient_code(code: &str) -> bool {
 pub type StoreResult<T> = Result<T, StoreError>;
 
 /// How the committer gathers writes (`database.batch_*` settings).
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone)]
 pub struct WriteOptions {
     /// Most jobs in one transaction.
     pub max_batch: usize,
@@ -145,6 +147,20 @@ pub struct WriteOptions {
     pub max_wait: Duration,
     /// Longest wait for a connection (or to open one).
     pub acquire_timeout: Duration,
+    /// SQLite: run before each sync of the WAL (fault injection in tests;
+    /// `None` in the service).
+    pub before_wal_sync: Option<SyncHook>,
+}
+
+impl std::fmt::Debug for WriteOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WriteOptions")
+            .field("max_batch", &self.max_batch)
+            .field("max_wait", &self.max_wait)
+            .field("acquire_timeout", &self.acquire_timeout)
+            .field("before_wal_sync", &self.before_wal_sync.is_some())
+            .finish()
+    }
 }
 
 impl Default for WriteOptions {
@@ -153,6 +169,7 @@ impl Default for WriteOptions {
             max_batch: 512,
             max_wait: Duration::ZERO,
             acquire_timeout: Duration::from_secs(2),
+            before_wal_sync: None,
         }
     }
 }
@@ -195,6 +212,76 @@ pub struct Store {
     replica: Arc<str>,
     /// Why the last write failed for want of a database, while it lasts.
     outage: Arc<Mutex<Option<String>>>,
+    /// The highest durable sequence of the log (see `wal`).
+    durable: wal::DurableHead,
+}
+
+/// When SQLite makes a commit durable.
+#[derive(Clone, Copy)]
+enum SqliteSync {
+    /// In COMMIT (`synchronous=FULL`): the read pool, and the committer where
+    /// the WAL cannot be synced on its own.
+    InCommit,
+    /// After COMMIT, by the sync thread (`synchronous=NORMAL` plus `wal`):
+    /// the committer's connection.
+    AfterCommit,
+}
+
+/// The connection settings of every SQLite connection.
+fn sqlite_options(
+    opts: sea_orm::sqlx::sqlite::SqliteConnectOptions,
+    sync: SqliteSync,
+) -> sea_orm::sqlx::sqlite::SqliteConnectOptions {
+    use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+    // WAL: readers never block the writer. FULL: a commit is on disk before
+    // the event it holds is acknowledged, even on power loss (NORMAL only
+    // survives process crashes) — unless the sync thread does that sync
+    // (see `wal`).
+    let synchronous = match sync {
+        SqliteSync::InCommit => SqliteSynchronous::Full,
+        SqliteSync::AfterCommit => SqliteSynchronous::Normal,
+    };
+    opts.journal_mode(SqliteJournalMode::Wal)
+        .synchronous(synchronous)
+        .busy_timeout(Duration::from_secs(10))
+        .foreign_keys(true)
+        .create_if_missing(true)
+        // Statement journals (a multi-row INSERT inside a savepoint needs
+        // one) in memory: on disk, each batch created, wrote and unlinked a
+        // temporary file (seen with `strace -c`: five syscalls per batch).
+        // They only serve statement rollback, never durability.
+        .pragma("temp_store", "memory")
+}
+
+/// The WAL file of a SQLite database on disk that is in WAL mode; `None`
+/// for PostgreSQL, an in-memory database, or a file SQLite could not put in
+/// WAL mode.
+async fn wal_path(db: &DatabaseConnection, url: &str) -> Option<std::path::PathBuf> {
+    use std::str::FromStr;
+    if db.get_database_backend() != DbBackend::Sqlite {
+        return None;
+    }
+    let options = sea_orm::sqlx::sqlite::SqliteConnectOptions::from_str(url).ok()?;
+    let file = options.get_filename();
+    if !std::fs::metadata(file).is_ok_and(|m| m.is_file()) {
+        return None;
+    }
+    let mode = db
+        .query_one_raw(Statement::from_string(
+            DbBackend::Sqlite,
+            "PRAGMA journal_mode",
+        ))
+        .await
+        .ok()??
+        .try_get_by_index::<String>(0)
+        .ok()?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        tracing::warn!(journal_mode = %mode, "sqlite is not in WAL mode: every commit syncs in place");
+        return None;
+    }
+    let mut wal = file.as_os_str().to_owned();
+    wal.push("-wal");
+    Some(wal.into())
 }
 
 impl Store {
@@ -223,23 +310,7 @@ impl Store {
             .sqlx_logging(false)
             // Names our sessions in pg_stat_activity (ignored by SQLite).
             .set_application_name("switchboard")
-            .map_sqlx_sqlite_opts(|opts| {
-                use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-                // WAL: readers never block the writer. FULL: a commit is on
-                // disk before the event it holds is acknowledged, even on
-                // power loss (NORMAL only survives process crashes).
-                opts.journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Full)
-                    .busy_timeout(Duration::from_secs(10))
-                    .foreign_keys(true)
-                    .create_if_missing(true)
-                    // Statement journals (a multi-row INSERT inside a
-                    // savepoint needs one) in memory: on disk, each batch
-                    // created, wrote and unlinked a temporary file (seen
-                    // with `strace -c`: five syscalls per batch). They only
-                    // serve statement rollback, never durability.
-                    .pragma("temp_store", "memory")
-            })
+            .map_sqlx_sqlite_opts(|opts| sqlite_options(opts, SqliteSync::InCommit))
             // A local file needs no liveness probe before each use (the
             // probe is a query of its own).
             .map_sqlx_sqlite_pool_opts(|pool| pool.test_before_acquire(false));
@@ -262,6 +333,27 @@ impl Store {
         let feed = Arc::new(Mutex::new(None));
         let replica: Arc<str> = Arc::from(uuid::Uuid::new_v4().simple().to_string());
         let outage = Arc::new(Mutex::new(None));
+        let durable = wal::DurableHead::new();
+        // SQLite with a WAL on disk: commits sync outside the write lock
+        // (see `wal`). Otherwise (an in-memory database, a file system
+        // without WAL support) SQLite syncs in COMMIT.
+        let syncer = match wal_path(&db, url).await {
+            Some(path) => {
+                write_options
+                    .map_sqlx_sqlite_opts(|opts| sqlite_options(opts, SqliteSync::AfterCommit));
+                Some(
+                    wal::Syncer::start(
+                        path,
+                        durable.clone(),
+                        feed.clone(),
+                        outage.clone(),
+                        write.before_wal_sync.clone(),
+                    )
+                    .await?,
+                )
+            }
+            None => None,
+        };
         tokio::spawn(
             Committer {
                 db: None,
@@ -272,6 +364,8 @@ impl Store {
                 options: WriteOptions { max_batch, ..write },
                 outage: outage.clone(),
                 down: None,
+                syncer,
+                durable: durable.clone(),
             }
             .run(jobs),
         );
@@ -283,6 +377,7 @@ impl Store {
             writer,
             feed,
             remote_commits: Arc::new(Notify::new()),
+            durable,
         })
     }
 
@@ -404,6 +499,14 @@ impl Store {
     /// Why writes currently fail for want of a database, if they do.
     pub fn outage(&self) -> Option<String> {
         self.outage.lock().ok().and_then(|o| o.clone())
+    }
+
+    /// The highest sequence of the log known to be durable: readers of the
+    /// log keep only events up to it, loading it *after* their query (see
+    /// `wal`). `i64::MAX` where every commit is durable when visible
+    /// (PostgreSQL, or SQLite syncing in COMMIT).
+    pub fn durable_log_head(&self) -> i64 {
+        self.durable.get()
     }
 
     pub fn is_postgres(&self) -> bool {
@@ -673,6 +776,9 @@ struct Committer {
     outage: Arc<Mutex<Option<String>>>,
     /// While unreachable: why, when to try again, and the current wait.
     down: Option<(String, Instant, Duration)>,
+    /// SQLite with a WAL: makes commits durable after COMMIT (see `wal`).
+    syncer: Option<wal::Syncer>,
+    durable: wal::DurableHead,
 }
 
 /// While the database is unreachable, writes fail at once — a webhook gets
@@ -713,6 +819,14 @@ impl Committer {
     async fn commit_batch(&mut self, jobs: &mut Vec<Box<dyn Job>>) {
         let started = Instant::now();
         let size = jobs.len();
+        if self.syncer.as_ref().is_some_and(wal::Syncer::failed) {
+            metrics::counter!("switchboard_log_writes_refused_total").increment(size as u64);
+            let error = StoreError::Unavailable(wal::SYNC_FAILED.to_owned());
+            for job in jobs.drain(..) {
+                job.answer(Err(error.clone()));
+            }
+            return;
+        }
         if let Some((reason, retry_at, _)) = &self.down
             && Instant::now() < *retry_at
         {
@@ -740,17 +854,33 @@ impl Committer {
                     tracing::info!("database reachable again: writes resume");
                     self.set_outage(None);
                 }
-                if !events.is_empty() {
+                let committed = (!events.is_empty()).then(|| {
                     metrics::histogram!("switchboard_log_batch_events").record(events.len() as f64);
                     if let Some(last) = events.last() {
                         metrics::gauge!("switchboard_log_head_sequence").set(last.sequence as f64);
                     }
-                    if let Ok(feed) = self.feed.lock()
-                        && let Some(feed) = feed.as_ref()
-                    {
-                        // A closed feed means nobody streams: nothing to do.
-                        let _ = feed.send(Committed { prev_head, events });
+                    Committed { prev_head, events }
+                });
+                if let Some(syncer) = &self.syncer {
+                    // Answered, and fed to the tail, once synced.
+                    let batch = wal::Unsynced {
+                        jobs: std::mem::take(jobs),
+                        committed,
+                    };
+                    if let Err(batch) = syncer.hand(batch).await {
+                        *jobs = batch.jobs;
+                        for job in jobs.drain(..) {
+                            job.answer(Err(StoreError::WriterStopped));
+                        }
                     }
+                    return;
+                }
+                if let Some(committed) = committed
+                    && let Ok(feed) = self.feed.lock()
+                    && let Some(feed) = feed.as_ref()
+                {
+                    // A closed feed means nobody streams: nothing to do.
+                    let _ = feed.send(committed);
                 }
                 Ok(())
             }
@@ -927,6 +1057,10 @@ impl Committer {
             {
                 return Attempt::Failed(e.into());
             }
+        }
+        if let (Some(_), Some(head)) = (&self.syncer, prev_head) {
+            // From this commit on, the log may hold sequences not yet synced.
+            self.durable.start_at(head);
         }
         match tx.commit().await {
             Ok(()) => Attempt::Committed {

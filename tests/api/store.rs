@@ -707,3 +707,200 @@ async fn combined_appends_on_sqlite() {
 async fn combined_appends_on_postgres() {
     combined_appends(postgres_store().await).await;
 }
+
+/// A gate the WAL sync thread waits at (a slow disk), or fails at (a disk
+/// that cannot sync).
+#[derive(Default)]
+struct SyncGate {
+    state: std::sync::Mutex<(bool, bool)>,
+    changed: std::sync::Condvar,
+    syncs: std::sync::atomic::AtomicUsize,
+}
+
+impl SyncGate {
+    fn set(&self, held: bool, failing: bool) {
+        *self.state.lock().unwrap() = (held, failing);
+        self.changed.notify_all();
+    }
+
+    fn hook(self: &std::sync::Arc<Self>) -> switchboard::store::SyncHook {
+        let gate = self.clone();
+        std::sync::Arc::new(move || {
+            let mut state = gate.state.lock().unwrap();
+            while state.0 {
+                state = gate.changed.wait(state).unwrap();
+            }
+            gate.syncs
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            if state.1 {
+                return Err(std::io::Error::other("injected: the disk cannot sync"));
+            }
+            Ok(())
+        })
+    }
+}
+
+async fn gated_sqlite_store(dir: &tempfile::TempDir, gate: &std::sync::Arc<SyncGate>) -> Store {
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("s.db").display());
+    let write = switchboard::store::WriteOptions {
+        before_wal_sync: Some(gate.hook()),
+        ..Default::default()
+    };
+    let store = Store::connect_with(&SecretString::from(url), 8, write)
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    store
+}
+
+async fn append_to(store: &Store, id: &switchboard::domain::CallId, view_id: i64) -> Recorded {
+    let id = id.clone();
+    store
+        .write(move |tx| {
+            let id = id.clone();
+            Box::pin(async move { events::append(tx, &id, None, &prepared(view(view_id))).await })
+        })
+        .await
+        .unwrap()
+}
+
+/// On SQLite a batch commits without waiting for the disk and is synced
+/// afterwards (src/store/wal.rs): its writer is answered only after that
+/// sync, and no stream — live or replaying — shows its event before.
+#[tokio::test]
+async fn sqlite_writers_and_streams_wait_for_the_wal_sync() {
+    let dir = tempfile::tempdir().unwrap();
+    let gate = std::sync::Arc::new(SyncGate::default());
+    let store = gated_sqlite_store(&dir, &gate).await;
+    let stop = CancellationToken::new();
+    let options = StreamOptions {
+        heartbeat: Duration::from_secs(30),
+        max_lifetime: None,
+        buffer: 64,
+        // The safety-net poll reads the log often: it too must not show
+        // the unsynced event.
+        poll_interval: Duration::from_millis(20),
+    };
+    let updates = Updates::start(store.clone(), stop.clone(), options)
+        .await
+        .unwrap();
+    let id = store
+        .write(|tx| {
+            Box::pin(async move {
+                let fields = CallUpsert::new(
+                    Direction::Inbound,
+                    Provider::Optico,
+                    CallStatus::Active,
+                    Utc::now(),
+                );
+                calls::insert_call(tx, fields, &[]).await
+            })
+        })
+        .await
+        .unwrap();
+    let Recorded::Stored(first) = append_to(&store, &id, 1).await else {
+        panic!("stored")
+    };
+    let mut live = updates.subscribe(EventFilter::default(), 0);
+    let next_event = async |stream: &mut switchboard::services::updates::Subscription,
+                            wait: Duration| {
+        loop {
+            match tokio::time::timeout(wait, stream.next()).await {
+                Err(_) => return None,
+                Ok(item) => match item.expect("open").expect("no error") {
+                    StreamItem::Event(event) => return Some(event.sequence),
+                    StreamItem::Heartbeat { .. } => {}
+                },
+            }
+        }
+    };
+    assert_eq!(next_event(&mut live, Duration::from_secs(5)).await, Some(first));
+
+    // The disk stalls: the next write commits, and is not answered.
+    gate.set(true, false);
+    let writer = tokio::spawn({
+        let (store, id) = (store.clone(), id.clone());
+        async move { append_to(&store, &id, 2).await }
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while events::head_sequence(store.connection()).await.unwrap() <= first {
+        assert!(std::time::Instant::now() < deadline, "the write commits");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let second = events::head_sequence(store.connection()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert!(!writer.is_finished(), "answered before its sync");
+    assert_eq!(store.durable_log_head(), first);
+    // Neither the live stream nor one replaying the log shows it.
+    let mut replaying = updates.subscribe(EventFilter::default(), 0);
+    assert_eq!(
+        next_event(&mut replaying, Duration::from_secs(5)).await,
+        Some(first)
+    );
+    assert_eq!(next_event(&mut replaying, Duration::from_millis(150)).await, None);
+    assert_eq!(next_event(&mut live, Duration::from_millis(150)).await, None);
+
+    // The disk catches up: the writer is answered, both streams get it.
+    gate.set(false, false);
+    assert_eq!(writer.await.unwrap(), Recorded::Stored(second));
+    assert_eq!(store.durable_log_head(), second);
+    assert_eq!(next_event(&mut live, Duration::from_secs(5)).await, Some(second));
+    assert_eq!(
+        next_event(&mut replaying, Duration::from_secs(5)).await,
+        Some(second)
+    );
+    assert!(gate.syncs.load(std::sync::atomic::Ordering::SeqCst) >= 2);
+    stop.cancel();
+}
+
+/// A failed sync is never retried (after a failed fsync the kernel may have
+/// dropped the pages; a second one could succeed without them): the batch's
+/// writers get an error, every later write is refused at once, and the
+/// store reports why until it is restarted.
+#[tokio::test]
+async fn sqlite_a_failed_wal_sync_refuses_writes_until_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let gate = std::sync::Arc::new(SyncGate::default());
+    let store = gated_sqlite_store(&dir, &gate).await;
+    let id = store
+        .write(|tx| {
+            Box::pin(async move {
+                let fields = CallUpsert::new(
+                    Direction::Inbound,
+                    Provider::Optico,
+                    CallStatus::Active,
+                    Utc::now(),
+                );
+                calls::insert_call(tx, fields, &[]).await
+            })
+        })
+        .await
+        .unwrap();
+    gate.set(false, true);
+    for view_id in [1, 2] {
+        let id = id.clone();
+        let refused = store
+            .write(move |tx| {
+                let id = id.clone();
+                Box::pin(
+                    async move { events::append(tx, &id, None, &prepared(view(view_id))).await },
+                )
+            })
+            .await
+            .expect_err("refused");
+        assert!(
+            matches!(&refused, StoreError::Unavailable(reason) if reason.contains("restart")),
+            "{refused:?}"
+        );
+        assert!(refused.is_transient());
+    }
+    // The second write never reached the disk's sync.
+    assert_eq!(gate.syncs.load(std::sync::atomic::Ordering::SeqCst), 2);
+    assert!(store.outage().is_some_and(|reason| reason.contains("synced")));
+    assert!(store.ping().await.is_err());
+    // A restarted store (the disk now fine) has a consistent log.
+    drop(store);
+    let restarted = sqlite_store(&dir).await;
+    assert!(restarted.ping().await.is_ok());
+    assert!(events::head_sequence(restarted.connection()).await.unwrap() <= 1);
+}
