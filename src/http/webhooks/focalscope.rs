@@ -19,7 +19,7 @@ pub async fn receive(
     RawQuery(query): RawQuery,
 ) -> Response {
     let outcome = |outcome: &'static str| {
-        metrics::counter!("switchboard_webhooks_total", "vendor" => "focalscope", "outcome" => outcome).increment(1);
+        super::count("focalscope", outcome);
     };
     if !state.focalscope_webhook_token.accepts(&token) {
         warn!(vendor = "focalscope", "webhook rejected: wrong token");

@@ -45,14 +45,14 @@ pub async fn receive(
     if !state.optico_webhook_token.accepts(&token) {
         // Neither the token nor the path is logged: the token is a secret.
         warn!(vendor = "optico", "webhook rejected: wrong token");
-        metrics::counter!("switchboard_webhooks_total", "vendor" => "optico", "outcome" => "unauthorized").increment(1);
+        super::count("optico", "unauthorized");
         return Rejection(StatusCode::UNAUTHORIZED, "invalid webhook token".to_owned())
             .into_response();
     }
     match accept(&state, &headers, &body).await {
         Ok(response) => response,
         Err(rejection) => {
-            metrics::counter!("switchboard_webhooks_total", "vendor" => "optico", "outcome" => "rejected").increment(1);
+            super::count("optico", "rejected");
             info!(vendor = "optico", status = rejection.0.as_u16(), reason = %rejection.1, "webhook rejected");
             rejection.into_response()
         }
@@ -70,10 +70,7 @@ async fn accept(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Re
     // serde_json maps keep keys sorted, so re-serialising gives the same text
     // for the same payload however Optico spaced or ordered it: a stable
     // dedupe key for re-deliveries.
-    let dedupe_key = format!(
-        "optico:{}",
-        hex::encode(Sha256::digest(value.to_string().as_bytes()))
-    );
+    let dedupe_key = format!("optico:{}", hex::encode(canonical_digest(&value)));
     let data =
         optico::read_realtime(value, state.optico_timezone, Utc::now()).map_err(bad_request)?;
     match state
@@ -82,7 +79,7 @@ async fn accept(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Re
         .await
     {
         Ok(Recorded::Stored(sequence)) => {
-            metrics::counter!("switchboard_webhooks_total", "vendor" => "optico", "outcome" => "stored").increment(1);
+            super::count("optico", "stored");
             debug!(
                 vendor = "optico",
                 optico_call_id = data.call_id,
@@ -93,7 +90,7 @@ async fn accept(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Re
             Ok((StatusCode::OK, "stored").into_response())
         }
         Ok(Recorded::Duplicate) => {
-            metrics::counter!("switchboard_webhooks_total", "vendor" => "optico", "outcome" => "duplicate").increment(1);
+            super::count("optico", "duplicate");
             debug!(
                 vendor = "optico",
                 optico_call_id = data.call_id,
@@ -103,7 +100,7 @@ async fn accept(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Re
         }
         Err(error) => {
             warn!(vendor = "optico", error = %error, "webhook could not be stored");
-            metrics::counter!("switchboard_webhooks_total", "vendor" => "optico", "outcome" => "error").increment(1);
+            super::count("optico", "error");
             // Not acknowledged: the vendor should deliver it again.
             Ok((
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -113,6 +110,25 @@ async fn accept(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Re
                 .into_response())
         }
     }
+}
+
+/// SHA-256 of the payload's canonical JSON text (compact, keys sorted),
+/// hashed as it is written rather than collected into a string first.
+fn canonical_digest(value: &serde_json::Value) -> [u8; 32] {
+    struct Hashing(Sha256);
+    impl std::io::Write for Hashing {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.update(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut hashing = Hashing(Sha256::new());
+    // Writing a `Value` to a sink that never fails cannot fail.
+    let _ = serde_json::to_writer(&mut hashing, value);
+    hashing.0.finalize().into()
 }
 
 /// The JSON text of the delivery, from the form field or the body.
@@ -136,12 +152,11 @@ fn payload_json(
             limits
                 .check_fields(body.split(|b| *b == b'&').count(), "form body")
                 .map_err(bad_request)?;
-            let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
-                .map_err(|e| bad_request(format!("the form body cannot be read: {e}")))?;
-            fields
-                .into_iter()
+            // Only the field we read is decoded and copied (as serde_urlencoded
+            // would: invalid UTF-8 becomes U+FFFD, and then fails as JSON).
+            url::form_urlencoded::parse(body)
                 .find(|(name, _)| name == "realtimeData")
-                .map(|(_, value)| value)
+                .map(|(_, value)| value.into_owned())
                 .ok_or_else(|| bad_request("the form field realtimeData is missing"))
         }
         "application/json" => String::from_utf8(body.to_vec())
