@@ -216,32 +216,35 @@ pub struct Store {
     durable: wal::DurableHead,
 }
 
-/// When SQLite makes a commit durable.
-#[derive(Clone, Copy)]
-enum SqliteSync {
-    /// In COMMIT (`synchronous=FULL`): the read pool, and the committer where
-    /// the WAL cannot be synced on its own.
-    InCommit,
-    /// After COMMIT, by the sync thread (`synchronous=NORMAL` plus `wal`):
-    /// the committer's connection.
-    AfterCommit,
+/// What a SQLite connection is for.
+#[derive(Clone, Copy, PartialEq)]
+enum SqliteRole {
+    /// The read pool.
+    Reader,
+    /// The committer's connection, SQLite syncing in COMMIT (where the WAL
+    /// cannot be synced on its own).
+    Writer,
+    /// The committer's connection, the sync thread syncing after COMMIT
+    /// (see `wal`).
+    WriterSyncedAfter,
 }
 
 /// The connection settings of every SQLite connection.
 fn sqlite_options(
     opts: sea_orm::sqlx::sqlite::SqliteConnectOptions,
-    sync: SqliteSync,
+    role: SqliteRole,
 ) -> sea_orm::sqlx::sqlite::SqliteConnectOptions {
     use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
     // WAL: readers never block the writer. FULL: a commit is on disk before
     // the event it holds is acknowledged, even on power loss (NORMAL only
     // survives process crashes) — unless the sync thread does that sync
     // (see `wal`).
-    let synchronous = match sync {
-        SqliteSync::InCommit => SqliteSynchronous::Full,
-        SqliteSync::AfterCommit => SqliteSynchronous::Normal,
+    let synchronous = match role {
+        SqliteRole::WriterSyncedAfter => SqliteSynchronous::Normal,
+        SqliteRole::Reader | SqliteRole::Writer => SqliteSynchronous::Full,
     };
-    opts.journal_mode(SqliteJournalMode::Wal)
+    let opts = opts
+        .journal_mode(SqliteJournalMode::Wal)
         .synchronous(synchronous)
         .busy_timeout(Duration::from_secs(10))
         .foreign_keys(true)
@@ -250,7 +253,14 @@ fn sqlite_options(
         // one) in memory: on disk, each batch created, wrote and unlinked a
         // temporary file (seen with `strace -c`: five syscalls per batch).
         // They only serve statement rollback, never durability.
-        .pragma("temp_store", "memory")
+        .pragma("temp_store", "memory");
+    if role == SqliteRole::Reader {
+        return opts;
+    }
+    // The writer's page cache at 64 MiB rather than 2: the log's indexes
+    // take a random leaf per event (the dedupe key, the call), and leaves
+    // that fell out of the cache were read again from the OS at each batch.
+    opts.pragma("cache_size", "-65536")
 }
 
 /// The WAL file of a SQLite database on disk that is in WAL mode; `None`
@@ -310,7 +320,7 @@ impl Store {
             .sqlx_logging(false)
             // Names our sessions in pg_stat_activity (ignored by SQLite).
             .set_application_name("switchboard")
-            .map_sqlx_sqlite_opts(|opts| sqlite_options(opts, SqliteSync::InCommit))
+            .map_sqlx_sqlite_opts(|opts| sqlite_options(opts, SqliteRole::Reader))
             // A local file needs no liveness probe before each use (the
             // probe is a query of its own).
             .map_sqlx_sqlite_pool_opts(|pool| pool.test_before_acquire(false));
@@ -323,7 +333,8 @@ impl Store {
             .min_connections(0)
             // No liveness probe before each batch (a round trip of its own):
             // a failed batch replaces the connection instead.
-            .test_before_acquire(false);
+            .test_before_acquire(false)
+            .map_sqlx_sqlite_opts(|opts| sqlite_options(opts, SqliteRole::Writer));
         let db = Database::connect(options).await?;
         let backend = db.get_database_backend();
         let max_batch = write.max_batch.max(1);
@@ -339,8 +350,9 @@ impl Store {
         // without WAL support) SQLite syncs in COMMIT.
         let syncer = match wal_path(&db, url).await {
             Some(path) => {
-                write_options
-                    .map_sqlx_sqlite_opts(|opts| sqlite_options(opts, SqliteSync::AfterCommit));
+                write_options.map_sqlx_sqlite_opts(|opts| {
+                    sqlite_options(opts, SqliteRole::WriterSyncedAfter)
+                });
                 Some(
                     wal::Syncer::start(
                         path,
@@ -805,7 +817,13 @@ impl Committer {
                     }
                 }
             }
+            if let Some(syncer) = &self.syncer {
+                syncer.set_committing(true);
+            }
             self.commit_batch(&mut jobs).await;
+            if let Some(syncer) = &self.syncer {
+                syncer.set_committing(false);
+            }
             jobs.clear();
         }
     }

@@ -39,10 +39,10 @@ use std::{
         Arc, Mutex,
         atomic::{AtomicBool, AtomicI64, Ordering},
     },
-    time::Instant,
+    time::{Duration, Instant},
 };
 
-use tokio::sync::mpsc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
 use super::{Committed, Job, StoreError};
 
@@ -149,9 +149,17 @@ type Feed = Arc<Mutex<Option<mpsc::UnboundedSender<Committed>>>>;
 /// (each holds its writers, who wait anyway).
 const MAX_UNSYNCED: usize = 64;
 
+/// Longest a sync waits for the batch the committer is running, to cover
+/// it too (see [`run`]).
+const MAX_COALESCE: Duration = Duration::from_millis(2);
+
 /// The sync thread's handle.
 pub(super) struct Syncer {
-    queue: mpsc::Sender<Unsynced>,
+    queue: std::sync::mpsc::Sender<(Unsynced, OwnedSemaphorePermit)>,
+    /// Bounds the batches handed over and not yet answered.
+    room: Arc<Semaphore>,
+    /// Whether the committer is running a batch.
+    committing: Arc<AtomicBool>,
     /// Set for good once a sync failed (see [`run`]).
     failed: Arc<AtomicBool>,
 }
@@ -166,7 +174,10 @@ impl Syncer {
         outage: Arc<Mutex<Option<String>>>,
         hook: Option<SyncHook>,
     ) -> Result<Self, StoreError> {
-        let mut wal = WalFile { path: wal, open: None };
+        let mut wal = WalFile {
+            path: wal,
+            open: None,
+        };
         let wal = tokio::task::spawn_blocking(move || wal.sync().map(|()| wal))
             .await
             .map_err(|e| StoreError::Unavailable(format!("the WAL sync did not run: {e}")))?
@@ -174,20 +185,44 @@ impl Syncer {
                 tracing::error!(error = %e, "cannot sync the SQLite WAL file");
                 StoreError::Unavailable(SYNC_FAILED.to_owned())
             })?;
-        let (queue, batches) = mpsc::channel(MAX_UNSYNCED);
+        let (queue, batches) = std::sync::mpsc::channel();
         let failed = Arc::new(AtomicBool::new(false));
-        let thread_failed = failed.clone();
+        let committing = Arc::new(AtomicBool::new(false));
+        let sync = SyncThread {
+            wal,
+            head,
+            feed,
+            outage,
+            failed: failed.clone(),
+            committing: committing.clone(),
+            hook,
+        };
         std::thread::Builder::new()
             .name("sqlite-wal-sync".to_owned())
-            .spawn(move || run(batches, wal, head, feed, outage, thread_failed, hook))
-            .map_err(|e| StoreError::Unavailable(format!("cannot start the WAL sync thread: {e}")))?;
-        Ok(Self { queue, failed })
+            .spawn(move || sync.run(batches))
+            .map_err(|e| {
+                StoreError::Unavailable(format!("cannot start the WAL sync thread: {e}"))
+            })?;
+        Ok(Self {
+            queue,
+            room: Arc::new(Semaphore::new(MAX_UNSYNCED)),
+            committing,
+            failed,
+        })
+    }
+
+    /// The committer starts (true) or ends (false) a batch.
+    pub(super) fn set_committing(&self, on: bool) {
+        self.committing.store(on, Ordering::Release);
     }
 
     /// Hands a committed batch over; its writers are answered after its
     /// sync. Gives it back if the thread is gone.
     pub(super) async fn hand(&self, batch: Unsynced) -> Result<(), Unsynced> {
-        self.queue.send(batch).await.map_err(|e| e.0)
+        let Ok(permit) = self.room.clone().acquire_owned().await else {
+            return Err(batch);
+        };
+        self.queue.send((batch, permit)).map_err(|e| e.0.0)
     }
 
     /// Whether a sync failed: from then on writes are refused.
@@ -204,69 +239,94 @@ impl Syncer {
 pub(super) const SYNC_FAILED: &str =
     "the database file could not be synced to disk; restart switchboard";
 
-fn run(
-    mut batches: mpsc::Receiver<Unsynced>,
-    mut wal: WalFile,
+/// The sync thread.
+struct SyncThread {
+    wal: WalFile,
     head: DurableHead,
     feed: Feed,
     outage: Arc<Mutex<Option<String>>>,
     failed: Arc<AtomicBool>,
+    committing: Arc<AtomicBool>,
     hook: Option<SyncHook>,
-) {
-    let sync_seconds = metrics::histogram!("switchboard_log_sync_seconds");
-    let mut pending = Vec::new();
-    // Ends when the committer (the only sender) is gone, once every batch
-    // it handed over is answered.
-    while let Some(first) = batches.blocking_recv() {
-        pending.push(first);
-        let hooked = hook.as_ref().map_or(Ok(()), |hook| hook());
-        // Whatever else committed meanwhile shares this sync.
-        while let Ok(more) = batches.try_recv() {
-            pending.push(more);
-        }
-        let started = Instant::now();
-        let synced = if failed.load(Ordering::Acquire) {
-            Err(None)
-        } else {
-            hooked.and_then(|()| wal.sync()).map_err(Some)
-        };
-        sync_seconds.record(started.elapsed());
-        match synced {
-            Ok(()) => {
-                let top = pending
-                    .iter()
-                    .filter_map(|b| b.committed.as_ref()?.events.last())
-                    .map(|e| e.sequence)
-                    .max();
-                if let Some(top) = top {
-                    head.advance(top);
-                }
-                for batch in pending.drain(..) {
-                    if let Some(committed) = batch.committed
-                        && let Ok(feed) = feed.lock()
-                        && let Some(feed) = feed.as_ref()
-                    {
-                        // A closed feed means nobody streams.
-                        let _ = feed.send(committed);
-                    }
-                    for job in batch.jobs {
-                        job.answer(Ok(()));
-                    }
+}
+
+impl SyncThread {
+    fn run(mut self, batches: std::sync::mpsc::Receiver<(Unsynced, OwnedSemaphorePermit)>) {
+        let sync_seconds = metrics::histogram!("switchboard_log_sync_seconds");
+        let mut pending = Vec::new();
+        // Ends when the committer (the only sender) is gone, once every
+        // batch it handed over is answered.
+        while let Ok(first) = batches.recv() {
+            pending.push(first);
+            let hooked = self.hook.as_ref().map_or(Ok(()), |hook| hook());
+            // Whatever else committed meanwhile shares this sync. If the
+            // committer is running a batch, that one too, when it comes
+            // soon: a sync costs the core about as much as a batch's SQL
+            // (on virtual disks the flush is CPU time), and at low load
+            // nothing is running, so nothing waits.
+            while let Ok(more) = batches.try_recv() {
+                pending.push(more);
+            }
+            if self.committing.load(Ordering::Acquire)
+                && let Ok(next) = batches.recv_timeout(MAX_COALESCE)
+            {
+                pending.push(next);
+                while let Ok(more) = batches.try_recv() {
+                    pending.push(more);
                 }
             }
-            Err(error) => {
-                if let Some(error) = error {
-                    tracing::error!(error = %error, "cannot sync the SQLite WAL file: writes are refused until switchboard restarts");
-                    failed.store(true, Ordering::Release);
-                    if let Ok(mut outage) = outage.lock() {
-                        *outage = Some(SYNC_FAILED.to_owned());
-                    }
-                }
-                for batch in pending.drain(..) {
-                    for job in batch.jobs {
-                        job.answer(Err(StoreError::Unavailable(SYNC_FAILED.to_owned())));
-                    }
-                }
+            let started = Instant::now();
+            let synced = if self.failed.load(Ordering::Acquire) {
+                Err(None)
+            } else {
+                hooked.and_then(|()| self.wal.sync()).map_err(Some)
+            };
+            sync_seconds.record(started.elapsed());
+            match synced {
+                Ok(()) => self.synced(&mut pending),
+                Err(error) => self.failed(&mut pending, error),
+            }
+        }
+    }
+
+    fn synced(&self, pending: &mut Vec<(Unsynced, OwnedSemaphorePermit)>) {
+        let top = pending
+            .iter()
+            .filter_map(|(b, _)| b.committed.as_ref()?.events.last())
+            .map(|e| e.sequence)
+            .max();
+        if let Some(top) = top {
+            self.head.advance(top);
+        }
+        for (batch, _permit) in pending.drain(..) {
+            if let Some(committed) = batch.committed
+                && let Ok(feed) = self.feed.lock()
+                && let Some(feed) = feed.as_ref()
+            {
+                // A closed feed means nobody streams.
+                let _ = feed.send(committed);
+            }
+            for job in batch.jobs {
+                job.answer(Ok(()));
+            }
+        }
+    }
+
+    fn failed(
+        &self,
+        pending: &mut Vec<(Unsynced, OwnedSemaphorePermit)>,
+        error: Option<io::Error>,
+    ) {
+        if let Some(error) = error {
+            tracing::error!(error = %error, "cannot sync the SQLite WAL file: writes are refused until switchboard restarts");
+            self.failed.store(true, Ordering::Release);
+            if let Ok(mut outage) = self.outage.lock() {
+                *outage = Some(SYNC_FAILED.to_owned());
+            }
+        }
+        for (batch, _permit) in pending.drain(..) {
+            for job in batch.jobs {
+                job.answer(Err(StoreError::Unavailable(SYNC_FAILED.to_owned())));
             }
         }
     }
