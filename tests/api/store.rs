@@ -730,8 +730,7 @@ impl SyncGate {
             while state.0 {
                 state = gate.changed.wait(state).unwrap();
             }
-            gate.syncs
-                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            gate.syncs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             if state.1 {
                 return Err(std::io::Error::other("injected: the disk cannot sync"));
             }
@@ -814,7 +813,10 @@ async fn sqlite_writers_and_streams_wait_for_the_wal_sync() {
             }
         }
     };
-    assert_eq!(next_event(&mut live, Duration::from_secs(5)).await, Some(first));
+    assert_eq!(
+        next_event(&mut live, Duration::from_secs(5)).await,
+        Some(first)
+    );
 
     // The disk stalls: the next write commits, and is not answered.
     gate.set(true, false);
@@ -837,14 +839,23 @@ async fn sqlite_writers_and_streams_wait_for_the_wal_sync() {
         next_event(&mut replaying, Duration::from_secs(5)).await,
         Some(first)
     );
-    assert_eq!(next_event(&mut replaying, Duration::from_millis(150)).await, None);
-    assert_eq!(next_event(&mut live, Duration::from_millis(150)).await, None);
+    assert_eq!(
+        next_event(&mut replaying, Duration::from_millis(150)).await,
+        None
+    );
+    assert_eq!(
+        next_event(&mut live, Duration::from_millis(150)).await,
+        None
+    );
 
     // The disk catches up: the writer is answered, both streams get it.
     gate.set(false, false);
     assert_eq!(writer.await.unwrap(), Recorded::Stored(second));
     assert_eq!(store.durable_log_head(), second);
-    assert_eq!(next_event(&mut live, Duration::from_secs(5)).await, Some(second));
+    assert_eq!(
+        next_event(&mut live, Duration::from_secs(5)).await,
+        Some(second)
+    );
     assert_eq!(
         next_event(&mut replaying, Duration::from_secs(5)).await,
         Some(second)
@@ -896,7 +907,11 @@ async fn sqlite_a_failed_wal_sync_refuses_writes_until_restart() {
     }
     // The second write never reached the disk's sync.
     assert_eq!(gate.syncs.load(std::sync::atomic::Ordering::SeqCst), 2);
-    assert!(store.outage().is_some_and(|reason| reason.contains("synced")));
+    assert!(
+        store
+            .outage()
+            .is_some_and(|reason| reason.contains("synced"))
+    );
     assert!(store.ping().await.is_err());
     // A restarted store (the disk now fine) has a consistent log.
     drop(store);
