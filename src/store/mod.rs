@@ -880,7 +880,10 @@ impl Committer {
                     Committed { prev_head, events }
                 });
                 if let Some(syncer) = &self.syncer {
-                    // Answered, and fed to the tail, once synced.
+                    // Answered, and fed to the tail, once synced. Not
+                    // committing any more: the sync must not wait for a
+                    // next batch that may never come.
+                    syncer.set_committing(false);
                     let batch = wal::Unsynced {
                         jobs: std::mem::take(jobs),
                         committed,
