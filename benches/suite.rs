@@ -694,6 +694,9 @@ mod ingest {
             let batches_before = server
                 .metric_sum_count("switchboard_log_batch_writes")
                 .await;
+            let syncs_before = server
+                .metric_sum_count("switchboard_log_sync_seconds")
+                .await;
             let cpu_before = cpu_time(server.pid());
             let (stored, elapsed) = post_all(
                 &server.webhook_url(),
@@ -720,6 +723,19 @@ mod ingest {
                     "  {senders} sender(s): {:.1} writes per commit on average",
                     (s1 - s0) / (c1 - c0)
                 );
+                // SQLite: the WAL syncs after COMMIT, each covering one
+                // commit or more (src/store/wal.rs).
+                let syncs_after = server
+                    .metric_sum_count("switchboard_log_sync_seconds")
+                    .await;
+                if let (Some((_, y0)), Some((_, y1))) = (syncs_before, syncs_after)
+                    && y1 > y0
+                {
+                    println!(
+                        "  {senders} sender(s): {:.2} commits per WAL sync",
+                        (c1 - c0) / (y1 - y0)
+                    );
+                }
             }
             if let (Some((st0, co0)), Some((st1, co1))) = (counters_before, pg_counters(&url).await)
             {
