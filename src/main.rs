@@ -4,13 +4,6 @@
 use clap::Parser;
 use switchboard::cli::{Cli, run};
 
-/// mimalloc rather than glibc's malloc: a webhook allocates and frees a few
-/// hundred small blocks across the runtime's and SQLite's threads, and
-/// glibc's arenas (malloc, free, consolidation) were about a tenth of the
-/// server's CPU under ingest load (`perf`, 32 senders).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
