@@ -17,8 +17,9 @@
 //! an HTTP request's span made then: webhook log lines carry their own
 //! fields (vendor, call ids), and a span per delivery, its fields formatted
 //! for the log layer and entered at every poll, was a few percent of a
-//! webhook's CPU (bench, 32 senders). RPC spans stay: they name the method
-//! in the log lines of a failed request.
+//! webhook's CPU (bench, 32 senders). Unary RPC spans stay: they name the
+//! method in the log lines of a failed request; streams get none (see
+//! [`grpc_span`]).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -88,6 +89,17 @@ fn rpc_names(path: &str) -> (&str, &str) {
 /// request on the gRPC port, and keeps it open until the response body,
 /// with its trailers, is sent).
 pub fn grpc_span<B>(request: &http::Request<B>) -> Span {
+    // Not exporting: a stream's span would only name its method in log
+    // lines, and it lives as long as the stream (hours, for an agent's),
+    // holding its formatted fields: a tenth of an idle stream's memory.
+    if !enabled()
+        && crate::grpc::methods::Methods::get()
+            .lookup(request.uri().path())
+            .kind
+            .streams_answers()
+    {
+        return Span::none();
+    }
     let (service, method) = rpc_names(request.uri().path());
     let span = tracing::info_span!(
         "grpc",
