@@ -360,6 +360,14 @@ impl Store {
                         feed.clone(),
                         outage.clone(),
                         write.before_wal_sync.clone(),
+                        {
+                            let queue = writer.downgrade();
+                            Box::new(move || {
+                                queue
+                                    .upgrade()
+                                    .is_some_and(|q| q.capacity() < q.max_capacity())
+                            })
+                        },
                     )
                     .await?,
                 )

@@ -173,6 +173,7 @@ impl Syncer {
         feed: Feed,
         outage: Arc<Mutex<Option<String>>>,
         hook: Option<SyncHook>,
+        writes_waiting: Box<dyn Fn() -> bool + Send>,
     ) -> Result<Self, StoreError> {
         let mut wal = WalFile {
             path: wal,
@@ -195,6 +196,7 @@ impl Syncer {
             outage,
             failed: failed.clone(),
             committing: committing.clone(),
+            writes_waiting,
             hook,
         };
         std::thread::Builder::new()
@@ -247,6 +249,8 @@ struct SyncThread {
     outage: Arc<Mutex<Option<String>>>,
     failed: Arc<AtomicBool>,
     committing: Arc<AtomicBool>,
+    /// Whether writes are queued for the committer.
+    writes_waiting: Box<dyn Fn() -> bool + Send>,
     hook: Option<SyncHook>,
 }
 
@@ -260,14 +264,15 @@ impl SyncThread {
             pending.push(first);
             let hooked = self.hook.as_ref().map_or(Ok(()), |hook| hook());
             // Whatever else committed meanwhile shares this sync. If the
-            // committer is running a batch, that one too, when it comes
-            // soon: a sync costs the core about as much as a batch's SQL
-            // (on virtual disks the flush is CPU time), and at low load
-            // nothing is running, so nothing waits.
+            // committer is running a batch, or has writes queued for the
+            // next, that one too, when it comes soon: a sync costs the core
+            // about as much as a batch's SQL (on virtual disks the flush is
+            // CPU time), and at low load nothing is queued, so nothing
+            // waits.
             while let Ok(more) = batches.try_recv() {
                 pending.push(more);
             }
-            if self.committing.load(Ordering::Acquire)
+            if (self.committing.load(Ordering::Acquire) || (self.writes_waiting)())
                 && let Ok(next) = batches.recv_timeout(MAX_COALESCE)
             {
                 pending.push(next);
