@@ -39,6 +39,26 @@ async fn postgres_store() -> Store {
     store
 }
 
+/// Starts the log tail of `store` (heartbeats every 30 s); cancel the token
+/// to stop it.
+async fn start_tail(
+    store: &Store,
+    buffer: usize,
+    poll_interval: Duration,
+) -> (Updates, CancellationToken) {
+    let stop = CancellationToken::new();
+    let options = StreamOptions {
+        heartbeat: Duration::from_secs(30),
+        max_lifetime: None,
+        buffer,
+        poll_interval,
+    };
+    let updates = Updates::start(store.clone(), stop.clone(), options)
+        .await
+        .unwrap();
+    (updates, stop)
+}
+
 fn view(id: i64) -> NewEvent {
     NewEvent {
         update: Update::View(PageView {
@@ -260,18 +280,9 @@ async fn concurrent_writers_and_a_tailing_reader(
     writers: usize,
     per_writer: usize,
 ) {
-    let stop = CancellationToken::new();
-    let options = StreamOptions {
-        heartbeat: Duration::from_secs(30),
-        max_lifetime: None,
-        buffer: 100_000,
-        // Only commits of this store and NOTIFY from the others wake the
-        // tail: the safety-net poll would hide a skipped sequence.
-        poll_interval: Duration::from_secs(600),
-    };
-    let updates = Updates::start(stores[0].clone(), stop.clone(), options)
-        .await
-        .unwrap();
+    // Only commits of this store and NOTIFY from the others wake the
+    // tail: the safety-net poll would hide a skipped sequence.
+    let (updates, stop) = start_tail(&stores[0], 100_000, Duration::from_secs(600)).await;
     // Read while the writers write, so what is checked is the order the
     // tail publishes in (a reader that fell behind would catch up from the
     // log after the fact, and see every sequence whatever the order).
@@ -380,37 +391,11 @@ async fn sequence_order_is_commit_order_on_sqlite() {
 /// alone is refused, its neighbours in the same batches commit, and the
 /// tail sees every committed sequence with none skipped or half-written.
 async fn a_failing_write_fails_alone(store: Store) {
-    let stop = CancellationToken::new();
-    let options = StreamOptions {
-        heartbeat: Duration::from_secs(30),
-        max_lifetime: None,
-        buffer: 1024,
-        poll_interval: Duration::from_secs(600),
-    };
-    let updates = Updates::start(store.clone(), stop.clone(), options)
-        .await
-        .unwrap();
+    let (updates, stop) = start_tail(&store, 1024, Duration::from_secs(600)).await;
     let mut subscription = updates.subscribe(EventFilter::default(), 0);
     // A call owning the reference the failing writes try to take.
     let owned = VendorRef::new(RefKind::OpticoCallId, "1");
-    store
-        .write({
-            let owned = owned.clone();
-            move |tx| {
-                let owned = owned.clone();
-                Box::pin(async move {
-                    let fields = CallUpsert::new(
-                        Direction::Inbound,
-                        Provider::Optico,
-                        CallStatus::Active,
-                        Utc::now(),
-                    );
-                    calls::insert_call(tx, fields, &[owned]).await
-                })
-            }
-        })
-        .await
-        .unwrap();
+    new_call(&store, &[owned.clone()]).await;
 
     let writes = 300;
     let mut tasks = Vec::new();
@@ -502,16 +487,7 @@ async fn a_failing_write_fails_alone_on_postgres() {
 async fn scoped_streams_receive_only_their_events() {
     let dir = tempfile::tempdir().unwrap();
     let store = sqlite_store(&dir).await;
-    let stop = CancellationToken::new();
-    let options = StreamOptions {
-        heartbeat: Duration::from_secs(30),
-        max_lifetime: None,
-        buffer: 64,
-        poll_interval: Duration::from_secs(600),
-    };
-    let updates = Updates::start(store.clone(), stop.clone(), options)
-        .await
-        .unwrap();
+    let (updates, stop) = start_tail(&store, 64, Duration::from_secs(600)).await;
     let agents = ["a1@x.fr", "a2@x.fr", "a3@x.fr"];
     let mut ids = Vec::new();
     for agent in agents {
@@ -617,22 +593,7 @@ async fn combined_appends(store: Store) {
         .map(|n| VendorRef::new(RefKind::OpticoCallId, format!("{}", 500 + n)))
         .collect();
     for vendor_ref in &known {
-        let vendor_ref = vendor_ref.clone();
-        store
-            .write(move |tx| {
-                let vendor_ref = vendor_ref.clone();
-                Box::pin(async move {
-                    let fields = CallUpsert::new(
-                        Direction::Inbound,
-                        Provider::Optico,
-                        CallStatus::Active,
-                        Utc::now(),
-                    );
-                    calls::insert_call(tx, fields, &[vendor_ref]).await
-                })
-            })
-            .await
-            .unwrap();
+        self::new_call(&store, std::slice::from_ref(vendor_ref)).await;
     }
     let new_call = || {
         CallUpsert::new(
@@ -752,7 +713,31 @@ async fn gated_sqlite_store(dir: &tempfile::TempDir, gate: &std::sync::Arc<SyncG
     store
 }
 
-async fn append_to(store: &Store, id: &switchboard::domain::CallId, view_id: i64) -> Recorded {
+/// A new active Optico call holding `refs`.
+async fn new_call(store: &Store, refs: &[VendorRef]) -> switchboard::domain::CallId {
+    let refs = refs.to_vec();
+    store
+        .write(move |tx| {
+            let refs = refs.clone();
+            Box::pin(async move {
+                let fields = CallUpsert::new(
+                    Direction::Inbound,
+                    Provider::Optico,
+                    CallStatus::Active,
+                    Utc::now(),
+                );
+                calls::insert_call(tx, fields, &refs).await
+            })
+        })
+        .await
+        .unwrap()
+}
+
+async fn append_to(
+    store: &Store,
+    id: &switchboard::domain::CallId,
+    view_id: i64,
+) -> Result<Recorded, StoreError> {
     let id = id.clone();
     store
         .write(move |tx| {
@@ -760,7 +745,6 @@ async fn append_to(store: &Store, id: &switchboard::domain::CallId, view_id: i64
             Box::pin(async move { events::append(tx, &id, None, &prepared(view(view_id))).await })
         })
         .await
-        .unwrap()
 }
 
 /// On SQLite a batch commits without waiting for the disk and is synced
@@ -771,33 +755,11 @@ async fn sqlite_writers_and_streams_wait_for_the_wal_sync() {
     let dir = tempfile::tempdir().unwrap();
     let gate = std::sync::Arc::new(SyncGate::default());
     let store = gated_sqlite_store(&dir, &gate).await;
-    let stop = CancellationToken::new();
-    let options = StreamOptions {
-        heartbeat: Duration::from_secs(30),
-        max_lifetime: None,
-        buffer: 64,
-        // The safety-net poll reads the log often: it too must not show
-        // the unsynced event.
-        poll_interval: Duration::from_millis(20),
-    };
-    let updates = Updates::start(store.clone(), stop.clone(), options)
-        .await
-        .unwrap();
-    let id = store
-        .write(|tx| {
-            Box::pin(async move {
-                let fields = CallUpsert::new(
-                    Direction::Inbound,
-                    Provider::Optico,
-                    CallStatus::Active,
-                    Utc::now(),
-                );
-                calls::insert_call(tx, fields, &[]).await
-            })
-        })
-        .await
-        .unwrap();
-    let Recorded::Stored(first) = append_to(&store, &id, 1).await else {
+    // The safety-net poll reads the log often: it too must not show
+    // the unsynced event.
+    let (updates, stop) = start_tail(&store, 64, Duration::from_millis(20)).await;
+    let id = new_call(&store, &[]).await;
+    let Recorded::Stored(first) = append_to(&store, &id, 1).await.unwrap() else {
         panic!("stored")
     };
     let mut live = updates.subscribe(EventFilter::default(), 0);
@@ -822,7 +784,7 @@ async fn sqlite_writers_and_streams_wait_for_the_wal_sync() {
     gate.set(true, false);
     let writer = tokio::spawn({
         let (store, id) = (store.clone(), id.clone());
-        async move { append_to(&store, &id, 2).await }
+        async move { append_to(&store, &id, 2).await.unwrap() }
     });
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     while events::head_sequence(store.connection()).await.unwrap() <= first {
@@ -873,32 +835,10 @@ async fn sqlite_a_failed_wal_sync_refuses_writes_until_restart() {
     let dir = tempfile::tempdir().unwrap();
     let gate = std::sync::Arc::new(SyncGate::default());
     let store = gated_sqlite_store(&dir, &gate).await;
-    let id = store
-        .write(|tx| {
-            Box::pin(async move {
-                let fields = CallUpsert::new(
-                    Direction::Inbound,
-                    Provider::Optico,
-                    CallStatus::Active,
-                    Utc::now(),
-                );
-                calls::insert_call(tx, fields, &[]).await
-            })
-        })
-        .await
-        .unwrap();
+    let id = new_call(&store, &[]).await;
     gate.set(false, true);
     for view_id in [1, 2] {
-        let id = id.clone();
-        let refused = store
-            .write(move |tx| {
-                let id = id.clone();
-                Box::pin(
-                    async move { events::append(tx, &id, None, &prepared(view(view_id))).await },
-                )
-            })
-            .await
-            .expect_err("refused");
+        let refused = append_to(&store, &id, view_id).await.expect_err("refused");
         assert!(
             matches!(&refused, StoreError::Unavailable(reason) if reason.contains("restart")),
             "{refused:?}"
