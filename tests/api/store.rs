@@ -395,7 +395,7 @@ async fn a_failing_write_fails_alone(store: Store) {
     let mut subscription = updates.subscribe(EventFilter::default(), 0);
     // A call owning the reference the failing writes try to take.
     let owned = VendorRef::new(RefKind::OpticoCallId, "1");
-    new_call(&store, &[owned.clone()]).await;
+    new_call(&store, std::slice::from_ref(&owned)).await;
 
     let writes = 300;
     let mut tasks = Vec::new();
