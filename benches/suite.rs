@@ -248,6 +248,17 @@ impl Proc {
 
 impl Drop for Proc {
     fn drop(&mut self) {
+        // A profiler wrapping the server (SWITCHBOARD_BENCH_WRAP) writes
+        // its data on SIGINT, and would leave it truncated on SIGKILL.
+        if std::env::var_os("SWITCHBOARD_BENCH_WRAP").is_some() {
+            let _ = Command::new("kill")
+                .args(["-INT", &self.child.id().to_string()])
+                .status();
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while Instant::now() < deadline && matches!(self.child.try_wait(), Ok(None)) {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
