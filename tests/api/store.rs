@@ -93,15 +93,8 @@ async fn correlation_and_log(store: Store) {
             move |tx| {
                 let optico = optico.clone();
                 Box::pin(async move {
-                    let (id, created) = calls::find_or_create_by_ref(tx, &optico, || {
-                        CallUpsert::new(
-                            Direction::Inbound,
-                            Provider::Optico,
-                            CallStatus::Active,
-                            Utc::now(),
-                        )
-                    })
-                    .await?;
+                    let (id, created) =
+                        calls::find_or_create_by_ref(tx, &optico, optico_call).await?;
                     calls::add_refs(
                         tx,
                         &id,
@@ -313,15 +306,8 @@ async fn concurrent_writers_and_a_tailing_reader(
                     .write(move |tx| {
                         let reference = reference.clone();
                         Box::pin(async move {
-                            let (id, _) = calls::find_or_create_by_ref(tx, &reference, || {
-                                CallUpsert::new(
-                                    Direction::Inbound,
-                                    Provider::Optico,
-                                    CallStatus::Active,
-                                    Utc::now(),
-                                )
-                            })
-                            .await?;
+                            let (id, _) =
+                                calls::find_or_create_by_ref(tx, &reference, optico_call).await?;
                             // Two events per write.
                             let mut sequences = Vec::new();
                             for n in 0..2 {
@@ -407,12 +393,7 @@ async fn a_failing_write_fails_alone(store: Store) {
                 .write(move |tx| {
                     let owned = owned.clone();
                     Box::pin(async move {
-                        let fields = CallUpsert::new(
-                            Direction::Inbound,
-                            Provider::Optico,
-                            CallStatus::Active,
-                            Utc::now(),
-                        );
+                        let fields = optico_call();
                         let id = calls::insert_call(tx, fields, &[]).await?;
                         let Recorded::Stored(sequence) =
                             events::append(tx, &id, None, &prepared(view(n))).await?
@@ -494,12 +475,7 @@ async fn scoped_streams_receive_only_their_events() {
         let id = store
             .write(move |tx| {
                 Box::pin(async move {
-                    let mut fields = CallUpsert::new(
-                        Direction::Inbound,
-                        Provider::Optico,
-                        CallStatus::Active,
-                        Utc::now(),
-                    );
+                    let mut fields = optico_call();
                     fields.agent = Some(agent.to_owned());
                     calls::insert_call(tx, fields, &[]).await
                 })
@@ -593,16 +569,8 @@ async fn combined_appends(store: Store) {
         .map(|n| VendorRef::new(RefKind::OpticoCallId, format!("{}", 500 + n)))
         .collect();
     for vendor_ref in &known {
-        self::new_call(&store, std::slice::from_ref(vendor_ref)).await;
+        new_call(&store, std::slice::from_ref(vendor_ref)).await;
     }
-    let new_call = || {
-        CallUpsert::new(
-            Direction::Inbound,
-            Provider::Optico,
-            CallStatus::Active,
-            Utc::now(),
-        )
-    };
     let append = |call: usize, key: usize| {
         RefAppend::new(
             VendorRef::new(RefKind::OpticoCallId, format!("{}", 500 + call)),
@@ -612,7 +580,10 @@ async fn combined_appends(store: Store) {
     };
     // Already stored before the batches: its repeats are re-deliveries.
     assert!(matches!(
-        store.append_to_ref(append(0, 0), new_call()).await.unwrap(),
+        store
+            .append_to_ref(append(0, 0), optico_call())
+            .await
+            .unwrap(),
         Recorded::Stored(_)
     ));
     // 400 appends at once: 200 distinct keys, each sent twice; calls 0..9
@@ -622,7 +593,7 @@ async fn combined_appends(store: Store) {
         let store = store.clone();
         let key = n % 200;
         let item = append(key % 10, key);
-        let fields = new_call();
+        let fields = optico_call();
         tasks.push(tokio::spawn(async move {
             (key, store.append_to_ref(item, fields).await.unwrap())
         }));
@@ -713,6 +684,16 @@ async fn gated_sqlite_store(dir: &tempfile::TempDir, gate: &std::sync::Arc<SyncG
     store
 }
 
+/// The fields of an active inbound Optico call, as a webhook makes it.
+fn optico_call() -> CallUpsert {
+    CallUpsert::new(
+        Direction::Inbound,
+        Provider::Optico,
+        CallStatus::Active,
+        Utc::now(),
+    )
+}
+
 /// A new active Optico call holding `refs`.
 async fn new_call(store: &Store, refs: &[VendorRef]) -> switchboard::domain::CallId {
     let refs = refs.to_vec();
@@ -720,12 +701,7 @@ async fn new_call(store: &Store, refs: &[VendorRef]) -> switchboard::domain::Cal
         .write(move |tx| {
             let refs = refs.clone();
             Box::pin(async move {
-                let fields = CallUpsert::new(
-                    Direction::Inbound,
-                    Provider::Optico,
-                    CallStatus::Active,
-                    Utc::now(),
-                );
+                let fields = optico_call();
                 calls::insert_call(tx, fields, &refs).await
             })
         })
