@@ -223,8 +223,9 @@ impl CallDesk {
     ///
     /// Statements: for a call already known, none of its own — every such
     /// webhook of a batch is inserted, with its dedupe claim, its call's
-    /// agent and its sequence, by one `INSERT … SELECT … FROM json_each(rows)
-    /// JOIN call_refs … ON CONFLICT DO NOTHING RETURNING` for the whole batch
+    /// agent and its sequence, by one `WITH v AS (VALUES (…), (…)) INSERT …
+    /// SELECT … FROM v JOIN call_refs … ON CONFLICT DO NOTHING RETURNING` for
+    /// the whole batch
     /// (`store::events::append_many_by_ref`; alone in its batch, the same
     /// for one row, `append_by_ref`). A re-delivery then costs two more
     /// (its own insert that does nothing, and the key's lookup), the first
@@ -232,7 +233,8 @@ impl CallDesk {
     /// its reference, the event). Each batch adds BEGIN, one read of the log
     /// head and COMMIT, and on PostgreSQL the writers' advisory lock and a
     /// NOTIFY: 4 statements per batch on SQLite, 6 on PostgreSQL, whatever
-    /// the number of webhooks in it.
+    /// the number of webhooks in it. On SQLite the WAL's `fdatasync` follows
+    /// the COMMIT, one for each batch or more (`store::wal`).
     pub async fn record_optico_update(
         &self,
         optico_call_id: i64,

@@ -10,6 +10,9 @@
 //! commit is on disk. At low load a batch is a single job (no added latency:
 //! nothing waits for company unless `database.batch_wait_us` says so); under
 //! load the cost of the commit (the fsync) is shared by the whole batch.
+//! On SQLite "on disk" is the WAL's sync after COMMIT, done by a sync thread
+//! while the next batch runs (`wal`): the batch's writers are answered, and
+//! its events reach the tail, once that sync returns.
 //!
 //! Writers are serialised, which is what makes **sequence order commit
 //! order**: a batch takes its `call_events.sequence` values and commits before
