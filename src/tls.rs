@@ -4,7 +4,7 @@
 //! cert-manager renews certificates in place, long before they expire. So
 //! the server is given TLS streams instead: an accept loop here runs each
 //! handshake (bounded by [`HANDSHAKE_TIMEOUT`], concurrently, so a slow one
-//! holds up no other, at most [`MAX_HANDSHAKES`] at once) with the current
+//! holds up no other, at most `MAX_HANDSHAKES` at once) with the current
 //! rustls configuration, and a watcher
 //! reads the files again every `server.tls.reload_interval_ms`; when their
 //! bytes changed and they load (certificate chain, matching key, client

@@ -8,7 +8,7 @@ use std::fmt;
 /// by a person).
 pub const QUOTED_CHARS: usize = 40;
 
-/// A bad value as an error message quotes it: its first [`QUOTED_CHARS`]
+/// A bad value as an error message quotes it: its first `QUOTED_CHARS`
 /// characters, escaped like a Rust string literal (control characters and
 /// quotes cannot break the message), and its size when cut,
 /// e.g. `"aaaaaaaa…" (60000 bytes)`.
@@ -121,7 +121,7 @@ impl Violations {
     }
 
     /// The parsed values when every check passed, all violations otherwise.
-    /// `values` is `None` only when a check failed (see [`all_some!`]).
+    /// `values` is `None` only when a check failed (see `all_some!`).
     pub fn finish<T>(self, values: Option<T>) -> Result<T, Invalid> {
         match (self.0.is_empty(), values) {
             (true, Some(values)) => Ok(values),

@@ -4,7 +4,7 @@
 //! an operator's live availability changes (a chat starts or ends, someone
 //! goes on a break, logs out or back in), so `WatchAgentAvailability` has
 //! something to show. Statistics, conversations, transactions, satisfactions
-//! and call meetings are in [`super::iadvize_reports`].
+//! and call meetings are in `super::iadvize_reports`.
 
 use std::{
     collections::BTreeMap,

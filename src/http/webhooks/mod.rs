@@ -186,7 +186,7 @@ pub async fn observe(request: Request, next: Next) -> Response {
 }
 
 /// Counts a delivery in `switchboard_webhooks_total{vendor, outcome}`
-/// (the handle looked up once, as for [`webhook_seconds`]).
+/// (the handle looked up once, as for `webhook_seconds`).
 pub fn count(vendor: &'static str, outcome: &'static str) {
     type Handles = std::collections::HashMap<(&'static str, &'static str), metrics::Counter>;
     static HANDLES: std::sync::LazyLock<std::sync::Mutex<Handles>> =
