@@ -188,6 +188,29 @@ pub struct Committed {
     pub events: Vec<Arc<StoredEvent>>,
 }
 
+/// Where durable commits' events go: the log tail, once it is attached.
+/// Shared by the store, the committer and (SQLite) the WAL sync thread,
+/// whichever answers a batch's writers.
+#[derive(Clone, Default)]
+struct Feed(Arc<Mutex<Option<mpsc::UnboundedSender<Committed>>>>);
+
+impl Feed {
+    fn attach(&self, tail: mpsc::UnboundedSender<Committed>) {
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = Some(tail);
+        }
+    }
+
+    fn send(&self, committed: Committed) {
+        if let Ok(feed) = self.0.lock()
+            && let Some(feed) = feed.as_ref()
+        {
+            // A closed feed means nobody streams: nothing to do.
+            let _ = feed.send(committed);
+        }
+    }
+}
+
 /// What [`Store::pool_status`] reports.
 #[derive(Debug, Clone, Copy)]
 pub struct PoolStatus {
@@ -207,8 +230,8 @@ pub struct Store {
     backend: DbBackend,
     /// Jobs for the committer.
     writer: mpsc::Sender<Box<dyn Job>>,
-    /// Where the committer hands committed events (the log tail, once started).
-    feed: Arc<Mutex<Option<mpsc::UnboundedSender<Committed>>>>,
+    /// Where committed events go (the log tail, once started).
+    feed: Feed,
     /// Signalled when another replica committed (PostgreSQL NOTIFY).
     remote_commits: Arc<Notify>,
     /// Names this process in NOTIFY payloads, so it skips its own.
@@ -344,7 +367,7 @@ impl Store {
         // Room for a few batches: beyond that, writers wait to queue
         // (backpressure) rather than piling up in memory.
         let (writer, jobs) = mpsc::channel(max_batch * 4);
-        let feed = Arc::new(Mutex::new(None));
+        let feed = Feed::default();
         let replica: Arc<str> = Arc::from(uuid::Uuid::new_v4().simple().to_string());
         let outage = Arc::new(Mutex::new(None));
         let durable = wal::DurableHead::new();
@@ -582,9 +605,7 @@ impl Store {
     /// Hands every later commit's events to `feed` (the log tail). Replaces
     /// any previous feed.
     pub fn attach_feed(&self, feed: mpsc::UnboundedSender<Committed>) {
-        if let Ok(mut slot) = self.feed.lock() {
-            *slot = Some(feed);
-        }
+        self.feed.attach(feed);
     }
 
     /// Runs `work` in the next batch (see the module docs) and returns its
@@ -793,7 +814,7 @@ struct Committer {
     connect: ConnectOptions,
     backend: DbBackend,
     replica: Arc<str>,
-    feed: Arc<Mutex<Option<mpsc::UnboundedSender<Committed>>>>,
+    feed: Feed,
     options: WriteOptions,
     /// Set while the database is unreachable (shared with `Store::outage`).
     outage: Arc<Mutex<Option<String>>>,
@@ -907,12 +928,8 @@ impl Committer {
                     }
                     return;
                 }
-                if let Some(committed) = committed
-                    && let Ok(feed) = self.feed.lock()
-                    && let Some(feed) = feed.as_ref()
-                {
-                    // A closed feed means nobody streams: nothing to do.
-                    let _ = feed.send(committed);
+                if let Some(committed) = committed {
+                    self.feed.send(committed);
                 }
                 Ok(())
             }

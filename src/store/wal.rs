@@ -42,9 +42,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::{Committed, Job, StoreError};
+use super::{Committed, Feed, Job, StoreError};
 
 /// The highest sequence of the log known to be durable, for log readers.
 /// `i64::MAX` until this process first commits events: everything committed
@@ -142,8 +142,6 @@ pub(super) struct Unsynced {
     pub(super) jobs: Vec<Box<dyn Job>>,
     pub(super) committed: Option<Committed>,
 }
-
-type Feed = Arc<Mutex<Option<mpsc::UnboundedSender<Committed>>>>;
 
 /// Batches a sync may fall behind the committer before the committer waits
 /// (each holds its writers, who wait anyway).
@@ -304,12 +302,8 @@ impl SyncThread {
             self.head.advance(top);
         }
         for (batch, _permit) in pending.drain(..) {
-            if let Some(committed) = batch.committed
-                && let Ok(feed) = self.feed.lock()
-                && let Some(feed) = feed.as_ref()
-            {
-                // A closed feed means nobody streams.
-                let _ = feed.send(committed);
+            if let Some(committed) = batch.committed {
+                self.feed.send(committed);
             }
             for job in batch.jobs {
                 job.answer(Ok(()));
