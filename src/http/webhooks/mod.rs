@@ -185,46 +185,52 @@ pub async fn observe(request: Request, next: Next) -> Response {
     response
 }
 
-/// Counts a delivery in `switchboard_webhooks_total{vendor, outcome}`
-/// (the handle looked up once, as for `webhook_seconds`).
+/// Counts a delivery in `switchboard_webhooks_total{vendor, outcome}`.
 pub fn count(vendor: &'static str, outcome: &'static str) {
-    type Handles = std::collections::HashMap<(&'static str, &'static str), metrics::Counter>;
-    static HANDLES: std::sync::LazyLock<std::sync::Mutex<Handles>> =
-        std::sync::LazyLock::new(Default::default);
-    let counter = HANDLES
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .entry((vendor, outcome))
-        .or_insert_with(|| {
+    static HANDLES: Handles<(&str, &str), metrics::Counter> = Handles::new();
+    HANDLES
+        .get((vendor, outcome), || {
             metrics::counter!("switchboard_webhooks_total", "vendor" => vendor, "outcome" => outcome)
         })
-        .clone();
-    counter.increment(1);
+        .increment(1);
 }
 
-/// The `switchboard_webhook_seconds` histogram of a vendor and status,
-/// looked up in the recorder once: the lookup (its key built, labels
-/// allocated and hashed) cost more than the recording, at every delivery.
+/// The `switchboard_webhook_seconds` histogram of a vendor and status.
 fn webhook_seconds(vendor: &'static str, status: StatusCode) -> metrics::Histogram {
-    type Handles = std::collections::HashMap<(&'static str, u16), metrics::Histogram>;
-    static HANDLES: std::sync::LazyLock<std::sync::Mutex<Handles>> =
-        std::sync::LazyLock::new(Default::default);
-    let mut handles = HANDLES.lock().unwrap_or_else(|e| e.into_inner());
-    handles
-        .entry((vendor, status.as_u16()))
-        .or_insert_with(|| {
-            let outcome = match status.as_u16() {
-                200..=299 => "accepted",
-                401 => "unauthorized",
-                400..=499 => "rejected",
-                _ => "error",
-            };
-            metrics::histogram!(
-                "switchboard_webhook_seconds",
-                "vendor" => vendor,
-                "outcome" => outcome,
-                "status" => status.as_str().to_owned(),
-            )
-        })
-        .clone()
+    static HANDLES: Handles<(&str, u16), metrics::Histogram> = Handles::new();
+    HANDLES.get((vendor, status.as_u16()), || {
+        let outcome = match status.as_u16() {
+            200..=299 => "accepted",
+            401 => "unauthorized",
+            400..=499 => "rejected",
+            _ => "error",
+        };
+        metrics::histogram!(
+            "switchboard_webhook_seconds",
+            "vendor" => vendor,
+            "outcome" => outcome,
+            "status" => status.as_str().to_owned(),
+        )
+    })
+}
+
+/// Metric handles by label values, each looked up in the recorder once: the
+/// lookup (its key built, labels allocated and hashed) cost more than the
+/// recording, at every delivery.
+struct Handles<K, H>(std::sync::Mutex<Option<std::collections::HashMap<K, H>>>);
+
+impl<K: Eq + std::hash::Hash, H: Clone> Handles<K, H> {
+    const fn new() -> Self {
+        Self(std::sync::Mutex::new(None))
+    }
+
+    fn get(&self, key: K, make: impl FnOnce() -> H) -> H {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_or_insert_default()
+            .entry(key)
+            .or_insert_with(make)
+            .clone()
+    }
 }
