@@ -834,4 +834,11 @@ async fn sqlite_a_failed_wal_sync_refuses_writes_until_restart() {
     let restarted = sqlite_store(&dir).await;
     assert!(restarted.ping().await.is_ok());
     assert!(events::head_sequence(restarted.connection()).await.unwrap() <= 1);
+    // What was acknowledged before the failure is there.
+    assert!(
+        calls::load_call(restarted.connection(), &id)
+            .await
+            .unwrap()
+            .is_some()
+    );
 }
