@@ -15,8 +15,12 @@
 //! every event. Each subscriber has a slot — a queue that is empty (and
 //! allocates nothing) while the client keeps up — and a waker; publishing
 //! pushes into the matching slots and wakes them. No task, channel or timer
-//! beyond one heartbeat deadline is kept per stream: a stream is a `Stream`
-//! polled by the transport, so an idle stream costs a few hundred bytes.
+//! is kept per stream: a stream is a `Stream` polled by the transport, and
+//! its deadlines (next heartbeat, end of lifetime) are a field of its slot
+//! that one clock task looks at for every slot each tick (a tokio timer per
+//! stream cost about 120 bytes, a third of what switchboard itself kept per
+//! idle stream). So an idle stream costs a few hundred bytes, and a deadline
+//! is met within one tick (a tenth of the heartbeat interval, at most 1 s).
 //!
 //! A stream:
 //! 1. registers its slot first, then replays the log after the client's
@@ -124,6 +128,9 @@ struct SlotState {
     /// The server is shutting down.
     closed: bool,
     waker: Option<Waker>,
+    /// When the parked stream wants polling even if no event comes (its
+    /// next heartbeat or the end of its lifetime): the clock wakes it.
+    wake_at: Option<Instant>,
 }
 
 #[derive(Default)]
@@ -256,6 +263,29 @@ impl Hub {
         }
     }
 
+    /// Wakes the parked streams whose deadline is `now` or past.
+    fn wake_due(&self, now: Instant) {
+        let mut due = Vec::new();
+        if let Ok(index) = self.index.lock() {
+            let slots = index
+                .all
+                .values()
+                .chain(index.calls.values().flat_map(|m| m.values()))
+                .chain(index.agents.values().flat_map(|m| m.values()));
+            for slot in slots {
+                if let Ok(mut state) = slot.state.lock()
+                    && state.wake_at.is_some_and(|at| at <= now)
+                {
+                    state.wake_at = None;
+                    due.extend(state.waker.take());
+                }
+            }
+        }
+        for waker in due {
+            waker.wake();
+        }
+    }
+
     /// Ends every stream, now and to come.
     fn close(&self) {
         let Ok(mut index) = self.index.lock() else {
@@ -330,6 +360,7 @@ impl Updates {
             }
             .run(local, shutdown.clone()),
         );
+        tokio::spawn(clock(shared.clone(), shutdown.clone()));
         if shared.store.is_postgres() {
             let (store, stop) = (shared.store.clone(), shutdown);
             tokio::spawn(async move { store.listen_for_commits(stop).await });
@@ -347,8 +378,6 @@ impl Updates {
         let options = self.shared.options;
         let now = Instant::now();
         let lifetime_end = options.max_lifetime.map(|d| now + d);
-        let heartbeat_due = now + options.heartbeat;
-        let first_deadline = lifetime_end.map_or(heartbeat_due, |end| end.min(heartbeat_due));
         let mut subscription = Subscription {
             shared: self.shared.clone(),
             id,
@@ -357,8 +386,7 @@ impl Updates {
             filter,
             last: after_sequence,
             state: State::Live,
-            timer: Box::pin(tokio::time::sleep_until(first_deadline)),
-            heartbeat_due,
+            heartbeat_due: now + options.heartbeat,
             lifetime_end,
             done: false,
         };
@@ -370,6 +398,28 @@ impl Updates {
             subscription.state = subscription.catch_up();
         }
         subscription
+    }
+}
+
+/// How often the clock looks at the streams' deadlines: a tenth of the
+/// shortest of them, between 10 ms and 1 s.
+fn clock_tick(options: &StreamOptions) -> Duration {
+    let shortest = options.max_lifetime.map_or(options.heartbeat, |lifetime| {
+        lifetime.min(options.heartbeat)
+    });
+    (shortest / 10).clamp(Duration::from_millis(10), Duration::from_secs(1))
+}
+
+/// Wakes parked streams at their deadlines (see the module docs), until
+/// `shutdown`.
+async fn clock(shared: Arc<Shared>, shutdown: CancellationToken) {
+    let mut tick = tokio::time::interval(clock_tick(&shared.options));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = tick.tick() => shared.hub.wake_due(Instant::now()),
+        }
     }
 }
 
@@ -500,9 +550,8 @@ pub struct Subscription {
     filter: EventFilter,
     last: i64,
     state: State,
-    /// The next heartbeat or the end of the lifetime, whichever is first.
-    timer: Pin<Box<Sleep>>,
-    /// Pushed forward by every delivery; the timer is moved to it lazily.
+    /// Pushed forward by every delivery (the clock may wake the stream at
+    /// an earlier value; it then parks again until this one).
     heartbeat_due: Instant,
     lifetime_end: Option<Instant>,
     done: bool,
@@ -612,45 +661,42 @@ impl Stream for Subscription {
                 }
             }
         }
-        // Nothing to deliver now: register for the next event or shutdown,
-        // then look at the clock.
-        let closed = match this.slot.state.lock() {
+        // Nothing to deliver now: a heartbeat, or the end, if due.
+        let now = Instant::now();
+        if this.lifetime_end.is_some_and(|end| now >= end) {
+            return this.resumable("the stream reached its maximum lifetime");
+        }
+        if now >= this.heartbeat_due {
+            this.heartbeat_due = now + this.shared.options.heartbeat;
+            return Poll::Ready(Some(Ok(StreamItem::Heartbeat {
+                last_sequence: this.last,
+            })));
+        }
+        // Else park until the next event, shutdown, or (the clock) the next
+        // deadline.
+        let wake_at = this
+            .lifetime_end
+            .map_or(this.heartbeat_due, |end| end.min(this.heartbeat_due));
+        let (closed, waiting) = match this.slot.state.lock() {
             Ok(mut state) => {
                 match &state.waker {
                     Some(waker) if waker.will_wake(cx.waker()) => {}
                     _ => state.waker = Some(cx.waker().clone()),
                 }
-                state.closed
+                state.wake_at = Some(wake_at);
+                (state.closed, !state.queue.is_empty() || state.lagged)
             }
-            Err(_) => true,
+            Err(_) => (true, false),
         };
         if closed {
             return this.resumable("the server is shutting down");
         }
-        loop {
-            if this.timer.as_mut().poll(cx).is_pending() {
-                return Poll::Pending;
-            }
-            let now = Instant::now();
-            if this.lifetime_end.is_some_and(|end| now >= end) {
-                return this.resumable("the stream reached its maximum lifetime");
-            }
-            let next = this
-                .lifetime_end
-                .map_or(this.heartbeat_due, |end| end.min(this.heartbeat_due));
-            if now >= this.heartbeat_due {
-                this.heartbeat_due = now + this.shared.options.heartbeat;
-                let next = this
-                    .lifetime_end
-                    .map_or(this.heartbeat_due, |end| end.min(this.heartbeat_due));
-                this.timer.as_mut().reset(next);
-                return Poll::Ready(Some(Ok(StreamItem::Heartbeat {
-                    last_sequence: this.last,
-                })));
-            }
-            // A delivery moved the heartbeat: wait for its new time.
-            this.timer.as_mut().reset(next);
+        if waiting && matches!(this.state, State::Live) {
+            // Published after the look at the slot above and before the
+            // waker was in place (another worker thread): poll again.
+            cx.waker().wake_by_ref();
         }
+        Poll::Pending
     }
 }
 
