@@ -152,6 +152,14 @@ struct Index {
 }
 
 impl Index {
+    /// Every subscriber's slot, whatever its scope.
+    fn slots(&self) -> impl Iterator<Item = &Arc<Slot>> {
+        self.all
+            .values()
+            .chain(self.calls.values().flat_map(|m| m.values()))
+            .chain(self.agents.values().flat_map(|m| m.values()))
+    }
+
     fn members(&mut self, scope: &Scope) -> Option<&mut Members> {
         match scope {
             Scope::All => Some(&mut self.all),
@@ -267,12 +275,7 @@ impl Hub {
     fn wake_due(&self, now: Instant) {
         let mut due = Vec::new();
         if let Ok(index) = self.index.lock() {
-            let slots = index
-                .all
-                .values()
-                .chain(index.calls.values().flat_map(|m| m.values()))
-                .chain(index.agents.values().flat_map(|m| m.values()));
-            for slot in slots {
+            for slot in index.slots() {
                 if let Ok(mut state) = slot.state.lock()
                     && state.wake_at.is_some_and(|at| at <= now)
                 {
@@ -292,12 +295,7 @@ impl Hub {
             return;
         };
         index.closed = true;
-        let slots = index
-            .all
-            .values()
-            .chain(index.calls.values().flat_map(|m| m.values()))
-            .chain(index.agents.values().flat_map(|m| m.values()));
-        for slot in slots {
+        for slot in index.slots() {
             let waker = slot.state.lock().ok().and_then(|mut state| {
                 state.closed = true;
                 state.waker.take()
