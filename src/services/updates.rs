@@ -20,7 +20,8 @@
 //! that one clock task looks at for every slot each tick (a tokio timer per
 //! stream cost about 120 bytes, a third of what switchboard itself kept per
 //! idle stream). So an idle stream costs a few hundred bytes, and a deadline
-//! is met within one tick (a tenth of the heartbeat interval, at most 1 s).
+//! is met within one tick (a tenth of the heartbeat interval, or of the
+//! maximum lifetime if shorter; 10 ms to 1 s).
 //!
 //! A stream:
 //! 1. registers its slot first, then replays the log after the client's
